@@ -1,0 +1,9 @@
+// Command disabletoken serves POST /tokens/{id}/disable as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.DisableToken) }

@@ -1,0 +1,9 @@
+// Command listtokens serves GET /tokens as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.ListTokens) }

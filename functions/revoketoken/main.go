@@ -1,0 +1,9 @@
+// Command revoketoken serves DELETE /tokens/{id} as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.RevokeToken) }

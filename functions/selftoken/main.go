@@ -1,0 +1,9 @@
+// Command selftoken serves GET /tokens/self as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.SelfToken) }

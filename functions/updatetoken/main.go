@@ -1,0 +1,9 @@
+// Command updatetoken serves PATCH /tokens/{id} as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.UpdateToken) }

@@ -1,0 +1,423 @@
+// Package samtemplate reads the SAM template.yaml into what the local tools need: the HTTP
+// routes to serve, the schedules to fire, the DynamoDB table to create and the parameter
+// defaults. The template stays the single source of truth; nothing here repeats a route,
+// a function name or a key schema.
+//
+// Parsing is goformation's: its YAML reader copes with anchors and aliases, and its
+// intrinsic processor resolves !Ref and !Sub against parameter defaults. Refs to resources
+// and !GetAtt cannot be resolved outside CloudFormation and come out empty, which is fine
+// for everything read here.
+package samtemplate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/cloudformation/global"
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+	"github.com/awslabs/goformation/v7/intrinsics"
+)
+
+// Template is the part of a SAM template the local tools run from.
+type Template struct {
+	Routes            []Route           // every HttpApi event of every AWS::Serverless::Function
+	Schedules         []Schedule        // every Schedule / ScheduleV2 event
+	Table             TableSpec         // the one AWS::DynamoDB::Table
+	Parameters        map[string]string // parameter name -> default value as string
+	Functions         []string          // logical ids of all functions, sorted
+	DefaultAuthorizer string            // the HttpApi's DefaultAuthorizer name, "" if none
+}
+
+// Route is one HttpApi event: API Gateway sends Method Path to Function.
+type Route struct {
+	Method     string // upper case; "ANY" matches every method
+	Path       string // as written in the template, e.g. "/tokens/{id}" or "/{proxy+}"
+	Function   string // logical id of the function
+	Authorized bool   // false when the event's Auth.Authorizer is "NONE", else true when the API has an authorizer
+}
+
+// Schedule is one Schedule or ScheduleV2 event: EventBridge invokes Function on Expression.
+type Schedule struct {
+	Function   string // logical id of the function
+	Event      string // name of the event in the function's Events
+	Expression string // e.g. "rate(1 hour)" or "cron(0 3 * * ? *)", parameters already resolved
+	Enabled    bool   // false when the event says Enabled: false or State: DISABLED
+}
+
+// TableSpec is the DynamoDB table with what it takes to create it locally.
+type TableSpec struct {
+	LogicalID    string
+	Input        *dynamodb.CreateTableInput // TableName left empty: the caller names the table
+	TTLAttribute string                     // "" when TTL is not enabled
+}
+
+// Event types of AWS::Serverless::Function that this package reads.
+const (
+	eventHTTPAPI    = "HttpApi"
+	eventSchedule   = "Schedule"
+	eventScheduleV2 = "ScheduleV2"
+)
+
+// noAuthorizer is the Auth.Authorizer value that opens a route to anyone.
+const noAuthorizer = "NONE"
+
+// Load reads and validates the SAM template at path.
+func Load(path string) (*Template, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read template: %w", err)
+	}
+	isJSON := strings.HasSuffix(path, ".json")
+	cfn, err := parse(data, isJSON)
+	if err != nil {
+		// goformation unmarshals a resource of a type it doesn't know into nil, which
+		// surfaces as nothing more than "json: Unmarshal(nil)".
+		if errors.As(err, new(*json.InvalidUnmarshalError)) {
+			err = fmt.Errorf("%w (a resource type this goformation version does not know?)", err)
+		}
+		return nil, fmt.Errorf("parse template %s: %w", path, err)
+	}
+
+	t, err := build(cfn, data, isJSON)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// build collects and validates what the local tools need from a parsed template; data is
+// the template's text, for the events goformation's types can't hold (see schedules).
+func build(cfn *cloudformation.Template, data []byte, isJSON bool) (*Template, error) {
+	var err error
+	t := &Template{Parameters: parameterDefaults(cfn.Parameters)}
+	functions := cfn.GetAllServerlessFunctionResources()
+	t.Functions = sortedKeys(functions)
+	if t.DefaultAuthorizer, err = defaultAuthorizer(cfn); err != nil {
+		return nil, err
+	}
+	if t.Routes, err = routes(t.Functions, functions, t.DefaultAuthorizer); err != nil {
+		return nil, err
+	}
+	if t.Schedules, err = schedules(data, isJSON, t.Functions, t.Parameters); err != nil {
+		return nil, err
+	}
+	if t.Table, err = table(cfn.GetAllDynamoDBTableResources()); err != nil {
+		return nil, err
+	}
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parse runs goformation on the template, choosing the reader the way goformation.Open does.
+func parse(data []byte, isJSON bool) (*cloudformation.Template, error) {
+	if isJSON {
+		return goformation.ParseJSON(data)
+	}
+	return goformation.ParseYAML(data)
+}
+
+// Pattern returns the route as a Go 1.22 http.ServeMux pattern: "GET /tokens/{id}".
+// SAM's greedy "{proxy+}" becomes "{proxy...}" and ANY drops the method, which is how
+// ServeMux says "every method".
+func (r Route) Pattern() string {
+	path := greedyParam.ReplaceAllString(r.Path, "{$1...}")
+	if r.Method == "" || r.Method == "ANY" {
+		return path
+	}
+	return r.Method + " " + path
+}
+
+var (
+	greedyParam = regexp.MustCompile(`\{([^{}/]+)\+\}`)
+	anyParam    = regexp.MustCompile(`\{[^{}/]+?(\+?)\}`)
+)
+
+// key identifies a route the way API Gateway compares them: parameter names don't count,
+// so "/tokens/{id}" and "/tokens/{tokenId}" are the same route.
+func (r Route) key() string {
+	return r.Method + " " + anyParam.ReplaceAllString(r.Path, "{$1}")
+}
+
+// routes collects the HttpApi events of every function, in a stable order.
+func routes(ids []string, functions map[string]*serverless.Function, defaultAuth string) ([]Route, error) {
+	var out []Route
+	for _, id := range ids {
+		events := functions[id].Events
+		for _, name := range sortedKeys(events) {
+			ev := events[name]
+			if ev.Type != eventHTTPAPI {
+				continue
+			}
+			if ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
+				return nil, fmt.Errorf("function %s event %s: goformation could not read its HttpApi properties", id, name)
+			}
+			r, err := route(id, ev.Properties.HttpApiEvent, defaultAuth)
+			if err != nil {
+				return nil, fmt.Errorf("function %s event %s: %w", id, name, err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func route(function string, ev *serverless.Function_HttpApiEvent, defaultAuth string) (Route, error) {
+	method, path := aws.ToString(ev.Method), aws.ToString(ev.Path)
+	switch {
+	case method == "" && path == "":
+		// An HttpApi event without Method and Path is the API's $default route, which
+		// catches whatever no other route matches: the least specific pattern does that.
+		method, path = "ANY", "/{proxy+}"
+	case method == "" || path == "":
+		return Route{}, errors.New("HttpApi event needs both Method and Path")
+	case !strings.HasPrefix(path, "/"):
+		return Route{}, fmt.Errorf("path %q does not start with /", path)
+	}
+	r := Route{Method: strings.ToUpper(method), Path: path, Function: function, Authorized: defaultAuth != ""}
+	if ev.Auth != nil && ev.Auth.Authorizer != nil {
+		r.Authorized = *ev.Auth.Authorizer != noAuthorizer
+	}
+	return r, nil
+}
+
+// defaultAuthorizer finds the DefaultAuthorizer of the template's HTTP API. Without an
+// explicit AWS::Serverless::HttpApi, SAM builds an implicit one from Globals.
+func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
+	fromGlobals := ""
+	if g, ok := cfn.Globals["HttpApi"].(*global.HttpApi); ok && g.Auth != nil {
+		fromGlobals = aws.ToString(g.Auth.DefaultAuthorizer)
+	}
+	apis := cfn.GetAllServerlessHttpApiResources()
+	found := map[string]bool{}
+	for _, api := range apis {
+		auth := fromGlobals
+		if api.Auth != nil && api.Auth.DefaultAuthorizer != nil {
+			auth = *api.Auth.DefaultAuthorizer
+		}
+		found[auth] = true
+	}
+	switch len(found) {
+	case 0:
+		return fromGlobals, nil
+	case 1:
+		for auth := range found {
+			return auth, nil
+		}
+	}
+	return "", fmt.Errorf("HttpApis disagree on DefaultAuthorizer (%s): the local gateway serves them as one API", strings.Join(sortedKeys(found), ", "))
+}
+
+// schedules collects Schedule and ScheduleV2 events. goformation's typed events can't be
+// used for them: it has no ScheduleV2 type, and it drops a Schedule event whose properties
+// it doesn't know or whose Schedule resolved to a number. So these events are read from
+// goformation's intrinsic processor output directly, with every parameter default turned
+// into a string first so that "rate(${Minutes} minutes)" resolves even for a Number
+// parameter (goformation's Fn::Sub only substitutes strings).
+func schedules(data []byte, isJSON bool, ids []string, params map[string]string) ([]Schedule, error) {
+	overrides := make(map[string]any, len(params))
+	for k, v := range params {
+		overrides[k] = v
+	}
+	opts := &intrinsics.ProcessorOptions{ParameterOverrides: overrides}
+	process := intrinsics.ProcessYAML
+	if isJSON {
+		process = intrinsics.ProcessJSON
+	}
+	processed, err := process(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("resolve intrinsics: %w", err)
+	}
+	var raw struct {
+		Resources map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, fmt.Errorf("read resources: %w", err)
+	}
+
+	var out []Schedule
+	for _, id := range ids {
+		var fn struct {
+			Properties struct {
+				Events map[string]struct {
+					Type       string
+					Properties map[string]any
+				}
+			}
+		}
+		if err := json.Unmarshal(raw.Resources[id], &fn); err != nil {
+			return nil, fmt.Errorf("read events of function %s: %w", id, err)
+		}
+		events := fn.Properties.Events
+		for _, name := range sortedKeys(events) {
+			ev := events[name]
+			field := ""
+			switch ev.Type {
+			case eventSchedule:
+				field = "Schedule"
+			case eventScheduleV2:
+				field = "ScheduleExpression"
+			default:
+				continue
+			}
+			expr, _ := scalarString(ev.Properties[field])
+			if expr == "" {
+				return nil, fmt.Errorf("function %s event %s: %s %s is empty or unresolved (a Ref to a resource or to a parameter without default?)", id, name, ev.Type, field)
+			}
+			enabled := true
+			if b, ok := ev.Properties["Enabled"].(bool); ok && !b {
+				enabled = false
+			}
+			if s, _ := ev.Properties["State"].(string); strings.EqualFold(s, "DISABLED") {
+				enabled = false
+			}
+			out = append(out, Schedule{Function: id, Event: name, Expression: expr, Enabled: enabled})
+		}
+	}
+	return out, nil
+}
+
+// table turns the template's only DynamoDB table into a CreateTableInput. Billing is
+// always on demand: DynamoDB Local ignores capacity, and that is what the stack uses.
+func table(tables map[string]*cfnddb.Table) (TableSpec, error) {
+	if len(tables) != 1 {
+		return TableSpec{}, fmt.Errorf("want exactly one AWS::DynamoDB::Table, found %d (%s)", len(tables), strings.Join(sortedKeys(tables), ", "))
+	}
+	id := sortedKeys(tables)[0]
+	t := tables[id]
+	if len(t.KeySchema) == 0 {
+		return TableSpec{}, fmt.Errorf("table %s has no KeySchema", id)
+	}
+	in := &dynamodb.CreateTableInput{
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema:   keySchema(t.KeySchema),
+	}
+	for _, a := range t.AttributeDefinitions {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
+			AttributeName: aws.String(a.AttributeName),
+			AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType),
+		})
+	}
+	for _, g := range t.GlobalSecondaryIndexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
+			IndexName:  aws.String(g.IndexName),
+			KeySchema:  keySchema(g.KeySchema),
+			Projection: projection(g.Projection),
+		})
+	}
+	for _, l := range t.LocalSecondaryIndexes {
+		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, ddbtypes.LocalSecondaryIndex{
+			IndexName:  aws.String(l.IndexName),
+			KeySchema:  keySchema(l.KeySchema),
+			Projection: projection(l.Projection),
+		})
+	}
+	spec := TableSpec{LogicalID: id, Input: in}
+	if ttl := t.TimeToLiveSpecification; ttl != nil && ttl.Enabled {
+		spec.TTLAttribute = aws.ToString(ttl.AttributeName)
+	}
+	return spec, nil
+}
+
+func keySchema(ks []cfnddb.Table_KeySchema) []ddbtypes.KeySchemaElement {
+	out := make([]ddbtypes.KeySchemaElement, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, ddbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)})
+	}
+	return out
+}
+
+// projection defaults to ALL when the template leaves it out. CloudFormation would reject
+// such a template anyway; the default keeps the local table usable meanwhile.
+func projection(p *cfnddb.Table_Projection) *ddbtypes.Projection {
+	if p == nil || p.ProjectionType == nil {
+		return &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll}
+	}
+	return &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(*p.ProjectionType), NonKeyAttributes: p.NonKeyAttributes}
+}
+
+// parameterDefaults returns every parameter that has a default, as a string the way
+// CloudFormation hands parameters around (numbers unquoted, lists comma-joined).
+func parameterDefaults(params cloudformation.Parameters) map[string]string {
+	out := make(map[string]string, len(params))
+	for name, p := range params {
+		if s, ok := scalarString(p.Default); ok {
+			out[name] = s
+		}
+	}
+	return out
+}
+
+// scalarString renders a decoded JSON value as CloudFormation would as a string.
+func scalarString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case int:
+		return strconv.Itoa(v), true
+	case bool:
+		return strconv.FormatBool(v), true
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := scalarString(e)
+			if !ok {
+				return "", false
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ","), true
+	}
+	return "", false
+}
+
+// validate checks what would otherwise fail later and less clearly: in the gateway as a
+// ServeMux conflict, or at run time as a missing handler.
+func (t *Template) validate() error {
+	var errs []error
+	declared := map[string]bool{}
+	for _, f := range t.Functions {
+		declared[f] = true
+	}
+	seen := map[string]Route{}
+	for _, r := range t.Routes {
+		if !declared[r.Function] {
+			errs = append(errs, fmt.Errorf("route %s %s: function %s is not declared", r.Method, r.Path, r.Function))
+		}
+		if prev, dup := seen[r.key()]; dup {
+			errs = append(errs, fmt.Errorf("route %s %s of %s duplicates %s %s of %s", r.Method, r.Path, r.Function, prev.Method, prev.Path, prev.Function))
+			continue
+		}
+		seen[r.key()] = r
+	}
+	for _, s := range t.Schedules {
+		if !declared[s.Function] {
+			errs = append(errs, fmt.Errorf("schedule %s: function %s is not declared", s.Event, s.Function))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

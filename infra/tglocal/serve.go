@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"tokengate/infra/gateway"
+	"tokengate/infra/samtemplate"
+	"tokengate/shared/access"
+	"tokengate/shared/api"
+	"tokengate/shared/authorizer"
+	"tokengate/shared/boot"
+	"tokengate/shared/token"
+)
+
+// operations maps the template's function logical ids to the handler each Lambda serves:
+// the local gateway mounts the very same values.
+var operations = map[string]func(*token.Service) http.Handler{
+	"CreateTokenFunction":  api.CreateToken,
+	"ListTokensFunction":   api.ListTokens,
+	"SelfTokenFunction":    api.SelfToken,
+	"GetTokenFunction":     api.GetToken,
+	"UpdateTokenFunction":  api.UpdateToken,
+	"RotateTokenFunction":  api.RotateToken,
+	"DisableTokenFunction": api.DisableToken,
+	"EnableTokenFunction":  api.EnableToken,
+	"RevokeTokenFunction":  api.RevokeToken,
+}
+
+// Server is the local gateway with everything it runs; tests build one too.
+type Server struct {
+	Handler http.Handler
+	Usage   *authorizer.Usage
+}
+
+// NewServer builds the gateway for the template from deps.
+func NewServer(tmpl *samtemplate.Template, deps *boot.Deps) (*Server, error) {
+	svc := deps.TokenService()
+	auth, usage, err := deps.Authorizer(nil)
+	if err != nil {
+		return nil, err
+	}
+	handlers := map[string]http.Handler{}
+	for _, r := range tmpl.Routes {
+		if build, ok := operations[r.Function]; ok {
+			handlers[r.Function] = build(svc)
+		}
+	}
+	h, err := gateway.New(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, bool) {
+		d := auth.Check(r.Context(), authorizer.Request{
+			Token:    authorizer.BearerToken(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")),
+			SourceIP: sourceIP(r),
+			Route:    r.Pattern,
+		})
+		return d.Caller, d.Allow
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Server{Handler: h, Usage: usage}, nil
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func serve(ctx context.Context, state, tmplPath, addr string) error {
+	boot.Logger()
+	if err := loadEnv(filepath.Join(state, "env")); err != nil {
+		return err
+	}
+	tmpl, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return err
+	}
+	deps, err := boot.Load(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := NewServer(tmpl, deps)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	slog.Info("local gateway listening", "url", "http://"+ln.Addr().String(), "routes", len(tmpl.Routes))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	s.Usage.Flush(shutdown)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

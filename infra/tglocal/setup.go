@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"tokengate/infra/provision"
+	"tokengate/infra/samtemplate"
+	"tokengate/shared/access"
+	"tokengate/shared/boot"
+	"tokengate/shared/token"
+)
+
+// adminCaller is who mints the first admin token: the local stack's operator.
+var adminCaller = access.Caller{
+	OwnerID: "admin",
+	Scopes:  []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead},
+}
+
+// setup makes the local stack ready and idempotently so: a second run changes nothing.
+func setup(ctx context.Context, state, tmplPath string) error {
+	tmpl, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return err
+	}
+	table := envOr("TABLE_NAME", "tokengate")
+	clients, err := boot.NewClients(ctx)
+	if err != nil {
+		return err
+	}
+	keyFile := filepath.Join(state, "kms-key-id")
+	keyID := readFile(keyFile)
+	ok := false
+	if keyID != "" {
+		if ok, err = provision.KeyExists(ctx, clients.KMS, keyID); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		// The KMS emulator keeps keys in memory. When it has restarted, peppers sealed
+		// under the old key cannot be opened again, and neither can any token hashed
+		// with them: start the local data afresh rather than serve tokens nobody can use.
+		if keyID != "" {
+			fmt.Println("! The KMS emulator was restarted and lost its key: local tokens cannot be verified any more; starting the local table afresh.")
+			if err := provision.DropTable(ctx, clients.DynamoDB, table); err != nil {
+				return err
+			}
+			_ = os.Remove(filepath.Join(state, "admin-token"))
+		}
+		if keyID, err = provision.Key(ctx, clients.KMS, "tokengate local pepper key"); err != nil {
+			return err
+		}
+		if err := os.WriteFile(keyFile, []byte(keyID+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	created, err := provision.Table(ctx, clients.DynamoDB, tmpl.Table, table)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Printf("✓ table %s created (keys, indexes and TTL from template.yaml)\n", table)
+	}
+
+	env := map[string]string{"TABLE_NAME": table, "KMS_KEY_ID": keyID}
+	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SES", "SES_STORE_URL"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	for k, v := range settingDefaults(tmpl) {
+		env[k] = envOr(k, v)
+	}
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	settings, err := boot.LoadSettings(nil)
+	if err != nil {
+		return err
+	}
+	deps, err := boot.LoadWith(ctx, settings) // creates pepper v1 on first start
+	if err != nil {
+		return err
+	}
+	if err := writeEnv(filepath.Join(state, "env"), env); err != nil {
+		return err
+	}
+	return adminToken(ctx, deps, filepath.Join(state, "admin-token"))
+}
+
+// adminToken mints the first admin token unless the one on file still works. The token
+// is printed this once and kept only in a 0600 file.
+func adminToken(ctx context.Context, deps *boot.Deps, path string) error {
+	if s := readFile(path); s != "" {
+		if id, _, err := token.Parse(deps.Settings.Prefix, s); err == nil {
+			if t, err := deps.Table.Get(ctx, id); err == nil && t.EffectiveStatus(deps.TokenService().Now()) == token.StatusActive {
+				fmt.Printf("✓ admin token in %s (%s)\n", path, t.Hint)
+				return nil
+			}
+		}
+		fmt.Printf("! the admin token in %s no longer works: minting a new one\n", path)
+	}
+	c, err := deps.TokenService().Create(ctx, adminCaller, token.CreateInput{
+		Name: "local admin", Description: "Minted by `make run` for the local stack's operator.",
+		Scopes: adminCaller.Scopes, ExpiresIn: "1y", Reason: "local stack bootstrap",
+	})
+	if err != nil {
+		return fmt.Errorf("mint admin token: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(c.Plaintext.Reveal()+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Printf("✓ admin token minted and written to %s (mode 0600); it is shown only this once:\n\n    %s\n\n", path, c.Plaintext.Reveal())
+	return nil
+}
+
+// settingDefaults maps the functions' environment to the template's parameter defaults.
+func settingDefaults(t *samtemplate.Template) map[string]string {
+	names := map[string]string{
+		"TOKEN_PREFIX": "TokenPrefix", "MAX_TOKEN_LIFETIME": "MaxTokenLifetime", "TEMPORARY_TOKEN_TTL": "TemporaryTokenTTL",
+		"PERMANENT_TOKENS_ADMIN_ONLY": "PermanentTokensAdminOnly", "RETENTION_AFTER_END": "RetentionAfterEnd",
+		"AUTH_CACHE_TTL": "AuthCacheTTL", "USAGE_FLUSH_INTERVAL": "UsageFlushInterval",
+	}
+	out := map[string]string{}
+	for env, param := range names {
+		if v, ok := t.Parameters[param]; ok {
+			out[env] = v
+		}
+	}
+	return out
+}
+
+func writeEnv(path string, env map[string]string) error {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# Environment of a tokengate function on the local stack (written by tglocal setup).\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// loadEnv sets every KEY=VALUE of an env file that the environment does not set already.
+func loadEnv(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is missing: run `make run` (or tglocal setup) first", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
+	return sc.Err()
+}
+
+func readFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,68 @@
+// Package access owns who may do what: the scope catalog with risk levels, roles, and the
+// caller a request acts as. It knows nothing of HTTP, Lambda or DynamoDB; the authorizer
+// puts a Caller into the request context and handlers read it back with CallerFrom.
+package access
+
+import (
+	"context"
+	"strings"
+)
+
+// Caller is the verdict of the authorizer: the token a request was made with, its owner,
+// and the scopes the request may use (already narrowed to what the owner holds now).
+type Caller struct {
+	TokenID string
+	OwnerID string
+	Scopes  []string
+	Risk    Risk
+}
+
+// Has reports whether the caller may use scope.
+func (c Caller) Has(scope string) bool {
+	for _, s := range c.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Context keys of the authorizer context, as API Gateway hands them to a function
+// (requestContext.authorizer.lambda) and as the local gateway sets them.
+const (
+	KeyTokenID = "tokenId"
+	KeyOwnerID = "ownerId"
+	KeyScopes  = "scopes"
+	KeyRisk    = "risk"
+)
+
+// Context returns the authorizer context for c: scopes are space-separated.
+func (c Caller) Context() map[string]string {
+	return map[string]string{
+		KeyTokenID: c.TokenID,
+		KeyOwnerID: c.OwnerID,
+		KeyScopes:  strings.Join(c.Scopes, " "),
+		KeyRisk:    string(c.Risk),
+	}
+}
+
+// CallerFromContext reads a Caller back from an authorizer context. Values that are not
+// strings are ignored: API Gateway passes the simple response's context through as JSON.
+func CallerFromContext(m map[string]any) (Caller, bool) {
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	c := Caller{TokenID: str(KeyTokenID), OwnerID: str(KeyOwnerID), Scopes: strings.Fields(str(KeyScopes)), Risk: Risk(str(KeyRisk))}
+	return c, c.TokenID != "" && c.OwnerID != ""
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller in ctx; ok is false for an unauthenticated request.
+func CallerFrom(ctx context.Context) (c Caller, ok bool) {
+	c, ok = ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}

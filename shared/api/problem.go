@@ -1,0 +1,71 @@
+// Package api is the management API: every operation as an http.Handler, the same value
+// under a Lambda (through shared/lambdahttp) and in the local gateway. Handlers read the
+// caller the authorizer put in the context, return errors, and problem.go alone turns an
+// error into a status and an RFC 9457 problem+json body.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"tokengate/shared/token"
+)
+
+type problem struct {
+	Type   string             `json:"type"`
+	Title  string             `json:"title"`
+	Status int                `json:"status"`
+	Detail string             `json:"detail"`
+	Errors []token.FieldError `json:"errors,omitempty"`
+}
+
+// errUnauthenticated: the request reached a handler with no caller, which only a wrongly
+// wired gateway allows. Answer 401 rather than guess.
+var errUnauthenticated = errors.New("no authenticated caller")
+
+// writeError is the only place an error becomes a status. Anything unrecognised is a
+// 500 whose cause goes to the log and never to the caller.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problem{Status: http.StatusInternalServerError, Detail: "The request could not be completed."}
+	var (
+		invalid   *token.InvalidError
+		forbidden *token.ForbiddenError
+		state     *token.StateError
+		tooLarge  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		p = problem{Status: http.StatusRequestEntityTooLarge, Detail: "The request body is larger than 64 KiB."}
+	case errors.As(err, &invalid):
+		p = problem{Status: http.StatusBadRequest, Detail: "Some fields are invalid.", Errors: invalid.Fields}
+	case errors.Is(err, errUnsupportedMedia):
+		p = problem{Status: http.StatusUnsupportedMediaType, Detail: "Send the body as application/json."}
+	case errors.Is(err, errUnauthenticated):
+		p = problem{Status: http.StatusUnauthorized, Detail: "A valid token is required."}
+	case errors.As(err, &forbidden):
+		p = problem{Status: http.StatusForbidden, Detail: "Not allowed: " + forbidden.Reason + "."}
+	case errors.Is(err, token.ErrForbidden):
+		p = problem{Status: http.StatusForbidden, Detail: "Not allowed."}
+	case errors.Is(err, token.ErrNotFound):
+		p = problem{Status: http.StatusNotFound, Detail: "No token with this id."}
+	case errors.Is(err, token.ErrConflict):
+		p = problem{Status: http.StatusConflict, Detail: "The token changed meanwhile; read it again and retry."}
+	case errors.As(err, &state):
+		p = problem{Status: http.StatusConflict, Detail: "Not possible now: " + state.Reason + "."}
+	default:
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	p.Type, p.Title = "about:blank", http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,256 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"tokengate/shared/access"
+	"tokengate/shared/token"
+)
+
+// handlerFunc is an operation: it writes a success response or returns an error for
+// writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c access.Caller) error
+
+// handle runs f for an authenticated caller and maps its error.
+func handle(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := access.CallerFrom(r.Context())
+		if !ok {
+			writeError(w, r, errUnauthenticated)
+			return
+		}
+		if err := f(w, r, c); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+type createRequest struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Scopes      []string `json:"scopes"`
+	ExpiresIn   string   `json:"expiresIn"`
+	ExpiresAt   string   `json:"expiresAt"`
+	Type        string   `json:"type"`
+	OwnerID     string   `json:"ownerId"`
+	Reason      string   `json:"reason"`
+}
+
+// CreateToken serves POST /tokens: 201 with the token and, this once, its secret.
+func CreateToken(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		var req createRequest
+		if err := decode(w, r, &req, false); err != nil {
+			return err
+		}
+		in := token.CreateInput{
+			Name: req.Name, Description: req.Description, Scopes: req.Scopes, ExpiresIn: req.ExpiresIn,
+			Type: token.Type(req.Type), OwnerID: req.OwnerID, Reason: req.Reason,
+		}
+		if req.ExpiresAt != "" {
+			at, err := time.Parse(time.RFC3339, req.ExpiresAt)
+			if err != nil {
+				return token.Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-31T12:00:00Z")
+			}
+			in.ExpiresAt = &at
+		}
+		created, err := svc.Create(r.Context(), c, in)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/tokens/"+string(created.Token.ID))
+		writeJSON(w, http.StatusCreated, createdView{view(created.Token, svc.Catalog, svc.Now()), created.Plaintext.Reveal()})
+		return nil
+	})
+}
+
+// ListTokens serves GET /tokens?limit=&cursor=&ownerId=&status=&expiringWithin=.
+func ListTokens(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		f, err := listFilter(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		items, next, err := svc.List(r.Context(), c, f)
+		if err != nil {
+			return err
+		}
+		now := svc.Now()
+		out := listView{Items: make([]tokenView, len(items)), NextCursor: strPtr(next)}
+		for i, t := range items {
+			out.Items[i] = view(t, svc.Catalog, now)
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	})
+}
+
+func listFilter(q url.Values) (token.Filter, error) {
+	bad := &token.InvalidError{}
+	f := token.Filter{Limit: 50}
+	for k, v := range q {
+		switch k {
+		case "limit", "cursor", "ownerId", "status", "expiringWithin":
+			if len(v) > 1 {
+				bad.Add(k, "give it once")
+			}
+		default:
+			bad.Add(k, "is not a known query parameter (limit, cursor, ownerId, status, expiringWithin)")
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			bad.Add("limit", "must be a whole number from 1 to 100")
+		}
+		f.Limit = n
+	}
+	f.Cursor = q.Get("cursor")
+	f.OwnerID = q.Get("ownerId")
+	if s := q.Get("status"); s != "" {
+		if !token.ValidStatus(s) {
+			bad.Add("status", "must be one of active, pending, disabled, revoked, rejected, expired")
+		}
+		f.Status = token.Status(s)
+	}
+	if s := q.Get("expiringWithin"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			bad.Add("expiringWithin", `must be a positive duration such as "168h"`)
+		}
+		f.ExpiringWithin = d
+	}
+	return f, bad.Err()
+}
+
+// SelfToken serves GET /tokens/self: the calling token's own metadata.
+func SelfToken(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		t, err := svc.Self(r.Context(), c)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		return nil
+	})
+}
+
+// GetToken serves GET /tokens/{id}.
+func GetToken(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		t, err := svc.Get(r.Context(), c, token.ID(r.PathValue("id")))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		return nil
+	})
+}
+
+type updateRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+// UpdateToken serves PATCH /tokens/{id}. An If-Match header with the version last read
+// makes the change fail with 409 if the token changed since.
+func UpdateToken(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		var req updateRequest
+		if err := decode(w, r, &req, false); err != nil {
+			return err
+		}
+		var ifVersion int64
+		if s := r.Header.Get("If-Match"); s != "" {
+			n, err := strconv.ParseInt(trimETag(s), 10, 64)
+			if err != nil || n < 1 {
+				return token.Invalid("If-Match", "must be the token's version number")
+			}
+			ifVersion = n
+		}
+		t, err := svc.Update(r.Context(), c, token.ID(r.PathValue("id")), token.UpdateInput{Name: req.Name, Description: req.Description}, ifVersion)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		return nil
+	})
+}
+
+func trimETag(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+type rotateRequest struct {
+	GracePeriod string `json:"gracePeriod"`
+}
+
+// RotateToken serves POST /tokens/{id}/rotate: 200 with the new secret, once.
+func RotateToken(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		var req rotateRequest
+		if err := decode(w, r, &req, true); err != nil {
+			return err
+		}
+		var grace time.Duration
+		if req.GracePeriod != "" {
+			d, err := time.ParseDuration(req.GracePeriod)
+			if err != nil {
+				return token.Invalid("gracePeriod", `must be a duration such as "90m" or "24h"`)
+			}
+			grace = d
+		}
+		created, err := svc.Rotate(r.Context(), c, token.ID(r.PathValue("id")), grace)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, createdView{view(created.Token, svc.Catalog, svc.Now()), created.Plaintext.Reveal()})
+		return nil
+	})
+}
+
+func changeStatus(svc *token.Service, op func(*http.Request, access.Caller, token.ID) (*token.Token, error)) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		var empty struct{}
+		if err := decode(w, r, &empty, true); err != nil {
+			return err
+		}
+		t, err := op(r, c, token.ID(r.PathValue("id")))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		return nil
+	})
+}
+
+// DisableToken serves POST /tokens/{id}/disable.
+func DisableToken(svc *token.Service) http.Handler {
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID) (*token.Token, error) {
+		return svc.Disable(r.Context(), c, id)
+	})
+}
+
+// EnableToken serves POST /tokens/{id}/enable.
+func EnableToken(svc *token.Service) http.Handler {
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID) (*token.Token, error) {
+		return svc.Enable(r.Context(), c, id)
+	})
+}
+
+// RevokeToken serves DELETE /tokens/{id}: 204.
+func RevokeToken(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		if _, err := svc.Revoke(r.Context(), c, token.ID(r.PathValue("id"))); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}

@@ -1,0 +1,76 @@
+package api
+
+import (
+	"time"
+
+	"tokengate/shared/access"
+	"tokengate/shared/token"
+)
+
+// tokenView is a token as the API shows it. Its own struct, so a new field on
+// token.Token (the hash, say) never reaches a response by accident.
+type tokenView struct {
+	ID                 string       `json:"id"`
+	Name               string       `json:"name"`
+	Description        string       `json:"description"`
+	OwnerID            string       `json:"ownerId"`
+	CreatedBy          string       `json:"createdBy,omitempty"`
+	Type               token.Type   `json:"type"`
+	Status             token.Status `json:"status"`
+	Scopes             []string     `json:"scopes"`
+	Risk               access.Risk  `json:"risk"`
+	Hint               string       `json:"hint"`
+	CreatedAt          string       `json:"createdAt"`
+	UpdatedAt          string       `json:"updatedAt"`
+	ExpiresAt          *string      `json:"expiresAt"`
+	EndedAt            *string      `json:"endedAt,omitempty"`
+	RotationGraceUntil *string      `json:"rotationGraceUntil,omitempty"`
+	LastUsedAt         *string      `json:"lastUsedAt"`
+	LastUsedIP         *string      `json:"lastUsedIp"`
+	UseCount           int64        `json:"useCount"`
+	Version            int64        `json:"version"`
+}
+
+// createdView adds the one-time token string to a created or rotated token.
+type createdView struct {
+	tokenView
+	Token string `json:"token"`
+}
+
+type listView struct {
+	Items      []tokenView `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+func timePtr(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func view(t *token.Token, cat *access.Catalog, now time.Time) tokenView {
+	v := tokenView{
+		ID: string(t.ID), Name: t.Name, Description: t.Description, OwnerID: t.OwnerID, CreatedBy: t.CreatedBy,
+		Type: t.Type, Status: t.EffectiveStatus(now), Scopes: t.Scopes, Risk: cat.RiskOf(t.Scopes), Hint: t.Hint,
+		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: t.UpdatedAt.UTC().Format(time.RFC3339),
+		ExpiresAt: timePtr(t.ExpiresAt), EndedAt: timePtr(t.EndedAt),
+		LastUsedAt: timePtr(t.LastUsedAt), LastUsedIP: strPtr(t.LastUsedIP), UseCount: t.UseCount,
+		Version: t.Version,
+	}
+	if len(t.PrevHash) > 0 && now.Before(t.PrevValidUntil) {
+		v.RotationGraceUntil = timePtr(t.PrevValidUntil)
+	}
+	if v.Scopes == nil {
+		v.Scopes = []string{}
+	}
+	return v
+}

@@ -1,0 +1,181 @@
+// Package authorizer validates tokengate tokens for API Gateway: the checks of SPEC
+// "Authorizer" in order, written once, with adapters for each event format. It fails
+// closed: when the table or KMS cannot answer, nothing is allowed. It tells the caller
+// nothing about why it denied; the reason goes to one log line, never the token.
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"tokengate/shared/access"
+	"tokengate/shared/token"
+)
+
+// Tokens reads tokens (shared/store implements it).
+type Tokens interface {
+	Get(ctx context.Context, id token.ID) (*token.Token, error)
+}
+
+// Reason says why a request was denied, for the log only.
+type Reason string
+
+const (
+	ReasonOK          Reason = "ok"
+	ReasonMissing     Reason = "missing_token"
+	ReasonMalformed   Reason = "malformed"
+	ReasonUnknown     Reason = "unknown_token"
+	ReasonBadSecret   Reason = "bad_secret"
+	ReasonInactive    Reason = "inactive"
+	ReasonExpired     Reason = "expired"
+	ReasonRouteScope  Reason = "route_scope"
+	ReasonStoreFailed Reason = "store_error"
+)
+
+// Request is what a decision is made on, whatever the event format.
+type Request struct {
+	Token    string // the presented token string, never logged
+	SourceIP string
+	Route    string // "METHOD /path" as declared, for ROUTE_SCOPES
+}
+
+// Decision is the verdict. Caller is set only when Allow is true.
+type Decision struct {
+	Allow   bool
+	Caller  access.Caller
+	Reason  Reason
+	TokenID token.ID
+}
+
+// Config is what an Authorizer is made of.
+type Config struct {
+	Tokens  Tokens
+	Keys    *token.Keyring
+	Catalog *access.Catalog
+	Prefix  string
+	Now     func() time.Time
+	// RouteScopes maps "METHOD /path" to the scopes a token needs for it.
+	RouteScopes map[string][]string
+	// CacheTTL bounds how long a token read from the table is reused; 0 disables.
+	CacheTTL time.Duration
+	// Usage records uses; nil records nothing.
+	Usage *Usage
+}
+
+// Authorizer decides requests. It is safe for concurrent use.
+type Authorizer struct {
+	cfg   Config
+	mu    sync.Mutex
+	cache map[token.ID]cached
+}
+
+type cached struct {
+	t       *token.Token
+	expires time.Time
+}
+
+// maxCached bounds the cache; past it the cache is emptied, which costs only reads.
+const maxCached = 10000
+
+// New returns an Authorizer.
+func New(cfg Config) *Authorizer {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Authorizer{cfg: cfg, cache: map[token.ID]cached{}}
+}
+
+// BearerToken extracts the token from an Authorization header ("Bearer x", any case of
+// the scheme) or, failing that, an X-API-Key header.
+func BearerToken(authorization, apiKey string) string {
+	if a := strings.TrimSpace(authorization); a != "" {
+		if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			return strings.TrimSpace(a[7:])
+		}
+		return ""
+	}
+	return strings.TrimSpace(apiKey)
+}
+
+// Check runs every check in order and logs one line with the outcome.
+func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
+	start := time.Now()
+	d := a.check(ctx, req)
+	level := slog.LevelInfo
+	if d.Reason == ReasonStoreFailed {
+		level = slog.LevelError
+	}
+	slog.Log(ctx, level, "authorizer decision",
+		"tokenId", string(d.TokenID), "allow", d.Allow, "reason", string(d.Reason),
+		"route", req.Route, "sourceIp", req.SourceIP, "latencyUs", time.Since(start).Microseconds())
+	return d
+}
+
+func (a *Authorizer) check(ctx context.Context, req Request) Decision {
+	if req.Token == "" {
+		return Decision{Reason: ReasonMissing}
+	}
+	id, secret, err := token.Parse(a.cfg.Prefix, req.Token)
+	if err != nil {
+		return Decision{Reason: ReasonMalformed}
+	}
+	now := a.cfg.Now()
+	t, err := a.lookup(ctx, id, now)
+	switch {
+	case errors.Is(err, token.ErrNotFound):
+		return Decision{Reason: ReasonUnknown, TokenID: id}
+	case err != nil:
+		slog.ErrorContext(ctx, "authorizer lookup failed", "tokenId", string(id), "err", err)
+		return Decision{Reason: ReasonStoreFailed, TokenID: id}
+	}
+	if !t.Verify(a.cfg.Keys, secret, now) {
+		return Decision{Reason: ReasonBadSecret, TokenID: id}
+	}
+	switch t.EffectiveStatus(now) {
+	case token.StatusActive:
+	case token.StatusExpired:
+		return Decision{Reason: ReasonExpired, TokenID: id}
+	default:
+		return Decision{Reason: ReasonInactive, TokenID: id}
+	}
+	if need := a.cfg.RouteScopes[req.Route]; len(access.Missing(need, t.Scopes)) > 0 {
+		return Decision{Reason: ReasonRouteScope, TokenID: id}
+	}
+	if a.cfg.Usage != nil {
+		a.cfg.Usage.Record(ctx, t, now, req.SourceIP)
+	}
+	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, Scopes: t.Scopes}
+	if a.cfg.Catalog != nil {
+		c.Risk = a.cfg.Catalog.RiskOf(t.Scopes)
+	}
+	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
+}
+
+// lookup reads a token through the cache.
+func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*token.Token, error) {
+	if a.cfg.CacheTTL > 0 {
+		a.mu.Lock()
+		c, ok := a.cache[id]
+		a.mu.Unlock()
+		if ok && now.Before(c.expires) {
+			return c.t, nil
+		}
+	}
+	t, err := a.cfg.Tokens.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.CacheTTL > 0 {
+		a.mu.Lock()
+		if len(a.cache) >= maxCached {
+			a.cache = map[token.ID]cached{}
+		}
+		a.cache[id] = cached{t: t, expires: now.Add(a.cfg.CacheTTL)}
+		a.mu.Unlock()
+	}
+	return t, nil
+}

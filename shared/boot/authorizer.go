@@ -1,0 +1,52 @@
+package boot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"tokengate/shared/authorizer"
+)
+
+// Authorizer builds the authorizer of d's settings; ROUTE_SCOPES is read from getenv
+// (os.Getenv when nil).
+func (d *Deps) Authorizer(getenv func(string) string) (*authorizer.Authorizer, *authorizer.Usage, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	routes := map[string][]string{}
+	if s := getenv("ROUTE_SCOPES"); s != "" {
+		if err := json.Unmarshal([]byte(s), &routes); err != nil {
+			return nil, nil, fmt.Errorf(`settings: ROUTE_SCOPES must be a JSON object such as {"GET /orders": ["orders:read"]}: %w`, err)
+		}
+	}
+	usage := &authorizer.Usage{Store: d.Table, Every: d.Settings.UsageFlushInterval}
+	a := authorizer.New(authorizer.Config{
+		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix, Now: time.Now,
+		RouteScopes: routes, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage,
+	})
+	return a, usage, nil
+}
+
+// ServeAuthorizer is the whole main of the authorizer function. Pending usage counts
+// are written when Lambda sends SIGTERM, so no use is lost when an instance ends.
+func ServeAuthorizer() {
+	Logger()
+	ctx := context.Background()
+	d, err := Load(ctx)
+	if err == nil {
+		var a *authorizer.Authorizer
+		var usage *authorizer.Usage
+		if a, usage, err = d.Authorizer(nil); err == nil {
+			lambda.StartWithOptions(a.HTTPSimple, lambda.WithEnableSIGTERM(func() { usage.Flush(ctx) }))
+			return
+		}
+	}
+	slog.Error("cold start failed", "err", err)
+	os.Exit(1)
+}

@@ -1,0 +1,97 @@
+package boot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"tokengate/shared/access"
+	"tokengate/shared/pepper"
+	"tokengate/shared/store"
+	"tokengate/shared/token"
+)
+
+// Logger installs the JSON logger every function writes with.
+func Logger() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+}
+
+// Clients are the AWS clients of one cold start. config.LoadDefaultConfig honours
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, so the same binary runs against
+// AWS, LocalStack or the local stack.
+type Clients struct {
+	DynamoDB *dynamodb.Client
+	KMS      *kms.Client
+	AWS      aws.Config
+}
+
+// NewClients loads the AWS configuration from the environment.
+func NewClients(ctx context.Context) (Clients, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return Clients{}, fmt.Errorf("aws config: %w", err)
+	}
+	return Clients{DynamoDB: dynamodb.NewFromConfig(cfg), KMS: kms.NewFromConfig(cfg), AWS: cfg}, nil
+}
+
+// Deps is what the token functions are built from.
+type Deps struct {
+	Settings Settings
+	Clients  Clients
+	Table    *store.Table
+	Keys     *token.Keyring
+	Catalog  *access.Catalog
+}
+
+// Load reads the settings, makes the clients and decrypts the pepper: everything a
+// function needs, once per cold start.
+func Load(ctx context.Context) (*Deps, error) {
+	s, err := LoadSettings(nil)
+	if err != nil {
+		return nil, err
+	}
+	return LoadWith(ctx, s)
+}
+
+// LoadWith is Load with settings already read.
+func LoadWith(ctx context.Context, s Settings) (*Deps, error) {
+	c, err := NewClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tb := &store.Table{Client: c.DynamoDB, Name: s.TableName, Retention: s.Policy.Retention}
+	keys, err := pepper.Load(ctx, c.KMS, s.KMSKeyID, tb)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := access.NewCatalog()
+	if err != nil {
+		return nil, err
+	}
+	return &Deps{Settings: s, Clients: c, Table: tb, Keys: keys, Catalog: cat}, nil
+}
+
+// TokenService is the service the management functions run.
+func (d *Deps) TokenService() *token.Service {
+	return &token.Service{
+		Store: d.Table, Keys: d.Keys, Catalog: d.Catalog, Policy: d.Settings.Policy,
+		Prefix: d.Settings.Prefix, Now: time.Now,
+	}
+}
+
+// TokenService loads everything and returns the token service: the one call of a
+// management function's main.
+func TokenService(ctx context.Context) (*token.Service, error) {
+	d, err := Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.TokenService(), nil
+}

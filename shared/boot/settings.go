@@ -1,0 +1,91 @@
+// Package boot turns the environment into settings and AWS clients, once per cold start.
+// It is the only package that reads os.Getenv; a bad setting fails the start with a
+// message naming it, rather than a function that half works.
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"tokengate/shared/token"
+)
+
+// Settings are every environment setting the functions read.
+type Settings struct {
+	TableName          string
+	KMSKeyID           string
+	Prefix             string
+	Policy             token.Policy
+	AuthCacheTTL       time.Duration
+	UsageFlushInterval time.Duration
+}
+
+var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,9}$`)
+
+// LoadSettings reads Settings from getenv (os.Getenv when nil) and reports every bad one at once.
+func LoadSettings(getenv func(string) string) (Settings, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var errs []error
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	required := func(key string) string {
+		v := str(key, "")
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", key))
+		}
+		return v
+	}
+	dur := func(key, def string) time.Duration {
+		v := str(key, def)
+		if v == "0" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s=%q is not a duration such as 90m or 24h", key, v))
+		}
+		return d
+	}
+	boolean := func(key string, def bool) bool {
+		v := str(key, strconv.FormatBool(def))
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not true or false", key, v))
+		}
+		return b
+	}
+	s := Settings{
+		TableName: required("TABLE_NAME"),
+		KMSKeyID:  required("KMS_KEY_ID"),
+		Prefix:    str("TOKEN_PREFIX", token.DefaultPrefix),
+		Policy: token.Policy{
+			MaxLifetime:        dur("MAX_TOKEN_LIFETIME", "8760h"),
+			TemporaryTTL:       dur("TEMPORARY_TOKEN_TTL", "1h"),
+			PermanentAdminOnly: boolean("PERMANENT_TOKENS_ADMIN_ONLY", true),
+			Retention:          dur("RETENTION_AFTER_END", "720h"),
+		},
+		AuthCacheTTL:       dur("AUTH_CACHE_TTL", "30s"),
+		UsageFlushInterval: dur("USAGE_FLUSH_INTERVAL", "60s"),
+	}
+	if !prefixPattern.MatchString(s.Prefix) {
+		errs = append(errs, fmt.Errorf("TOKEN_PREFIX=%q must be 1-10 lower-case letters and digits, starting with a letter", s.Prefix))
+	}
+	if err := s.Policy.Validate(); err != nil && len(errs) == 0 {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Settings{}, fmt.Errorf("settings: %w", err)
+	}
+	return s, nil
+}

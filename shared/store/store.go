@@ -1,0 +1,258 @@
+// Package store keeps tokengate's items in one DynamoDB table: tokens, the encrypted
+// pepper versions and principals. It is the only package that knows the table layout
+// (docs/table-design.md); it never sees a token secret, only its keyed hash.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"tokengate/shared/token"
+)
+
+// Index names, as declared in template.yaml.
+const (
+	IndexByOwner   = "byOwner"
+	IndexByExpiry  = "byExpiry"
+	IndexByCreated = "byCreated"
+)
+
+// Table is the DynamoDB table. Retention is how long ended tokens stay before TTL.
+type Table struct {
+	Client    *dynamodb.Client
+	Name      string
+	Retention time.Duration
+}
+
+var _ token.Store = (*Table)(nil)
+
+const timeFormat = time.RFC3339
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func tokenKey(id token.ID) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + string(id)},
+		"sk": &types.AttributeValueMemberS{Value: "TOKEN"},
+	}
+}
+
+// tokenItem is a token as stored. Its own struct, so a new field on token.Token never
+// reaches the table by accident.
+type tokenItem struct {
+	PK     string `dynamodbav:"pk"`
+	SK     string `dynamodbav:"sk"`
+	GSI1PK string `dynamodbav:"gsi1pk,omitempty"` // byOwner: OWNER#<ownerId>
+	GSI1SK string `dynamodbav:"gsi1sk,omitempty"` //          <createdAt>#<id>
+	GSI2PK string `dynamodbav:"gsi2pk,omitempty"` // byExpiry: EXP#<yyyy-mm-dd>, active permanent tokens only
+	GSI2SK string `dynamodbav:"gsi2sk,omitempty"` //           <expiresAt>#<id>
+	GSI3PK string `dynamodbav:"gsi3pk,omitempty"` // byCreated: TOKENS
+	GSI3SK string `dynamodbav:"gsi3sk,omitempty"` //            <createdAt>#<id>
+
+	ID                string   `dynamodbav:"id"`
+	OwnerID           string   `dynamodbav:"ownerId"`
+	CreatedBy         string   `dynamodbav:"createdBy,omitempty"`
+	Name              string   `dynamodbav:"name"`
+	Description       string   `dynamodbav:"description,omitempty"`
+	Scopes            []string `dynamodbav:"scopes,stringset"`
+	Type              string   `dynamodbav:"type"`
+	Status            string   `dynamodbav:"status"`
+	Hint              string   `dynamodbav:"hint"`
+	CreatedAt         string   `dynamodbav:"createdAt"`
+	UpdatedAt         string   `dynamodbav:"updatedAt"`
+	ExpiresAt         string   `dynamodbav:"expiresAt,omitempty"`
+	EndedAt           string   `dynamodbav:"endedAt,omitempty"`
+	Hash              []byte   `dynamodbav:"hash"`
+	PepperVersion     int      `dynamodbav:"pepperVersion"`
+	PrevHash          []byte   `dynamodbav:"prevHash,omitempty"`
+	PrevPepperVersion int      `dynamodbav:"prevPepperVersion,omitempty"`
+	PrevValidUntil    string   `dynamodbav:"prevValidUntil,omitempty"`
+	TTL               int64    `dynamodbav:"ttl,omitempty"` // epoch seconds: DynamoDB TTL removes the item after it
+	Version           int64    `dynamodbav:"version"`
+
+	// Usage: only the authorizer's atomic adds write these.
+	LastUsedAt string `dynamodbav:"lastUsedAt,omitempty"`
+	LastUsedIP string `dynamodbav:"lastUsedIp,omitempty"`
+	UseCount   int64  `dynamodbav:"useCount,omitempty"`
+}
+
+// usageAttrs are never written by Put: a Put that replaced them would lose the
+// authorizer's concurrent adds.
+var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true}
+
+// clearable are the optional attributes Put removes when the token no longer has them.
+var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl"}
+
+func (tb *Table) toItem(t *token.Token) tokenItem {
+	created := formatTime(t.CreatedAt) + "#" + string(t.ID)
+	it := tokenItem{
+		PK: "TOKEN#" + string(t.ID), SK: "TOKEN",
+		GSI1PK: "OWNER#" + t.OwnerID, GSI1SK: created,
+		GSI3PK: "TOKENS", GSI3SK: created,
+		ID: string(t.ID), OwnerID: t.OwnerID, CreatedBy: t.CreatedBy,
+		Name: t.Name, Description: t.Description, Scopes: t.Scopes,
+		Type: string(t.Type), Status: string(t.Status), Hint: t.Hint,
+		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
+		ExpiresAt: formatTime(t.ExpiresAt), EndedAt: formatTime(t.EndedAt),
+		Hash: t.Hash, PepperVersion: t.PepperVersion,
+		PrevHash: t.PrevHash, PrevPepperVersion: t.PrevPepperVersion, PrevValidUntil: formatTime(t.PrevValidUntil),
+		Version: t.Version,
+	}
+	if at := t.RemoveAt(tb.Retention); !at.IsZero() {
+		it.TTL = at.Unix()
+	}
+	if ExpiryIndexed(t) {
+		it.GSI2PK, it.GSI2SK = ExpiryBucket(t.ExpiresAt), formatTime(t.ExpiresAt)+"#"+string(t.ID)
+	}
+	return it
+}
+
+// ExpiryIndexed reports whether t belongs in the sparse byExpiry index: only active
+// permanent tokens with an expiry can be warned about.
+func ExpiryIndexed(t *token.Token) bool {
+	return t.Status == token.StatusActive && t.Type == token.TypePermanent && !t.ExpiresAt.IsZero()
+}
+
+// ExpiryBucket is the byExpiry partition of an expiry time: one per UTC day, so a run of
+// the notifier reads only the days its window covers.
+func ExpiryBucket(at time.Time) string { return "EXP#" + at.UTC().Format("2006-01-02") }
+
+func fromItem(it tokenItem) *token.Token {
+	return &token.Token{
+		ID: token.ID(it.ID), OwnerID: it.OwnerID, CreatedBy: it.CreatedBy,
+		Name: it.Name, Description: it.Description, Scopes: it.Scopes,
+		Type: token.Type(it.Type), Status: token.Status(it.Status), Hint: it.Hint,
+		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
+		ExpiresAt: parseTime(it.ExpiresAt), EndedAt: parseTime(it.EndedAt),
+		Hash: it.Hash, PepperVersion: it.PepperVersion,
+		PrevHash: it.PrevHash, PrevPepperVersion: it.PrevPepperVersion, PrevValidUntil: parseTime(it.PrevValidUntil),
+		LastUsedAt: parseTime(it.LastUsedAt), LastUsedIP: it.LastUsedIP, UseCount: it.UseCount,
+		Version: it.Version,
+	}
+}
+
+// Get reads a token with a strongly consistent read, so a rotation or revocation is
+// seen by the very next request.
+func (tb *Table) Get(ctx context.Context, id token.ID) (*token.Token, error) {
+	out, err := tb.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(tb.Name), Key: tokenKey(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get item: %w", err)
+	}
+	if out.Item == nil {
+		return nil, token.ErrNotFound
+	}
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("decode token item: %w", err)
+	}
+	return fromItem(it), nil
+}
+
+// Put writes every attribute of t but the usage counters, in one UpdateItem conditioned
+// on the version: a new token must not exist yet, a changed one must still be at
+// ifVersion. Either way a lost race returns token.ErrConflict and writes nothing.
+func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64) error {
+	av, err := attributevalue.MarshalMap(tb.toItem(t))
+	if err != nil {
+		return fmt.Errorf("encode token item: %w", err)
+	}
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var sets, removes []string
+	keys := make([]string, 0, len(av))
+	for k := range av {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "pk" || k == "sk" || usageAttrs[k] {
+			continue
+		}
+		n, v := "#"+k, ":"+k
+		names[n], values[v] = k, av[k]
+		sets = append(sets, n+" = "+v)
+	}
+	for _, k := range clearable {
+		if _, ok := av[k]; !ok {
+			names["#"+k] = k
+			removes = append(removes, "#"+k)
+		}
+	}
+	update := "SET " + strings.Join(sets, ", ")
+	if len(removes) > 0 {
+		update += " REMOVE " + strings.Join(removes, ", ")
+	}
+	cond := "attribute_not_exists(pk)"
+	if ifVersion != 0 {
+		cond = "#version = :ifVersion"
+		values[":ifVersion"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)}
+	}
+	_, err = tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(tb.Name), Key: tokenKey(t.ID),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return token.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("update item: %w", err)
+	}
+	return nil
+}
+
+// RecordUse adds n uses to a token and sets its last use, in one atomic UpdateItem that
+// never creates an item (a token deleted by TTL stays deleted).
+func (tb *Table) RecordUse(ctx context.Context, id token.ID, n int64, at time.Time, ip string) error {
+	values := map[string]types.AttributeValue{
+		":n":  &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)},
+		":at": &types.AttributeValueMemberS{Value: formatTime(at)},
+	}
+	update := "ADD useCount :n SET lastUsedAt = :at"
+	if ip != "" {
+		values[":ip"] = &types.AttributeValueMemberS{Value: ip}
+		update += ", lastUsedIp = :ip"
+	}
+	_, err := tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(tb.Name), Key: tokenKey(id),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return token.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("record use of %s: %w", id, err)
+	}
+	return nil
+}

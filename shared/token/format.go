@@ -1,0 +1,198 @@
+package token
+
+import (
+	"crypto/rand"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/big"
+	"strings"
+)
+
+// A token string is  <prefix>_<id>_<secret><checksum>, for example
+//
+//		tg_4Qm0bT0pXqvJ8dZk2r1W7e_0b8Yt...(43 characters)...1x9ZaQ
+//
+//	  - prefix: configurable (default "tg"), lower-case letters and digits, so secret
+//	    scanners can recognise tokengate tokens;
+//	  - id: the public token id, 128 random bits as 22 base62 characters;
+//	  - secret: 256 random bits as 43 base62 characters;
+//	  - checksum: CRC32 (IEEE) of everything before it, as 6 base62 characters. It lets
+//	    Parse reject mistyped or made-up strings without a database read.
+const (
+	idBytes       = 16
+	idLen         = 22
+	secretBytes   = 32
+	secretLen     = 43
+	checksumLen   = 6
+	DefaultPrefix = "tg"
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+var base62Index = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i := 0; i < len(base62); i++ {
+		t[base62[i]] = int8(i)
+	}
+	return t
+}()
+
+// encode62 writes b as exactly n base62 digits, big-endian, zero-padded.
+func encode62(b []byte, n int) string {
+	v := new(big.Int).SetBytes(b)
+	out := make([]byte, n)
+	base := big.NewInt(62)
+	mod := new(big.Int)
+	for i := n - 1; i >= 0; i-- {
+		v.DivMod(v, base, mod)
+		out[i] = base62[mod.Int64()]
+	}
+	return string(out)
+}
+
+// decode62 reads base62 digits into exactly size bytes; ok is false for a character
+// outside the alphabet or a value that does not fit.
+func decode62(s string, size int) ([]byte, bool) {
+	v := new(big.Int)
+	base := big.NewInt(62)
+	d := new(big.Int)
+	for i := 0; i < len(s); i++ {
+		x := base62Index[s[i]]
+		if x < 0 {
+			return nil, false
+		}
+		v.Mul(v, base)
+		v.Add(v, d.SetInt64(int64(x)))
+	}
+	if v.BitLen() > size*8 {
+		return nil, false
+	}
+	return v.FillBytes(make([]byte, size)), true
+}
+
+func valid62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if base62Index[s[i]] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checksum62 is the CRC32 of s as 6 base62 digits (62^6 > 2^32).
+func checksum62(s string) string {
+	c := crc32.ChecksumIEEE([]byte(s))
+	var b [4]byte
+	b[0], b[1], b[2], b[3] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
+	return encode62(b[:], checksumLen)
+}
+
+// ID is the public identifier of a token. It appears in URLs, logs and audit records.
+type ID string
+
+// ValidID reports whether s has the shape of a token id, so that handlers can answer 404
+// for garbage without a database read.
+func ValidID(s string) bool { return len(s) == idLen && valid62(s) }
+
+// NewID returns a random token id read from r (crypto/rand when r is nil).
+func NewID(r io.Reader) (ID, error) {
+	b := make([]byte, idBytes)
+	if _, err := io.ReadFull(reader(r), b); err != nil {
+		return "", fmt.Errorf("new token id: %w", err)
+	}
+	return ID(encode62(b, idLen)), nil
+}
+
+// Secret proves possession of a token. String, LogValue, GoString and MarshalJSON all
+// hide it, so a stray %v, log attribute or response field prints "[redacted]"; only
+// Bytes, used to compute the hash, returns the real value.
+type Secret struct{ b []byte }
+
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) GoString() string             { return "token.Secret{[redacted]}" }
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Bytes returns the raw secret for hashing. Never log or store it.
+func (s Secret) Bytes() []byte { return s.b }
+
+// Generated is a freshly made token: the one-time string and what is kept of it.
+type Generated struct {
+	ID     ID
+	Secret Secret
+	// Plaintext is the full token string: returned once in the create or rotate
+	// response, never logged or stored.
+	Plaintext Plaintext
+}
+
+// Plaintext is a full token string. Like Secret it hides itself from logs and JSON;
+// Reveal returns it for the one response that hands it out.
+type Plaintext struct{ s string }
+
+func (Plaintext) String() string               { return "[redacted]" }
+func (Plaintext) GoString() string             { return "token.Plaintext{[redacted]}" }
+func (Plaintext) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// Reveal returns the token string. Only the create and rotate responses call it.
+func (p Plaintext) Reveal() string { return p.s }
+
+// Hint is what listings show of a token: the prefix and its last 4 characters.
+func (p Plaintext) Hint(prefix string) string { return Hint(prefix, p.s) }
+
+// Hint returns "<prefix>_…<last 4>" for a token string.
+func Hint(prefix, s string) string {
+	if len(s) < 4 {
+		return prefix + "_…"
+	}
+	return prefix + "_…" + s[len(s)-4:]
+}
+
+// Generate makes a new token string with the given id (a fresh id when empty: rotation
+// keeps the id). r is the randomness source (crypto/rand when nil).
+func Generate(prefix string, id ID, r io.Reader) (Generated, error) {
+	if id == "" {
+		var err error
+		if id, err = NewID(r); err != nil {
+			return Generated{}, err
+		}
+	}
+	b := make([]byte, secretBytes)
+	if _, err := io.ReadFull(reader(r), b); err != nil {
+		return Generated{}, fmt.Errorf("new token secret: %w", err)
+	}
+	body := prefix + "_" + string(id) + "_" + encode62(b, secretLen)
+	return Generated{ID: id, Secret: Secret{b: b}, Plaintext: Plaintext{s: body + checksum62(body)}}, nil
+}
+
+// Parse checks the shape and checksum of a token string and splits it. It reads nothing:
+// a mistyped, truncated or made-up string costs no database read. The error never
+// contains the input.
+func Parse(prefix, s string) (ID, Secret, error) {
+	want := len(prefix) + 1 + idLen + 1 + secretLen + checksumLen
+	if len(s) != want || !strings.HasPrefix(s, prefix) || s[len(prefix)] != '_' || s[len(prefix)+1+idLen] != '_' {
+		return "", Secret{}, ErrMalformed
+	}
+	body, sum := s[:len(s)-checksumLen], s[len(s)-checksumLen:]
+	if checksum62(body) != sum {
+		return "", Secret{}, ErrMalformed
+	}
+	id := s[len(prefix)+1 : len(prefix)+1+idLen]
+	if !valid62(id) {
+		return "", Secret{}, ErrMalformed
+	}
+	secret, ok := decode62(body[len(body)-secretLen:], secretBytes)
+	if !ok {
+		return "", Secret{}, ErrMalformed
+	}
+	return ID(id), Secret{b: secret}, nil
+}
+
+func reader(r io.Reader) io.Reader {
+	if r == nil {
+		return rand.Reader
+	}
+	return r
+}

@@ -1,0 +1,150 @@
+package token_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"tokengate/shared/token"
+)
+
+func TestGenerateParse(t *testing.T) {
+	g, err := token.Generate("tg", "", nil)
+	require.NoError(t, err)
+	s := g.Plaintext.Reveal()
+	require.True(t, strings.HasPrefix(s, "tg_"+string(g.ID)+"_"))
+	require.Len(t, s, 3+22+1+43+6)
+	require.True(t, token.ValidID(string(g.ID)))
+
+	id, secret, err := token.Parse("tg", s)
+	require.NoError(t, err)
+	require.Equal(t, g.ID, id)
+	require.Equal(t, g.Secret.Bytes(), secret.Bytes())
+	require.Len(t, secret.Bytes(), 32, "at least 256 bits of secret")
+
+	// Rotation keeps the id and changes the secret.
+	r, err := token.Generate("tg", g.ID, nil)
+	require.NoError(t, err)
+	require.Equal(t, g.ID, r.ID)
+	require.NotEqual(t, s, r.Plaintext.Reveal())
+}
+
+func TestParseRejects(t *testing.T) {
+	g, err := token.Generate("tg", "", nil)
+	require.NoError(t, err)
+	s := g.Plaintext.Reveal()
+	flip := func(i int) string {
+		b := []byte(s)
+		if b[i] == 'a' {
+			b[i] = 'b'
+		} else {
+			b[i] = 'a'
+		}
+		return string(b)
+	}
+	tests := []struct{ name, in string }{
+		{"empty", ""},
+		{"other prefix", "gh" + s[2:]},
+		{"prefix of another deployment", "tgx" + s[2:]},
+		{"truncated", s[:len(s)-1]},
+		{"one more character", s + "a"},
+		{"typo in the secret", flip(40)},
+		{"typo in the id", flip(5)},
+		{"typo in the checksum", flip(len(s) - 1)},
+		{"missing separator", strings.Replace(s, "_", "-", 2)},
+		{"non-base62 character", s[:30] + "+" + s[31:]},
+		{"whitespace", " " + s[1:]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := token.Parse("tg", tt.in)
+			require.ErrorIs(t, err, token.ErrMalformed)
+			require.NotContains(t, err.Error(), s[10:20], "errors never echo the input")
+		})
+	}
+}
+
+func TestSecretsHideThemselves(t *testing.T) {
+	g, err := token.Generate("tg", "", nil)
+	require.NoError(t, err)
+	s := g.Plaintext.Reveal()
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "secret", g.Secret, "plain", g.Plaintext, "g", g)
+	j, err := json.Marshal(g)
+	require.NoError(t, err)
+	for _, out := range []string{fmt.Sprint(g), fmt.Sprintf("%v %+v %#v %s", g.Secret, g, g.Plaintext, g.Plaintext), logs.String(), string(j)} {
+		require.NotContains(t, out, s[len(s)-20:])
+		require.Contains(t, out, "redacted")
+	}
+}
+
+func TestHint(t *testing.T) {
+	require.Equal(t, "tg_…9aQ3", token.Hint("tg", "tg_abc_xyz9aQ3"))
+	g, err := token.Generate("tg", "", nil)
+	require.NoError(t, err)
+	s := g.Plaintext.Reveal()
+	require.Equal(t, "tg_…"+s[len(s)-4:], g.Plaintext.Hint("tg"))
+}
+
+func TestKeyring(t *testing.T) {
+	p1, err := token.NewPepper(1, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	p2, err := token.NewPepper(2, bytes.Repeat([]byte{2}, 32))
+	require.NoError(t, err)
+	k, err := token.NewKeyring(p1, p2)
+	require.NoError(t, err)
+	require.Equal(t, 2, k.Current().Version)
+
+	g, err := token.Generate("tg", "", nil)
+	require.NoError(t, err)
+	h1 := p1.Hash(g.Secret)
+	require.Len(t, h1, 32)
+	require.True(t, k.Verify(g.Secret, 1, h1), "old pepper versions still verify")
+	require.False(t, k.Verify(g.Secret, 2, h1), "wrong version")
+	require.False(t, k.Verify(g.Secret, 3, h1), "unknown version")
+	require.False(t, k.Verify(g.Secret, 1, nil))
+	other, _ := token.Generate("tg", "", nil)
+	require.False(t, k.Verify(other.Secret, 1, h1))
+	require.NotEqual(t, h1, p2.Hash(g.Secret), "the pepper keys the hash")
+
+	_, err = token.NewPepper(1, make([]byte, 16))
+	require.Error(t, err, "short pepper")
+	_, err = token.NewKeyring()
+	require.Error(t, err)
+}
+
+func BenchmarkParseAndHash(b *testing.B) {
+	p, _ := token.NewPepper(1, bytes.Repeat([]byte{7}, 32))
+	k, _ := token.NewKeyring(p)
+	g, _ := token.Generate("tg", "", nil)
+	s := g.Plaintext.Reveal()
+	want := p.Hash(g.Secret)
+	b.Run("parse+checksum", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := token.Parse("tg", s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("hmac-sha256", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Hash(g.Secret)
+		}
+	})
+	b.Run("parse+checksum+verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, sec, err := token.Parse("tg", s)
+			if err != nil || !k.Verify(sec, 1, want) {
+				b.Fatal("verify failed")
+			}
+		}
+	})
+}

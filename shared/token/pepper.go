@@ -1,0 +1,87 @@
+package token
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"hash"
+	"sync"
+)
+
+// Pepper is the server-side key of the token hashes: HMAC-SHA256(pepper, secret). It is
+// random, kept in the table only as KMS ciphertext, and exists in plaintext only in
+// memory. Versions let a new pepper be introduced while hashes under the old one still
+// verify.
+type Pepper struct {
+	Version int
+	key     []byte
+	pool    *sync.Pool
+}
+
+// NewPepper wraps a decrypted pepper key. The key must be at least 32 bytes.
+func NewPepper(version int, key []byte) (Pepper, error) {
+	if version < 1 {
+		return Pepper{}, fmt.Errorf("pepper version %d: must be at least 1", version)
+	}
+	if len(key) < 32 {
+		return Pepper{}, fmt.Errorf("pepper version %d: key has %d bytes, want at least 32", version, len(key))
+	}
+	k := append([]byte(nil), key...)
+	return Pepper{Version: version, key: k, pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}, nil
+}
+
+func (Pepper) String() string { return "[redacted pepper]" }
+
+// Hash returns HMAC-SHA256(pepper, secret).
+func (p Pepper) Hash(s Secret) []byte {
+	h := p.pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write(s.b)
+	sum := h.Sum(make([]byte, 0, sha256.Size))
+	p.pool.Put(h)
+	return sum
+}
+
+// Keyring holds every pepper version still in use; new hashes use the highest.
+type Keyring struct {
+	current Pepper
+	byVer   map[int]Pepper
+}
+
+// NewKeyring returns a keyring of the given peppers; it needs at least one.
+func NewKeyring(ps ...Pepper) (*Keyring, error) {
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("keyring: no pepper")
+	}
+	k := &Keyring{byVer: map[int]Pepper{}}
+	for _, p := range ps {
+		if p.pool == nil {
+			return nil, fmt.Errorf("keyring: pepper version %d was not made by NewPepper", p.Version)
+		}
+		k.byVer[p.Version] = p
+		if p.Version > k.current.Version {
+			k.current = p
+		}
+	}
+	return k, nil
+}
+
+// Current is the pepper new hashes are made with.
+func (k *Keyring) Current() Pepper { return k.current }
+
+// Verify reports, in constant time for a given length, whether s hashes to want under
+// pepper version ver. An unknown version never verifies.
+func (k *Keyring) Verify(s Secret, ver int, want []byte) bool {
+	p, ok := k.byVer[ver]
+	if !ok || len(want) == 0 {
+		return false
+	}
+	return subtle.ConstantTimeCompare(p.Hash(s), want) == 1
+}
+
+// SealedPepper is a pepper version as stored: KMS ciphertext only.
+type SealedPepper struct {
+	Version    int
+	Ciphertext []byte
+}

@@ -1,0 +1,421 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"tokengate/shared/access"
+)
+
+// Service runs the token operations: what the management API's functions need and
+// nothing more. Every method takes the caller the authorizer established.
+type Service struct {
+	Store   Store
+	Keys    *Keyring
+	Catalog *access.Catalog
+	Policy  Policy
+	Prefix  string
+	Now     func() time.Time
+	Rand    io.Reader // crypto/rand when nil
+}
+
+// MaxGracePeriod bounds how long an old secret keeps working after a rotation.
+const MaxGracePeriod = 24 * time.Hour
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Second) }
+
+// CreateInput is what a caller sets on a new token.
+type CreateInput struct {
+	Name        string
+	Description string
+	Scopes      []string
+	ExpiresIn   string
+	ExpiresAt   *time.Time
+	Type        Type
+	OwnerID     string
+	Reason      string
+}
+
+// Created is a new or rotated token with its one-time string.
+type Created struct {
+	Token     *Token
+	Plaintext Plaintext
+}
+
+var ownerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
+
+// ValidOwnerID reports whether s may name a principal.
+func ValidOwnerID(s string) bool { return ownerIDPattern.MatchString(s) }
+
+// Create issues a token. The caller needs tokens:write (tokens:admin for another owner
+// or, by policy, a permanent token) and can grant only scopes it holds itself.
+func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+	if !canWrite(c) {
+		return Created{}, &ForbiddenError{"creating tokens needs the tokens:write scope"}
+	}
+	now := s.now()
+	if in.Type == "" {
+		in.Type = TypePermanent
+	}
+	if in.OwnerID == "" {
+		in.OwnerID = c.OwnerID
+	}
+	bad := &InvalidError{}
+	checkName(bad, in.Name, true)
+	checkDescription(bad, in.Description)
+	if in.Type != TypePermanent && in.Type != TypeTemporary {
+		bad.Add("type", "must be permanent or temporary")
+	}
+	if !ValidOwnerID(in.OwnerID) {
+		bad.Add("ownerId", "must be 1-128 characters: letters, digits and . _ @ : -")
+	}
+	scopesOK := s.checkScopes(bad, in.Scopes)
+	expiresAt := s.expiry(bad, in, now)
+	risk := s.Catalog.RiskOf(in.Scopes)
+	if scopesOK {
+		checkReason(bad, in.Reason, risk)
+	}
+	if err := bad.Err(); err != nil {
+		return Created{}, err
+	}
+	if in.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
+		return Created{}, &ForbiddenError{"creating tokens for another principal needs the tokens:admin scope"}
+	}
+	if in.Type == TypePermanent && s.Policy.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
+		return Created{}, &ForbiddenError{`creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
+	}
+	if missing := access.Missing(in.Scopes, c.Scopes); len(missing) > 0 {
+		return Created{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
+	}
+
+	g, err := Generate(s.Prefix, "", s.Rand)
+	if err != nil {
+		return Created{}, err
+	}
+	pep := s.Keys.Current()
+	t := &Token{
+		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID,
+		Name: in.Name, Description: in.Description,
+		Scopes: dedupe(in.Scopes), Type: in.Type, Status: StatusActive,
+		Hint:      g.Plaintext.Hint(s.Prefix),
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: expiresAt,
+		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version,
+		Version: 1,
+	}
+	if risk == access.RiskHigh {
+		// High-risk tokens take effect only once another admin approves them.
+		t.Status = StatusPending
+	}
+	if err := s.Store.Put(ctx, t, 0); err != nil {
+		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
+	}
+	return Created{Token: t, Plaintext: g.Plaintext}, nil
+}
+
+func (s *Service) expiry(bad *InvalidError, in CreateInput, now time.Time) time.Time {
+	switch {
+	case in.ExpiresIn != "" && in.ExpiresAt != nil:
+		bad.Add("expiresAt", "give either expiresIn or expiresAt, not both")
+	case in.ExpiresIn != "":
+		at, err := ExpiresAt(in.ExpiresIn, now, s.Policy)
+		addInvalid(bad, err)
+		return at
+	case in.ExpiresAt != nil:
+		at := in.ExpiresAt.UTC().Truncate(time.Second)
+		addInvalid(bad, checkLifetime("expiresAt", at, now, s.Policy))
+		return at
+	}
+	return DefaultExpiry(in.Type, now, s.Policy)
+}
+
+func addInvalid(bad *InvalidError, err error) {
+	var inv *InvalidError
+	if errors.As(err, &inv) {
+		bad.Fields = append(bad.Fields, inv.Fields...)
+	}
+}
+
+func checkName(bad *InvalidError, name string, required bool) {
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0 && required:
+		bad.Add("name", "is required")
+	case n == 0:
+		bad.Add("name", "must not be empty")
+	case n > 100:
+		bad.Add("name", fmt.Sprintf("must be at most 100 characters, got %d", n))
+	case strings.TrimSpace(name) == "":
+		bad.Add("name", "must not be blank")
+	case !printable(name, false):
+		bad.Add("name", "must contain only printable characters")
+	}
+}
+
+func checkDescription(bad *InvalidError, d string) {
+	if n := utf8.RuneCountInString(d); n > 500 {
+		bad.Add("description", fmt.Sprintf("must be at most 500 characters, got %d", n))
+	} else if !printable(d, true) {
+		bad.Add("description", "must contain only printable characters and line breaks")
+	}
+}
+
+func checkReason(bad *InvalidError, reason string, risk access.Risk) {
+	if utf8.RuneCountInString(reason) > 500 {
+		bad.Add("reason", "must be at most 500 characters")
+	} else if !printable(reason, true) {
+		bad.Add("reason", "must contain only printable characters and line breaks")
+	} else if risk != access.RiskLow && strings.TrimSpace(reason) == "" {
+		bad.Add("reason", fmt.Sprintf("is required for %s-risk scopes", risk))
+	}
+}
+
+func printable(s string, lineBreaks bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if lineBreaks && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkScopes reports whether every scope is known.
+func (s *Service) checkScopes(bad *InvalidError, scopes []string) bool {
+	if len(scopes) == 0 {
+		bad.Add("scopes", "at least one scope is required")
+		return false
+	}
+	if len(scopes) > 50 {
+		bad.Add("scopes", "at most 50 scopes")
+		return false
+	}
+	ok := true
+	for _, sc := range scopes {
+		if _, known := s.Catalog.Lookup(sc); !known {
+			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", truncate(sc, 64)))
+			ok = false
+		}
+	}
+	return ok
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func canRead(c access.Caller) bool {
+	return c.Has(access.TokensRead) || c.Has(access.TokensWrite) || c.Has(access.TokensAdmin)
+}
+
+func canWrite(c access.Caller) bool { return c.Has(access.TokensWrite) || c.Has(access.TokensAdmin) }
+
+// load reads a token the caller may see. Tokens of other principals answer ErrNotFound
+// unless the caller has tokens:admin, so ids leak nothing.
+func (s *Service) load(ctx context.Context, c access.Caller, id ID, write bool) (*Token, error) {
+	if write && !canWrite(c) {
+		return nil, &ForbiddenError{"changing tokens needs the tokens:write scope"}
+	}
+	if !write && !canRead(c) {
+		return nil, &ForbiddenError{"reading tokens needs the tokens:read scope"}
+	}
+	if !ValidID(string(id)) {
+		return nil, ErrNotFound
+	}
+	t, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	if t.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
+		return nil, ErrNotFound
+	}
+	return t, nil
+}
+
+// Get returns a token the caller may see.
+func (s *Service) Get(ctx context.Context, c access.Caller, id ID) (*Token, error) {
+	return s.load(ctx, c, id, false)
+}
+
+// Self returns the token the request was made with; it needs no scope.
+func (s *Service) Self(ctx context.Context, c access.Caller) (*Token, error) {
+	t, err := s.Store.Get(ctx, ID(c.TokenID))
+	if err != nil {
+		return nil, fmt.Errorf("self %s: %w", c.TokenID, err)
+	}
+	return t, nil
+}
+
+// List returns a page of the tokens the caller may see. Without tokens:admin a caller
+// sees only its own, whatever ownerId it asks for.
+func (s *Service) List(ctx context.Context, c access.Caller, f Filter) ([]*Token, string, error) {
+	if !canRead(c) {
+		return nil, "", &ForbiddenError{"listing tokens needs the tokens:read scope"}
+	}
+	if f.OwnerID != "" && !ValidOwnerID(f.OwnerID) {
+		return nil, "", Invalid("ownerId", "is not a valid principal id")
+	}
+	if !c.Has(access.TokensAdmin) {
+		if f.OwnerID != "" && f.OwnerID != c.OwnerID {
+			return nil, "", &ForbiddenError{"listing another principal's tokens needs the tokens:admin scope"}
+		}
+		f.OwnerID = c.OwnerID
+	}
+	f.Now = s.now()
+	return s.Store.List(ctx, f)
+}
+
+// UpdateInput changes a token's descriptive fields; nil leaves a field as it is.
+type UpdateInput struct {
+	Name        *string
+	Description *string
+}
+
+// Update changes a token's name or description.
+func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateInput, ifVersion int64) (*Token, error) {
+	bad := &InvalidError{}
+	if in.Name == nil && in.Description == nil {
+		bad.Add("", "nothing to change: give name or description")
+	}
+	if in.Name != nil {
+		checkName(bad, *in.Name, false)
+	}
+	if in.Description != nil {
+		checkDescription(bad, *in.Description)
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, c, id, ifVersion, func(t *Token, now time.Time) (bool, error) {
+		if t.Ended(now) {
+			return false, &StateError{fmt.Sprintf("the token is %s and can no longer be changed", t.EffectiveStatus(now))}
+		}
+		if in.Name != nil {
+			t.Name = *in.Name
+		}
+		if in.Description != nil {
+			t.Description = *in.Description
+		}
+		return true, nil
+	})
+}
+
+// change reads a token the caller may change, applies f, and writes it back only if
+// nobody changed it meanwhile. f returns false when there is nothing to write.
+// ifVersion, when not 0, is the version the client last read (If-Match).
+func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion int64, f func(t *Token, now time.Time) (bool, error)) (*Token, error) {
+	t, err := s.load(ctx, c, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if ifVersion != 0 && t.Version != ifVersion {
+		return nil, ErrConflict
+	}
+	now := s.now()
+	changed, err := f(t, now)
+	if err != nil || !changed {
+		return t, err
+	}
+	old := t.Version
+	t.Version++
+	t.UpdatedAt = now
+	if err := s.Store.Put(ctx, t, old); err != nil {
+		return nil, fmt.Errorf("change %s: put: %w", id, err)
+	}
+	return t, nil
+}
+
+// Rotate gives a token a new secret under the same id. For grace (at most 24h) the old
+// secret keeps working, so clients can be switched over without downtime.
+func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, grace time.Duration) (Created, error) {
+	if grace < 0 || grace > MaxGracePeriod {
+		return Created{}, Invalid("gracePeriod", "must be between 0s and 24h")
+	}
+	g, err := Generate(s.Prefix, id, s.Rand)
+	if err != nil {
+		return Created{}, err
+	}
+	pep := s.Keys.Current()
+	t, err := s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+		if t.Ended(now) {
+			return false, &StateError{fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
+		}
+		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
+		if grace > 0 {
+			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(grace)
+		}
+		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(s.Prefix)
+		return true, nil
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Token: t, Plaintext: g.Plaintext}, nil
+}
+
+// Disable suspends an active token; disabling a disabled token changes nothing.
+func (s *Service) Disable(ctx context.Context, c access.Caller, id ID) (*Token, error) {
+	return s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+		switch st := t.EffectiveStatus(now); st {
+		case StatusDisabled:
+			return false, nil
+		case StatusActive:
+			t.Status = StatusDisabled
+			return true, nil
+		default:
+			return false, &StateError{fmt.Sprintf("the token is %s and cannot be disabled", st)}
+		}
+	})
+}
+
+// Enable resumes a disabled token; enabling an active token changes nothing.
+func (s *Service) Enable(ctx context.Context, c access.Caller, id ID) (*Token, error) {
+	return s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+		switch st := t.EffectiveStatus(now); st {
+		case StatusActive:
+			return false, nil
+		case StatusDisabled:
+			t.Status = StatusActive
+			return true, nil
+		default:
+			return false, &StateError{fmt.Sprintf("the token is %s and cannot be enabled", st)}
+		}
+	})
+}
+
+// Revoke ends a token for good. It stays visible for the retention period, then TTL
+// removes it. Revoking a revoked token changes nothing.
+func (s *Service) Revoke(ctx context.Context, c access.Caller, id ID) (*Token, error) {
+	return s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+		if t.Status == StatusRevoked {
+			return false, nil
+		}
+		t.Status, t.EndedAt = StatusRevoked, now
+		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
+		return true, nil
+	})
+}

@@ -1,0 +1,42 @@
+package token
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps tokens. shared/store implements it on DynamoDB; it lives here so token
+// never imports the SDK.
+type Store interface {
+	// Get returns ErrNotFound when no token has this id.
+	Get(ctx context.Context, id ID) (*Token, error)
+	// Put writes t only if the stored version is still ifVersion (0: the token is new),
+	// else returns ErrConflict. It never touches the usage fields, which the authorizer
+	// adds to concurrently.
+	Put(ctx context.Context, t *Token, ifVersion int64) error
+	// List returns one page of tokens, newest first.
+	List(ctx context.Context, f Filter) (page []*Token, next string, err error)
+}
+
+// Filter selects tokens for List. Cursor is opaque: the next value of a previous page.
+type Filter struct {
+	OwnerID        string // empty: every owner (callers with tokens:admin only)
+	Status         Status // empty: any
+	ExpiringWithin time.Duration
+	Now            time.Time
+	Limit          int
+	Cursor         string
+}
+
+// Match reports whether t passes the filter's status and expiry conditions.
+func (f Filter) Match(t *Token) bool {
+	if f.Status != "" && t.EffectiveStatus(f.Now) != f.Status {
+		return false
+	}
+	if f.ExpiringWithin > 0 {
+		if t.ExpiresAt.IsZero() || t.IsExpired(f.Now) || t.ExpiresAt.After(f.Now.Add(f.ExpiringWithin)) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,121 @@
+// Package token is tokengate's domain: the token string format and its checksum, keyed
+// hashing under a pepper, statuses and expiry rules, the Store boundary and the Service
+// that runs every token operation. It imports no AWS SDK and never reads the clock or
+// the environment itself: both are passed in.
+package token
+
+import (
+	"time"
+)
+
+// Status is the lifecycle state kept on a token. StatusExpired is never stored: it is
+// derived from ExpiresAt on every read, because DynamoDB TTL deletes items days late.
+type Status string
+
+const (
+	StatusActive   Status = "active"
+	StatusPending  Status = "pending"
+	StatusDisabled Status = "disabled"
+	StatusRevoked  Status = "revoked"
+	StatusRejected Status = "rejected"
+	StatusExpired  Status = "expired"
+)
+
+// ValidStatus reports whether s names a status a list may filter on.
+func ValidStatus(s string) bool {
+	switch Status(s) {
+	case StatusActive, StatusPending, StatusDisabled, StatusRevoked, StatusRejected, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// Type tells how a token is meant to be used. Temporary tokens are short-lived and
+// self-service; permanent tokens default to one year and may need tokens:admin.
+type Type string
+
+const (
+	TypePermanent Type = "permanent"
+	TypeTemporary Type = "temporary"
+)
+
+// Token is what tokengate keeps of an API token: everything but the secret, of which
+// only a keyed hash is kept.
+type Token struct {
+	ID          ID
+	OwnerID     string
+	CreatedBy   string // the principal whose call created the token
+	Name        string
+	Description string
+	Scopes      []string
+	Type        Type
+	Status      Status // stored status; see EffectiveStatus
+	Hint        string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time // zero: never expires
+	EndedAt   time.Time // when it was revoked or rejected
+
+	Hash          []byte
+	PepperVersion int
+	// During a rotation grace period the previous secret still verifies.
+	PrevHash          []byte
+	PrevPepperVersion int
+	PrevValidUntil    time.Time
+
+	// Usage, written by the authorizer with atomic adds, never by Store.Put.
+	LastUsedAt time.Time
+	LastUsedIP string
+	UseCount   int64
+
+	// Version increases with every change; Store.Put writes only if it is unchanged.
+	Version int64
+}
+
+// IsExpired is checked on every read: DynamoDB TTL deletes items days late.
+func (t *Token) IsExpired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// EffectiveStatus is the status a client sees: an active or disabled token past its
+// expiry is expired.
+func (t *Token) EffectiveStatus(now time.Time) Status {
+	if (t.Status == StatusActive || t.Status == StatusDisabled) && t.IsExpired(now) {
+		return StatusExpired
+	}
+	return t.Status
+}
+
+// Ended reports whether the token can never be used again.
+func (t *Token) Ended(now time.Time) bool {
+	switch t.EffectiveStatus(now) {
+	case StatusRevoked, StatusRejected, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// RemoveAt is when DynamoDB TTL may delete the token: RETENTION_AFTER_END after it was
+// revoked, rejected or expired. Zero: keep it.
+func (t *Token) RemoveAt(retention time.Duration) time.Time {
+	var end time.Time
+	if !t.EndedAt.IsZero() {
+		end = t.EndedAt
+	}
+	if !t.ExpiresAt.IsZero() && (end.IsZero() || t.ExpiresAt.Before(end)) {
+		end = t.ExpiresAt
+	}
+	if end.IsZero() {
+		return time.Time{}
+	}
+	return end.Add(retention)
+}
+
+// Verify reports whether s is the token's secret, or its previous secret during a
+// rotation grace period. Both comparisons always run, so timing does not tell which.
+func (t *Token) Verify(k *Keyring, s Secret, now time.Time) bool {
+	cur := k.Verify(s, t.PepperVersion, t.Hash)
+	prev := len(t.PrevHash) > 0 && now.Before(t.PrevValidUntil) && k.Verify(s, t.PrevPepperVersion, t.PrevHash)
+	return cur || prev
+}
