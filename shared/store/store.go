@@ -103,8 +103,8 @@ type tokenItem struct {
 }
 
 // usageAttrs are never written by Put: a Put that replaced them would lose the
-// authorizer's concurrent adds.
-var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true}
+// authorizer's concurrent adds, or the notifier's claims (lastNotifiedAt).
+var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true, "lastNotifiedAt": true}
 
 // clearable are the optional attributes Put removes when the token no longer has them.
 var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl"}

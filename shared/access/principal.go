@@ -1,0 +1,13 @@
+package access
+
+// Principal is a user or an application that owns tokens. Its roles decide the scopes
+// it holds now; its tokens never grant more.
+type Principal struct {
+	ID        string
+	Name      string
+	Email     string // where expiry notices go; may be empty
+	Kind      string // "user" or "application"
+	Roles     []string
+	Scopes    []string // scopes held directly, beside those of the roles
+	Superuser bool     // may turn on emergency access
+}
