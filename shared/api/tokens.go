@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,6 +40,10 @@ type createRequest struct {
 	Type        string   `json:"type"`
 	OwnerID     string   `json:"ownerId"`
 	Reason      string   `json:"reason"`
+
+	IPAllowlist     []string          `json:"ipAllowlist"`
+	RateLimit       *token.RateLimit  `json:"rateLimit"`
+	TimeRestriction *token.TimeWindow `json:"timeRestriction"`
 }
 
 // CreateToken serves POST /tokens: 201 with the token and, this once, its secret.
@@ -49,6 +56,7 @@ func CreateToken(svc *token.Service) http.Handler {
 		in := token.CreateInput{
 			Name: req.Name, Description: req.Description, Scopes: req.Scopes, ExpiresIn: req.ExpiresIn,
 			Type: token.Type(req.Type), OwnerID: req.OwnerID, Reason: req.Reason,
+			IPAllowlist: req.IPAllowlist, RateLimit: req.RateLimit, TimeRestriction: req.TimeRestriction,
 		}
 		if req.ExpiresAt != "" {
 			at, err := time.Parse(time.RFC3339, req.ExpiresAt)
@@ -153,6 +161,60 @@ func GetToken(svc *token.Service) http.Handler {
 type updateRequest struct {
 	Name        *string `json:"name"`
 	Description *string `json:"description"`
+	Reason      string  `json:"reason"`
+	// Security settings: absent leaves them, null (or [] for the allowlist) removes them.
+	IPAllowlist     json.RawMessage `json:"ipAllowlist"`
+	RateLimit       json.RawMessage `json:"rateLimit"`
+	TimeRestriction json.RawMessage `json:"timeRestriction"`
+}
+
+// input turns the request into an UpdateInput, telling absent fields from null ones.
+func (u updateRequest) input() (token.UpdateInput, error) {
+	in := token.UpdateInput{Name: u.Name, Description: u.Description, Reason: u.Reason}
+	if u.IPAllowlist != nil {
+		var l []string
+		if err := optional(u.IPAllowlist, "ipAllowlist", &l); err != nil {
+			return in, err
+		}
+		in.IPAllowlist = &l
+	}
+	if u.RateLimit != nil {
+		var r *token.RateLimit
+		if err := optional(u.RateLimit, "rateLimit", &r); err != nil {
+			return in, err
+		}
+		in.RateLimit = &r
+	}
+	if u.TimeRestriction != nil {
+		var w *token.TimeWindow
+		if err := optional(u.TimeRestriction, "timeRestriction", &w); err != nil {
+			return in, err
+		}
+		in.TimeRestriction = &w
+	}
+	return in, nil
+}
+
+// optional decodes one field strictly; JSON null leaves v at its zero value. Errors
+// name the field inside the body: "rateLimit.limit".
+func optional(raw json.RawMessage, field string, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var inv *token.InvalidError
+		if errors.As(jsonError(err), &inv) {
+			for i, f := range inv.Fields {
+				if f.Field == "" {
+					inv.Fields[i].Field = field
+				} else {
+					inv.Fields[i].Field = field + "." + f.Field
+				}
+			}
+			return inv
+		}
+		return token.Invalid(field, "is malformed")
+	}
+	return nil
 }
 
 // UpdateToken serves PATCH /tokens/{id}. An If-Match header with the version last read
@@ -171,7 +233,11 @@ func UpdateToken(svc *token.Service) http.Handler {
 			}
 			ifVersion = n
 		}
-		t, err := svc.Update(r.Context(), c, token.ID(r.PathValue("id")), token.UpdateInput{Name: req.Name, Description: req.Description}, ifVersion)
+		in, err := req.input()
+		if err != nil {
+			return err
+		}
+		t, err := svc.Update(r.Context(), c, token.ID(r.PathValue("id")), in, ifVersion)
 		if err != nil {
 			return err
 		}

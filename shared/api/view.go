@@ -10,25 +10,29 @@ import (
 // tokenView is a token as the API shows it. Its own struct, so a new field on
 // token.Token (the hash, say) never reaches a response by accident.
 type tokenView struct {
-	ID                 string       `json:"id"`
-	Name               string       `json:"name"`
-	Description        string       `json:"description"`
-	OwnerID            string       `json:"ownerId"`
-	CreatedBy          string       `json:"createdBy,omitempty"`
-	Type               token.Type   `json:"type"`
-	Status             token.Status `json:"status"`
-	Scopes             []string     `json:"scopes"`
-	Risk               access.Risk  `json:"risk"`
-	Hint               string       `json:"hint"`
-	CreatedAt          string       `json:"createdAt"`
-	UpdatedAt          string       `json:"updatedAt"`
-	ExpiresAt          *string      `json:"expiresAt"`
-	EndedAt            *string      `json:"endedAt,omitempty"`
-	RotationGraceUntil *string      `json:"rotationGraceUntil,omitempty"`
-	LastUsedAt         *string      `json:"lastUsedAt"`
-	LastUsedIP         *string      `json:"lastUsedIp"`
-	UseCount           int64        `json:"useCount"`
-	Version            int64        `json:"version"`
+	ID                 string            `json:"id"`
+	Name               string            `json:"name"`
+	Description        string            `json:"description"`
+	OwnerID            string            `json:"ownerId"`
+	CreatedBy          string            `json:"createdBy,omitempty"`
+	Type               token.Type        `json:"type"`
+	Status             token.Status      `json:"status"`
+	Scopes             []string          `json:"scopes"`
+	Risk               access.Risk       `json:"risk"`
+	Hint               string            `json:"hint"`
+	CreatedAt          string            `json:"createdAt"`
+	UpdatedAt          string            `json:"updatedAt"`
+	ExpiresAt          *string           `json:"expiresAt"`
+	EndedAt            *string           `json:"endedAt,omitempty"`
+	RotationGraceUntil *string           `json:"rotationGraceUntil,omitempty"`
+	IPAllowlist        []string          `json:"ipAllowlist"`
+	RateLimit          *token.RateLimit  `json:"rateLimit"`
+	TimeRestriction    *token.TimeWindow `json:"timeRestriction"`
+	EmergencyUntil     *string           `json:"emergencyAccessUntil"`
+	LastUsedAt         *string           `json:"lastUsedAt"`
+	LastUsedIP         *string           `json:"lastUsedIp"`
+	UseCount           int64             `json:"useCount"`
+	Version            int64             `json:"version"`
 }
 
 // createdView adds the one-time token string to a created or rotated token.
@@ -68,6 +72,14 @@ func view(t *token.Token, cat *access.Catalog, now time.Time) tokenView {
 	}
 	if len(t.PrevHash) > 0 && now.Before(t.PrevValidUntil) {
 		v.RotationGraceUntil = timePtr(t.PrevValidUntil)
+	}
+	v.IPAllowlist = []string{}
+	for _, p := range t.Restrictions.IPAllowlist {
+		v.IPAllowlist = append(v.IPAllowlist, p.String())
+	}
+	v.RateLimit, v.TimeRestriction = t.Restrictions.RateLimit, t.Restrictions.TimeRestriction
+	if t.EmergencyActive(now) {
+		v.EmergencyUntil = timePtr(t.EmergencyUntil)
 	}
 	if v.Scopes == nil {
 		v.Scopes = []string{}

@@ -32,9 +32,28 @@ const (
 	ReasonBadSecret   Reason = "bad_secret"
 	ReasonInactive    Reason = "inactive"
 	ReasonExpired     Reason = "expired"
+	ReasonIP          Reason = "ip_not_allowed"
+	ReasonTime        Reason = "outside_time_window"
+	ReasonRateLimited Reason = "rate_limited"
 	ReasonRouteScope  Reason = "route_scope"
 	ReasonStoreFailed Reason = "store_error"
 )
+
+// Rejected reports whether the reason means the token itself is not valid (the REST
+// authorizer answers 401), as opposed to a valid token refused this request (403).
+func (r Reason) Rejected() bool {
+	switch r {
+	case ReasonIP, ReasonTime, ReasonRateLimited, ReasonRouteScope:
+		return false
+	}
+	return true
+}
+
+// RateCounter counts requests per token per window across every instance
+// (shared/store implements it on the table).
+type RateCounter interface {
+	TakeRate(ctx context.Context, id token.ID, window time.Time, per time.Duration, limit int) (bool, error)
+}
 
 // Request is what a decision is made on, whatever the event format.
 type Request struct {
@@ -64,7 +83,17 @@ type Config struct {
 	CacheTTL time.Duration
 	// Usage records uses; nil records nothing.
 	Usage *Usage
+	// Rates counts requests of rate-limited tokens. Without it a rate-limited token is
+	// refused: the authorizer fails closed.
+	Rates RateCounter
+	// NegativeTTL bounds how long an unknown token id is remembered, so a flood of the
+	// same made-up token costs one read; 0 means DefaultNegativeTTL.
+	NegativeTTL time.Duration
 }
+
+// DefaultNegativeTTL is how long an unknown id is remembered. It is short: a token
+// created meanwhile works after at most this long.
+const DefaultNegativeTTL = 5 * time.Second
 
 // Authorizer decides requests. It is safe for concurrent use.
 type Authorizer struct {
@@ -73,6 +102,7 @@ type Authorizer struct {
 	cache map[token.ID]cached
 }
 
+// cached is a token read from the table, or nil for an id the table does not have.
 type cached struct {
 	t       *token.Token
 	expires time.Time
@@ -85,6 +115,9 @@ const maxCached = 10000
 func New(cfg Config) *Authorizer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.NegativeTTL == 0 {
+		cfg.NegativeTTL = DefaultNegativeTTL
 	}
 	return &Authorizer{cfg: cfg, cache: map[token.ID]cached{}}
 }
@@ -142,7 +175,29 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	default:
 		return Decision{Reason: ReasonInactive, TokenID: id}
 	}
-	if need := a.cfg.RouteScopes[req.Route]; len(access.Missing(need, t.Scopes)) > 0 {
+	if !t.EmergencyActive(now) {
+		if !t.Restrictions.AllowsIP(req.SourceIP) {
+			return Decision{Reason: ReasonIP, TokenID: id}
+		}
+		if w := t.Restrictions.TimeRestriction; w != nil && !w.Allows(now) {
+			return Decision{Reason: ReasonTime, TokenID: id}
+		}
+	}
+	if rl := t.Restrictions.RateLimit; rl != nil {
+		if a.cfg.Rates == nil {
+			return Decision{Reason: ReasonStoreFailed, TokenID: id}
+		}
+		per := rl.Window()
+		ok, err := a.cfg.Rates.TakeRate(ctx, id, now.UTC().Truncate(per), per, rl.Limit)
+		if err != nil {
+			slog.ErrorContext(ctx, "authorizer rate count failed", "tokenId", string(id), "err", err)
+			return Decision{Reason: ReasonStoreFailed, TokenID: id}
+		}
+		if !ok {
+			return Decision{Reason: ReasonRateLimited, TokenID: id}
+		}
+	}
+	if need := routeScopes(a.cfg.RouteScopes, req.Route); len(access.Missing(need, t.Scopes)) > 0 {
 		return Decision{Reason: ReasonRouteScope, TokenID: id}
 	}
 	if a.cfg.Usage != nil {
@@ -155,27 +210,33 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 
-// lookup reads a token through the cache.
+// lookup reads a token through the cache: tokens for CacheTTL, unknown ids for the
+// shorter NegativeTTL (a CacheTTL of 0 turns both off). Errors are never cached.
 func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*token.Token, error) {
-	if a.cfg.CacheTTL > 0 {
-		a.mu.Lock()
-		c, ok := a.cache[id]
-		a.mu.Unlock()
-		if ok && now.Before(c.expires) {
-			return c.t, nil
+	a.mu.Lock()
+	c, ok := a.cache[id]
+	a.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		if c.t == nil {
+			return nil, token.ErrNotFound
 		}
+		return c.t, nil
 	}
 	t, err := a.cfg.Tokens.Get(ctx, id)
-	if err != nil {
+	ttl := a.cfg.CacheTTL
+	switch {
+	case errors.Is(err, token.ErrNotFound):
+		ttl = min(a.cfg.NegativeTTL, a.cfg.CacheTTL)
+	case err != nil:
 		return nil, err
 	}
-	if a.cfg.CacheTTL > 0 {
+	if ttl > 0 {
 		a.mu.Lock()
 		if len(a.cache) >= maxCached {
 			a.cache = map[token.ID]cached{}
 		}
-		a.cache[id] = cached{t: t, expires: now.Add(a.cfg.CacheTTL)}
+		a.cache[id] = cached{t: t, expires: now.Add(ttl)}
 		a.mu.Unlock()
 	}
-	return t, nil
+	return t, err
 }

@@ -28,7 +28,7 @@ func (d *Deps) Authorizer(getenv func(string) string) (*authorizer.Authorizer, *
 	usage := &authorizer.Usage{Store: d.Table, Every: d.Settings.UsageFlushInterval}
 	a := authorizer.New(authorizer.Config{
 		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix, Now: time.Now,
-		RouteScopes: routes, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage,
+		RouteScopes: routes, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage, Rates: d.Table,
 	})
 	return a, usage, nil
 }
@@ -43,10 +43,21 @@ func ServeAuthorizer() {
 		var a *authorizer.Authorizer
 		var usage *authorizer.Usage
 		if a, usage, err = d.Authorizer(nil); err == nil {
-			lambda.StartWithOptions(a.HTTPSimple, lambda.WithEnableSIGTERM(func() { usage.Flush(ctx) }))
-			return
+			resp := authorizer.Response(getenvDefault("AUTHORIZER_RESPONSE", string(authorizer.ResponseSimple)))
+			if resp == authorizer.ResponseSimple || resp == authorizer.ResponseIAM {
+				lambda.StartWithOptions(a.Handler(resp), lambda.WithEnableSIGTERM(func() { usage.Flush(ctx) }))
+				return
+			}
+			err = fmt.Errorf("settings: AUTHORIZER_RESPONSE=%q must be simple or iam", resp)
 		}
 	}
 	slog.Error("cold start failed", "err", err)
 	os.Exit(1)
+}
+
+func getenvDefault(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }

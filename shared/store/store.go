@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,7 +95,12 @@ type tokenItem struct {
 	PrevPepperVersion int      `dynamodbav:"prevPepperVersion,omitempty"`
 	PrevValidUntil    string   `dynamodbav:"prevValidUntil,omitempty"`
 	TTL               int64    `dynamodbav:"ttl,omitempty"` // epoch seconds: DynamoDB TTL removes the item after it
-	Version           int64    `dynamodbav:"version"`
+
+	IPAllowlist     []string          `dynamodbav:"ipAllowlist,omitempty"`
+	RateLimit       *token.RateLimit  `dynamodbav:"rateLimit,omitempty"`
+	TimeRestriction *token.TimeWindow `dynamodbav:"timeRestriction,omitempty"`
+	EmergencyUntil  string            `dynamodbav:"emergencyUntil,omitempty"`
+	Version         int64             `dynamodbav:"version"`
 
 	// Usage: only the authorizer's atomic adds write these.
 	LastUsedAt string `dynamodbav:"lastUsedAt,omitempty"`
@@ -107,7 +113,7 @@ type tokenItem struct {
 var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true, "lastNotifiedAt": true}
 
 // clearable are the optional attributes Put removes when the token no longer has them.
-var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl"}
+var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl", "ipAllowlist", "rateLimit", "timeRestriction", "emergencyUntil"}
 
 func (tb *Table) toItem(t *token.Token) tokenItem {
 	created := formatTime(t.CreatedAt) + "#" + string(t.ID)
@@ -122,7 +128,13 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 		ExpiresAt: formatTime(t.ExpiresAt), EndedAt: formatTime(t.EndedAt),
 		Hash: t.Hash, PepperVersion: t.PepperVersion,
 		PrevHash: t.PrevHash, PrevPepperVersion: t.PrevPepperVersion, PrevValidUntil: formatTime(t.PrevValidUntil),
-		Version: t.Version,
+		Version:         t.Version,
+		RateLimit:       t.Restrictions.RateLimit,
+		TimeRestriction: t.Restrictions.TimeRestriction,
+		EmergencyUntil:  formatTime(t.EmergencyUntil),
+	}
+	for _, p := range t.Restrictions.IPAllowlist {
+		it.IPAllowlist = append(it.IPAllowlist, p.String())
 	}
 	if at := t.RemoveAt(tb.Retention); !at.IsZero() {
 		it.TTL = at.Unix()
@@ -144,7 +156,7 @@ func ExpiryIndexed(t *token.Token) bool {
 func ExpiryBucket(at time.Time) string { return "EXP#" + at.UTC().Format("2006-01-02") }
 
 func fromItem(it tokenItem) *token.Token {
-	return &token.Token{
+	t := &token.Token{
 		ID: token.ID(it.ID), OwnerID: it.OwnerID, CreatedBy: it.CreatedBy,
 		Name: it.Name, Description: it.Description, Scopes: it.Scopes,
 		Type: token.Type(it.Type), Status: token.Status(it.Status), Hint: it.Hint,
@@ -153,8 +165,16 @@ func fromItem(it tokenItem) *token.Token {
 		Hash: it.Hash, PepperVersion: it.PepperVersion,
 		PrevHash: it.PrevHash, PrevPepperVersion: it.PrevPepperVersion, PrevValidUntil: parseTime(it.PrevValidUntil),
 		LastUsedAt: parseTime(it.LastUsedAt), LastUsedIP: it.LastUsedIP, UseCount: it.UseCount,
-		Version: it.Version,
+		Version:        it.Version,
+		EmergencyUntil: parseTime(it.EmergencyUntil),
+		Restrictions:   token.Restrictions{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction},
 	}
+	for _, s := range it.IPAllowlist {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			t.Restrictions.IPAllowlist = append(t.Restrictions.IPAllowlist, p)
+		}
+	}
+	return t
 }
 
 // Get reads a token with a strongly consistent read, so a rotation or revocation is

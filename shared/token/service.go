@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,6 +43,10 @@ type CreateInput struct {
 	Type        Type
 	OwnerID     string
 	Reason      string
+
+	IPAllowlist     []string
+	RateLimit       *RateLimit
+	TimeRestriction *TimeWindow
 }
 
 // Created is a new or rotated token with its one-time string.
@@ -83,6 +88,12 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if scopesOK {
 		checkReason(bad, in.Reason, risk)
 	}
+	restrict := Restrictions{IPAllowlist: ParseAllowlist(bad, in.IPAllowlist), RateLimit: in.RateLimit, TimeRestriction: in.TimeRestriction}
+	CheckRateLimit(bad, in.RateLimit)
+	CheckTimeWindow(bad, in.TimeRestriction)
+	if len(restrict.IPAllowlist) == 0 {
+		restrict.IPAllowlist = nil
+	}
 	if err := bad.Err(); err != nil {
 		return Created{}, err
 	}
@@ -108,7 +119,8 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		Hint:      g.Plaintext.Hint(s.Prefix),
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: expiresAt,
 		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version,
-		Version: 1,
+		Restrictions: restrict,
+		Version:      1,
 	}
 	if risk == access.RiskHigh {
 		// High-risk tokens take effect only once another admin approves them.
@@ -289,23 +301,52 @@ func (s *Service) List(ctx context.Context, c access.Caller, f Filter) ([]*Token
 	return s.Store.List(ctx, f)
 }
 
-// UpdateInput changes a token's descriptive fields; nil leaves a field as it is.
+// UpdateInput changes a token; nil leaves a field as it is. Security settings change
+// only with a reason.
 type UpdateInput struct {
 	Name        *string
 	Description *string
+
+	IPAllowlist     *[]string    // empty: no allowlist
+	RateLimit       **RateLimit  // points to nil: no rate limit
+	TimeRestriction **TimeWindow // points to nil: any time
+	Reason          string
+}
+
+func (in UpdateInput) security() bool {
+	return in.IPAllowlist != nil || in.RateLimit != nil || in.TimeRestriction != nil
 }
 
 // Update changes a token's name or description.
 func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateInput, ifVersion int64) (*Token, error) {
 	bad := &InvalidError{}
-	if in.Name == nil && in.Description == nil {
-		bad.Add("", "nothing to change: give name or description")
+	if in.Name == nil && in.Description == nil && !in.security() {
+		bad.Add("", "nothing to change: give name, description, ipAllowlist, rateLimit or timeRestriction")
 	}
 	if in.Name != nil {
 		checkName(bad, *in.Name, false)
 	}
 	if in.Description != nil {
 		checkDescription(bad, *in.Description)
+	}
+	var allow []netip.Prefix
+	if in.IPAllowlist != nil {
+		if allow = ParseAllowlist(bad, *in.IPAllowlist); len(allow) == 0 {
+			allow = nil
+		}
+	}
+	if in.RateLimit != nil {
+		CheckRateLimit(bad, *in.RateLimit)
+	}
+	if in.TimeRestriction != nil {
+		CheckTimeWindow(bad, *in.TimeRestriction)
+	}
+	if in.security() {
+		if strings.TrimSpace(in.Reason) == "" {
+			bad.Add("reason", "is required to change ipAllowlist, rateLimit or timeRestriction")
+		} else {
+			checkReason(bad, in.Reason, access.RiskLow)
+		}
 	}
 	if err := bad.Err(); err != nil {
 		return nil, err
@@ -319,6 +360,15 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 		}
 		if in.Description != nil {
 			t.Description = *in.Description
+		}
+		if in.IPAllowlist != nil {
+			t.Restrictions.IPAllowlist = allow
+		}
+		if in.RateLimit != nil {
+			t.Restrictions.RateLimit = *in.RateLimit
+		}
+		if in.TimeRestriction != nil {
+			t.Restrictions.TimeRestriction = *in.TimeRestriction
 		}
 		return true, nil
 	})

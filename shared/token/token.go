@@ -64,6 +64,11 @@ type Token struct {
 	PrevPepperVersion int
 	PrevValidUntil    time.Time
 
+	// Security settings, checked by the authorizer.
+	Restrictions Restrictions
+	// EmergencyUntil: until then, emergency access lifts the IP and time restrictions.
+	EmergencyUntil time.Time
+
 	// Usage, written by the authorizer with atomic adds, never by Store.Put.
 	LastUsedAt time.Time
 	LastUsedIP string
@@ -111,6 +116,9 @@ func (t *Token) RemoveAt(retention time.Duration) time.Time {
 	}
 	return end.Add(retention)
 }
+
+// EmergencyActive reports whether break-glass access is on at now.
+func (t *Token) EmergencyActive(now time.Time) bool { return now.Before(t.EmergencyUntil) }
 
 // Verify reports whether s is the token's secret, or its previous secret during a
 // rotation grace period. Both comparisons always run, so timing does not tell which.

@@ -1,0 +1,164 @@
+package token
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Restrictions are a token's security settings, checked by the authorizer on every
+// request. Emergency access lifts the IP allowlist and the time window, never the rate
+// limit or the scopes.
+type Restrictions struct {
+	IPAllowlist     []netip.Prefix // empty: any address
+	RateLimit       *RateLimit     // nil: unlimited
+	TimeRestriction *TimeWindow    // nil: any time
+}
+
+// IsZero reports whether nothing is restricted.
+func (r Restrictions) IsZero() bool {
+	return len(r.IPAllowlist) == 0 && r.RateLimit == nil && r.TimeRestriction == nil
+}
+
+// RateLimit allows Limit requests per fixed window of one Per.
+type RateLimit struct {
+	Limit int    `json:"limit"`
+	Per   string `json:"per"` // second, minute, hour, day
+}
+
+// Window is the length of the rate limit's window.
+func (r RateLimit) Window() time.Duration {
+	switch r.Per {
+	case "second":
+		return time.Second
+	case "minute":
+		return time.Minute
+	case "hour":
+		return time.Hour
+	case "day":
+		return 24 * time.Hour
+	}
+	return 0
+}
+
+// MaxRateLimit bounds a rate limit's count.
+const MaxRateLimit = 1_000_000
+
+// TimeWindow allows requests on the given UTC days from StartHour to EndHour (exclusive).
+type TimeWindow struct {
+	Days      []string `json:"days"` // mon … sun
+	StartHour int      `json:"startHour"`
+	EndHour   int      `json:"endHour"`
+}
+
+var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// Allows reports whether t (in UTC) falls inside the window.
+func (w TimeWindow) Allows(t time.Time) bool {
+	t = t.UTC()
+	if !slices.Contains(w.Days, dayNames[t.Weekday()]) {
+		return false
+	}
+	return t.Hour() >= w.StartHour && t.Hour() < w.EndHour
+}
+
+// AllowsIP reports whether ip may use the token: always when no allowlist is set, never
+// when the address is missing or unparsable (a TOKEN authorizer event has none).
+func (r Restrictions) AllowsIP(ip string) bool {
+	if len(r.IPAllowlist) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range r.IPAllowlist {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxAllowlist bounds the entries of an IP allowlist.
+const MaxAllowlist = 100
+
+// ParseAllowlist reads addresses and CIDRs (IPv4 or IPv6); a bare address is a /32 or /128.
+func ParseAllowlist(bad *InvalidError, in []string) []netip.Prefix {
+	if len(in) > MaxAllowlist {
+		bad.Add("ipAllowlist", fmt.Sprintf("at most %d entries", MaxAllowlist))
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(in))
+	for i, s := range in {
+		field := fmt.Sprintf("ipAllowlist[%d]", i)
+		s = strings.TrimSpace(s)
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 CIDR such as 203.0.113.0/24", truncate(s, 64)))
+				continue
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 address or CIDR", truncate(s, 64)))
+			continue
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out
+}
+
+// CheckRateLimit validates a rate limit.
+func CheckRateLimit(bad *InvalidError, r *RateLimit) {
+	if r == nil {
+		return
+	}
+	if r.Limit < 1 || r.Limit > MaxRateLimit {
+		bad.Add("rateLimit.limit", fmt.Sprintf("must be a whole number from 1 to %d", MaxRateLimit))
+	}
+	if r.Window() == 0 {
+		bad.Add("rateLimit.per", "must be second, minute, hour or day")
+	}
+}
+
+// CheckTimeWindow validates and normalises a time window (day names lower-cased, in
+// week order, once each).
+func CheckTimeWindow(bad *InvalidError, w *TimeWindow) {
+	if w == nil {
+		return
+	}
+	if len(w.Days) == 0 {
+		bad.Add("timeRestriction.days", "at least one day is required (mon, tue, wed, thu, fri, sat, sun)")
+	}
+	var days []string
+	for i, d := range w.Days {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !slices.Contains(dayNames, d) {
+			bad.Add(fmt.Sprintf("timeRestriction.days[%d]", i), fmt.Sprintf("%q is not a day: use mon, tue, wed, thu, fri, sat or sun", truncate(d, 20)))
+			continue
+		}
+		if !slices.Contains(days, d) {
+			days = append(days, d)
+		}
+	}
+	slices.SortFunc(days, func(a, b string) int {
+		return (slices.Index(dayNames, a)+6)%7 - (slices.Index(dayNames, b)+6)%7
+	})
+	w.Days = days
+	if w.StartHour < 0 || w.StartHour > 23 {
+		bad.Add("timeRestriction.startHour", "must be from 0 to 23 (UTC)")
+	}
+	if w.EndHour < 1 || w.EndHour > 24 {
+		bad.Add("timeRestriction.endHour", "must be from 1 to 24 (UTC, exclusive)")
+	} else if w.EndHour <= w.StartHour {
+		bad.Add("timeRestriction.endHour", "must be after startHour")
+	}
+}
