@@ -261,13 +261,15 @@ svc_cmd() {
         mkdir -p "$STATE/data/dynamodb"
         mode_args=(-dbPath "$ROOT/$STATE/data/dynamodb")
       fi
+      # DDB_LOCAL_TELEMETRY=0 is what turns telemetry off (in 1.25.1 the
+      # -disableTelemetry flag is parsed but not acted on).
       if [ -f "$DDB_LAUNCHER_DIR/LoopbackDynamoDBLocal.class" ]; then
-        SVC_CMD=(java "-Dtokengate.bindHost=$HOST" "-Djava.library.path=$ROOT/$DDB_DIR/DynamoDBLocal_lib"
+        SVC_CMD=(env DDB_LOCAL_TELEMETRY=0 java "-Dtokengate.bindHost=$HOST" "-Djava.library.path=$ROOT/$DDB_DIR/DynamoDBLocal_lib"
                  -cp "$ROOT/$DDB_DIR/DynamoDBLocal.jar:$ROOT/$DDB_LAUNCHER_DIR" LoopbackDynamoDBLocal
                  -port "$DDB_PORT" -sharedDb -disableTelemetry "${mode_args[@]}")
       else
         echo "stack.sh: WARNING: no loopback launcher; DynamoDB Local listens on all interfaces" >&2
-        SVC_CMD=(java "-Djava.library.path=$ROOT/$DDB_DIR/DynamoDBLocal_lib" -jar "$ROOT/$DDB_DIR/DynamoDBLocal.jar"
+        SVC_CMD=(env DDB_LOCAL_TELEMETRY=0 java "-Djava.library.path=$ROOT/$DDB_DIR/DynamoDBLocal_lib" -jar "$ROOT/$DDB_DIR/DynamoDBLocal.jar"
                  -port "$DDB_PORT" -sharedDb -disableTelemetry "${mode_args[@]}")
       fi
       ;;
@@ -384,13 +386,15 @@ start_svc() {
       die "$name: port $port is already in use by a process this script did not start (stop it, or set TG_${name^^}_PORT)"
     fi
     svc_cmd "$name"
-    local log=$LOG_DIR/$name.log
+    local log=$ROOT/$LOG_DIR/$name.log
     echo "== $(date '+%Y-%m-%dT%H:%M:%S%z') stack.sh up ($MODE): ${SVC_CMD[*]}" >"$log"
     # setsid: own session and process group, so it outlives this shell and
     # `down` can kill the whole group. No fd but 0-2 is passed on (not our
-    # lock fds, nor a caller's pipe that would then never see EOF).
+    # lock fds, nor a caller's pipe that would then never see EOF). The cwd is
+    # the state dir: DynamoDB Local drops a metadata file into its cwd.
     (
       close_inherited_fds
+      cd "$ROOT/$STATE"
       exec setsid nohup "${SVC_CMD[@]}" </dev/null >>"$log" 2>&1
     ) &
     pid=$!

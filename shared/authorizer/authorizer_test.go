@@ -34,7 +34,7 @@ func newFixture(t *testing.T, cacheTTL time.Duration) *fixture {
 	tb := svc.Store.(*store.Table)
 	usage := &authorizer.Usage{Store: tb, Every: time.Minute}
 	a := authorizer.New(authorizer.Config{
-		Tokens: tb, Keys: svc.Keys, Catalog: svc.Catalog, Prefix: "tg", Now: clock.Now, CacheTTL: cacheTTL, Usage: usage,
+		Tokens: tb, Rates: tb, Keys: svc.Keys, Catalog: svc.Catalog, Prefix: "tg", Now: clock.Now, CacheTTL: cacheTTL, Usage: usage,
 		RouteScopes: map[string][]string{"GET /orders": {"tokens:admin"}},
 	})
 	return &fixture{svc: svc, clock: clock, auth: a, usage: usage, table: tb}
