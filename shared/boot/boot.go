@@ -2,15 +2,9 @@ package boot
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"tokengate/shared/access"
 	"tokengate/shared/pepper"
@@ -21,31 +15,6 @@ import (
 // Logger installs the JSON logger every function writes with.
 func Logger() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-}
-
-// Clients are the AWS clients of one cold start. config.LoadDefaultConfig honours
-// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, so the same binary runs against
-// AWS, LocalStack or the local stack.
-type Clients struct {
-	DynamoDB *dynamodb.Client
-	KMS      *kms.Client
-	AWS      aws.Config
-}
-
-// NewClients loads the AWS configuration from the environment.
-func NewClients(ctx context.Context) (Clients, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return Clients{}, fmt.Errorf("aws config: %w", err)
-	}
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		// DynamoDB Local sends CRC32 headers that do not match some of its bodies; the SDK
-		// then logs a warning per response. Checking them matters only against AWS.
-		if o.BaseEndpoint != nil {
-			o.DisableValidateResponseChecksum = true
-		}
-	})
-	return Clients{DynamoDB: ddb, KMS: kms.NewFromConfig(cfg), AWS: cfg}, nil
 }
 
 // Deps is what the token functions are built from.
