@@ -28,7 +28,7 @@ type fixture struct {
 	table *store.Table
 }
 
-func newFixture(t *testing.T, cacheTTL time.Duration) *fixture {
+func newFixture(t testing.TB, cacheTTL time.Duration) *fixture {
 	clock := localtest.NewClock(time.Now().UTC().Truncate(time.Second))
 	svc := localtest.Service(t, clock.Now)
 	tb := svc.Store.(*store.Table)
@@ -40,7 +40,7 @@ func newFixture(t *testing.T, cacheTTL time.Duration) *fixture {
 	return &fixture{svc: svc, clock: clock, auth: a, usage: usage, table: tb}
 }
 
-func (f *fixture) create(t *testing.T, in token.CreateInput) token.Created {
+func (f *fixture) create(t testing.TB, in token.CreateInput) token.Created {
 	t.Helper()
 	if in.Name == "" {
 		in.Name = "t"

@@ -53,26 +53,6 @@ func encode62(b []byte, n int) string {
 	return string(out)
 }
 
-// decode62 reads base62 digits into exactly size bytes; ok is false for a character
-// outside the alphabet or a value that does not fit.
-func decode62(s string, size int) ([]byte, bool) {
-	v := new(big.Int)
-	base := big.NewInt(62)
-	d := new(big.Int)
-	for i := 0; i < len(s); i++ {
-		x := base62Index[s[i]]
-		if x < 0 {
-			return nil, false
-		}
-		v.Mul(v, base)
-		v.Add(v, d.SetInt64(int64(x)))
-	}
-	if v.BitLen() > size*8 {
-		return nil, false
-	}
-	return v.FillBytes(make([]byte, size)), true
-}
-
 func valid62(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if base62Index[s[i]] < 0 {
@@ -82,12 +62,16 @@ func valid62(s string) bool {
 	return true
 }
 
-// checksum62 is the CRC32 of s as 6 base62 digits (62^6 > 2^32).
-func checksum62(s string) string {
-	c := crc32.ChecksumIEEE([]byte(s))
-	var b [4]byte
-	b[0], b[1], b[2], b[3] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
-	return encode62(b[:], checksumLen)
+// checksum62 is the CRC32 of s as 6 base62 digits (62^6 > 2^32). It runs on every
+// validation, so it avoids big.Int and allocations.
+func checksum62(s string) [checksumLen]byte {
+	c := uint64(crc32.ChecksumIEEE([]byte(s)))
+	var out [checksumLen]byte
+	for i := checksumLen - 1; i >= 0; i-- {
+		out[i] = base62[c%62]
+		c /= 62
+	}
+	return out
 }
 
 // ID is the public identifier of a token. It appears in URLs, logs and audit records.
@@ -106,9 +90,10 @@ func NewID(r io.Reader) (ID, error) {
 	return ID(encode62(b, idLen)), nil
 }
 
-// Secret proves possession of a token. String, LogValue, GoString and MarshalJSON all
-// hide it, so a stray %v, log attribute or response field prints "[redacted]"; only
-// Bytes, used to compute the hash, returns the real value.
+// Secret proves possession of a token: its 43 base62 characters, which carry the 256
+// random bits. They are hashed as they are, so validating a token decodes nothing.
+// String, GoString and MarshalJSON all hide it, so a stray %v, log attribute or response
+// field prints "[redacted]"; only Bytes, used to compute the hash, returns the real value.
 type Secret struct{ b []byte }
 
 func (Secret) String() string               { return "[redacted]" }
@@ -163,8 +148,10 @@ func Generate(prefix string, id ID, r io.Reader) (Generated, error) {
 	if _, err := io.ReadFull(reader(r), b); err != nil {
 		return Generated{}, fmt.Errorf("new token secret: %w", err)
 	}
-	body := prefix + "_" + string(id) + "_" + encode62(b, secretLen)
-	return Generated{ID: id, Secret: Secret{b: b}, Plaintext: Plaintext{s: body + checksum62(body)}}, nil
+	secret := encode62(b, secretLen)
+	body := prefix + "_" + string(id) + "_" + secret
+	sum := checksum62(body)
+	return Generated{ID: id, Secret: Secret{b: []byte(secret)}, Plaintext: Plaintext{s: body + string(sum[:])}}, nil
 }
 
 // Parse checks the shape and checksum of a token string and splits it. It reads nothing:
@@ -176,18 +163,14 @@ func Parse(prefix, s string) (ID, Secret, error) {
 		return "", Secret{}, ErrMalformed
 	}
 	body, sum := s[:len(s)-checksumLen], s[len(s)-checksumLen:]
-	if checksum62(body) != sum {
+	if want := checksum62(body); string(want[:]) != sum {
 		return "", Secret{}, ErrMalformed
 	}
-	id := s[len(prefix)+1 : len(prefix)+1+idLen]
-	if !valid62(id) {
+	id, secret := s[len(prefix)+1:len(prefix)+1+idLen], body[len(body)-secretLen:]
+	if !valid62(id) || !valid62(secret) {
 		return "", Secret{}, ErrMalformed
 	}
-	secret, ok := decode62(body[len(body)-secretLen:], secretBytes)
-	if !ok {
-		return "", Secret{}, ErrMalformed
-	}
-	return ID(id), Secret{b: secret}, nil
+	return ID(id), Secret{b: []byte(secret)}, nil
 }
 
 func reader(r io.Reader) io.Reader {

@@ -25,7 +25,7 @@ func TestGenerateParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, g.ID, id)
 	require.Equal(t, g.Secret.Bytes(), secret.Bytes())
-	require.Len(t, secret.Bytes(), 32, "at least 256 bits of secret")
+	require.Len(t, secret.Bytes(), 43, "43 base62 characters: 256 random bits")
 
 	// Rotation keeps the id and changes the secret.
 	r, err := token.Generate("tg", g.ID, nil)
