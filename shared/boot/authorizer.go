@@ -45,6 +45,7 @@ func ServeAuthorizer() {
 		if a, usage, err = d.Authorizer(nil); err == nil {
 			resp := authorizer.Response(getenvDefault("AUTHORIZER_RESPONSE", string(authorizer.ResponseSimple)))
 			if resp == authorizer.ResponseSimple || resp == authorizer.ResponseIAM {
+				slog.Info("cold start", "function", "authorizer", "initMs", ms(time.Since(processStart)), "pepperLoadMs", ms(d.PepperLoad))
 				lambda.StartWithOptions(a.Handler(resp), lambda.WithEnableSIGTERM(func() { usage.Flush(ctx) }))
 				return
 			}
@@ -54,6 +55,12 @@ func ServeAuthorizer() {
 	slog.Error("cold start failed", "err", err)
 	os.Exit(1)
 }
+
+// processStart is taken when the package initialises, as close to process start as Go
+// code gets.
+var processStart = time.Now()
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func getenvDefault(k, def string) string {
 	if v := os.Getenv(k); v != "" {
