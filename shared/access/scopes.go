@@ -47,6 +47,7 @@ type Scope struct {
 type Catalog struct {
 	scopes map[string]Scope
 	order  []string
+	roles  map[string]Role
 }
 
 // BuiltinScopes are the scopes tokengate's own API checks.
