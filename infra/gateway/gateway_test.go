@@ -17,10 +17,10 @@ import (
 	"tokengate/shared/access"
 )
 
-const tokenID = "0Ab3xYz9QkLmNoPqRsTuVw"
+const tokenID = "Xq7Lm2Pa0Ab3xYz9QkLmNoPqRsTuVw"
 
 var (
-	goodCaller = access.Caller{TokenID: "1Qa2Ws3Ed4Rf5Tg6Yh7Uj8", OwnerID: "admin", Scopes: []string{access.TokensRead}, Risk: access.RiskLow}
+	goodCaller = access.Caller{TokenID: "Xq7Lm2Pa1Qa2Ws3Ed4Rf5Tg6Yh7Uj8", OwnerID: "admin", Scopes: []string{access.TokensRead}, Risk: access.RiskLow}
 	evilCaller = access.Caller{TokenID: "9Zz9Zz9Zz9Zz9Zz9Zz9Zz9", OwnerID: "mallory", Scopes: []string{access.TokensAdmin}, Risk: access.RiskHigh}
 )
 

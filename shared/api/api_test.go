@@ -353,7 +353,7 @@ func TestGetAndSelf(t *testing.T) {
 	res := e.do(bob, "GET", "/tokens/"+id, nil)
 	require.Equal(t, http.StatusNotFound, res.status, "another principal's token is not found")
 	require.Equal(t, "application/problem+json", res.header.Get("Content-Type"))
-	require.Equal(t, http.StatusNotFound, e.do(alice, "GET", "/tokens/0000000000000000000000", nil).status)
+	require.Equal(t, http.StatusNotFound, e.do(alice, "GET", "/tokens/000000000000000000000000000000", nil).status)
 	require.Equal(t, http.StatusNotFound, e.do(alice, "GET", "/tokens/not-an-id", nil).status)
 
 	self := e.do(access.Caller{TokenID: id, OwnerID: "alice"}, "GET", "/tokens/self", nil)
@@ -485,7 +485,7 @@ func TestStatusChanges(t *testing.T) {
 	step("POST", "/rotate", 409, "revoked")
 	res := e.do(alice, "GET", path, nil)
 	require.NotNil(t, res.body["endedAt"])
-	require.Equal(t, http.StatusNotFound, e.do(alice, "POST", "/tokens/0000000000000000000000/disable", nil).status)
+	require.Equal(t, http.StatusNotFound, e.do(alice, "POST", "/tokens/000000000000000000000000000000/disable", nil).status)
 	requireInvalid(t, e.do(alice, "POST", path+"/disable", map[string]any{"why": "x"}), "why")
 }
 

@@ -19,7 +19,7 @@ import (
 
 // sampleCaller is the fake caller every sample event's authorizer context carries.
 var sampleCaller = access.Caller{
-	TokenID: "1Qa2Ws3Ed4Rf5Tg6Yh7Uj8",
+	TokenID: "Xq7Lm2Pa1Qa2Ws3Ed4Rf5Tg6Yh7Uj8",
 	OwnerID: "admin",
 	Scopes:  []string{access.TokensRead, access.TokensWrite, access.TokensAdmin},
 	Risk:    access.RiskHigh,
@@ -247,17 +247,17 @@ func TestResponse(t *testing.T) {
 			name: "status, headers and body",
 			handler: func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("Location", "/tokens/0Ab3xYz9QkLmNoPqRsTuVw")
+				w.Header().Set("Location", "/tokens/Xq7Lm2Pa0Ab3xYz9QkLmNoPqRsTuVw")
 				w.Header().Add("Vary", "Accept")
 				w.Header().Add("Vary", "Origin")
 				w.WriteHeader(http.StatusCreated)
 				w.Header().Set("X-Too-Late", "1") // ignored, as net/http would
-				_, _ = io.WriteString(w, `{"id":"0Ab3xYz9QkLmNoPqRsTuVw"}`)
+				_, _ = io.WriteString(w, `{"id":"Xq7Lm2Pa0Ab3xYz9QkLmNoPqRsTuVw"}`)
 			},
 			want: events.APIGatewayV2HTTPResponse{
 				StatusCode: http.StatusCreated,
-				Headers:    map[string]string{"Content-Type": "application/json", "Location": "/tokens/0Ab3xYz9QkLmNoPqRsTuVw", "Vary": "Accept,Origin"},
-				Body:       `{"id":"0Ab3xYz9QkLmNoPqRsTuVw"}`,
+				Headers:    map[string]string{"Content-Type": "application/json", "Location": "/tokens/Xq7Lm2Pa0Ab3xYz9QkLmNoPqRsTuVw", "Vary": "Accept,Origin"},
+				Body:       `{"id":"Xq7Lm2Pa0Ab3xYz9QkLmNoPqRsTuVw"}`,
 			},
 		},
 		{

@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -9,19 +10,21 @@ import (
 	"strings"
 )
 
-// A token string is  <prefix>_<id>_<secret><checksum>, for example
+// A token string is <prefix>_<id>_<secret><checksum>:
 //
-//		tg_4Qm0bT0pXqvJ8dZk2r1W7e_0b8Yt...(43 characters)...1x9ZaQ
-//
-//	  - prefix: configurable (default "tg"), lower-case letters and digits, so secret
-//	    scanners can recognise tokengate tokens;
-//	  - id: the public token id, 128 random bits as 22 base62 characters;
-//	  - secret: 256 random bits as 43 base62 characters;
-//	  - checksum: CRC32 (IEEE) of everything before it, as 6 base62 characters. It lets
-//	    Parse reject mistyped or made-up strings without a database read.
+//   - prefix: configurable (default "tg"), lower-case letters and digits, so secret
+//     scanners can recognise tokengate tokens;
+//   - id: the public token id: the owner's reference (8 base62 characters of the SHA-256
+//     of the owner id, see OwnerRef) then 128 random bits as 22 base62 characters. The
+//     reference lets the authorizer read the token and its owner in one round trip; it
+//     tells which tokens share an owner, nothing more;
+//   - secret: 256 random bits as 43 base62 characters;
+//   - checksum: CRC32 (IEEE) of everything before it, as 6 base62 characters. It lets
+//     Parse reject mistyped or made-up strings without a database read.
 const (
 	idBytes       = 16
-	idLen         = 22
+	ownerRefLen   = 8
+	idLen         = ownerRefLen + 22
 	secretBytes   = 32
 	secretLen     = 43
 	checksumLen   = 6
@@ -81,13 +84,30 @@ type ID string
 // for garbage without a database read.
 func ValidID(s string) bool { return len(s) == idLen && valid62(s) }
 
-// NewID returns a random token id read from r (crypto/rand when r is nil).
-func NewID(r io.Reader) (ID, error) {
+// OwnerRef is the key of a principal within token ids and the table: 8 base62
+// characters of the SHA-256 of its id (47 bits; a principal whose reference is taken
+// already cannot be created, so two never share one).
+func OwnerRef(ownerID string) string {
+	sum := sha256.Sum256([]byte(ownerID))
+	return encode62(sum[:6], ownerRefLen)
+}
+
+// OwnerRef returns the owner reference carried in the id.
+func (id ID) OwnerRef() string {
+	if len(id) < ownerRefLen {
+		return ""
+	}
+	return string(id[:ownerRefLen])
+}
+
+// NewID returns a fresh token id for owner; the random part is read from r
+// (crypto/rand when r is nil).
+func NewID(owner string, r io.Reader) (ID, error) {
 	b := make([]byte, idBytes)
 	if _, err := io.ReadFull(reader(r), b); err != nil {
 		return "", fmt.Errorf("new token id: %w", err)
 	}
-	return ID(encode62(b, idLen)), nil
+	return ID(OwnerRef(owner) + encode62(b, idLen-ownerRefLen)), nil
 }
 
 // Secret proves possession of a token: its 43 base62 characters, which carry the 256
@@ -135,12 +155,13 @@ func Hint(prefix, s string) string {
 	return prefix + "_…" + s[len(s)-4:]
 }
 
-// Generate makes a new token string with the given id (a fresh id when empty: rotation
-// keeps the id). r is the randomness source (crypto/rand when nil).
+// Generate makes a new token string with the given id (NewID makes one; rotation keeps
+// it). An empty id gets a fresh one with no known owner, for tests. r is the randomness
+// source (crypto/rand when nil).
 func Generate(prefix string, id ID, r io.Reader) (Generated, error) {
 	if id == "" {
 		var err error
-		if id, err = NewID(r); err != nil {
+		if id, err = NewID("", r); err != nil {
 			return Generated{}, err
 		}
 	}

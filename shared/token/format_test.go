@@ -18,7 +18,7 @@ func TestGenerateParse(t *testing.T) {
 	require.NoError(t, err)
 	s := g.Plaintext.Reveal()
 	require.True(t, strings.HasPrefix(s, "tg_"+string(g.ID)+"_"))
-	require.Len(t, s, 3+22+1+43+6)
+	require.Len(t, s, 3+30+1+43+6)
 	require.True(t, token.ValidID(string(g.ID)))
 
 	id, secret, err := token.Parse("tg", s)

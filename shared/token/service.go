@@ -107,7 +107,11 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		return Created{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
 	}
 
-	g, err := Generate(s.Prefix, "", s.Rand)
+	id, err := NewID(in.OwnerID, s.Rand)
+	if err != nil {
+		return Created{}, err
+	}
+	g, err := Generate(s.Prefix, id, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}
