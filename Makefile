@@ -29,6 +29,10 @@ stop: ## stop everything `make run` and `make test` started
 	@bash infra/stack.sh down
 	@STACK_MODE=test bash infra/stack.sh down
 
+notify: tools $(LOCAL_BIN) ## run the expiry notifier once now against the `make run` stack
+	@test -f .local/env || { echo "no .local/env: start the stack with 'make run' first"; exit 1; }
+	@set -a && source .local/env && set +a && $(LOCAL_BIN) notify
+
 status: ## show what is running
 	@bash infra/stack.sh status; bash infra/gateway.sh status
 
@@ -50,7 +54,8 @@ test: tools lint ## start the test stack and run every test (CI=true: a missing 
 bench: tools ## benchmarks against the test stack, side by side with raw DynamoDB calls
 	@STACK_MODE=test bash infra/stack.sh up
 	@set -a && source <(STACK_MODE=test bash infra/stack.sh env) && set +a && \
-		go test -run '^$$' -bench . -benchmem -benchtime 2000x ./... ; status=$$?; \
+		go test -run '^$$' -bench . -skip '^BenchmarkExpiring$$' -benchmem -benchtime 2000x ./... && \
+		go test -run '^$$' -bench '^BenchmarkExpiring$$' -benchmem -benchtime 3x ./shared/store ; status=$$?; \
 		STACK_MODE=test bash infra/stack.sh down >/dev/null; exit $$status
 
 build: tools ## one stripped linux/arm64 bootstrap per function in bin/<function>/

@@ -1,6 +1,7 @@
 // Command tglocal runs tokengate on the local stack: `setup` creates the table, the KMS
 // key, the pepper and a first admin token; `serve` is the local gateway, serving the
-// routes template.yaml declares through the same handlers and authorizer as the Lambdas.
+// routes template.yaml declares through the same handlers and authorizer as the Lambdas
+// and running the expiry notifier on the template's schedule; `notify` runs it once now.
 package main
 
 import (
@@ -31,6 +32,8 @@ func main() {
 		err = setup(ctx, *state, *tmpl)
 	case "serve":
 		err = serve(ctx, *state, *tmpl, *addr)
+	case "notify":
+		err = notifyOnce(ctx, *state, *tmpl)
 	default:
 		usage()
 	}
@@ -42,8 +45,9 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
-  setup  create the table, KMS key and pepper on the local stack; mint the first admin token
-  serve  run the local API gateway (reads <state>/env written by setup)`)
+	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve|notify [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
+  setup   create the table, KMS key and pepper on the local stack; mint the first admin token
+  serve   run the local API gateway and the template's schedules (reads <state>/env written by setup)
+  notify  run the expiry notifier once now`)
 	os.Exit(2)
 }

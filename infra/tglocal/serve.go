@@ -31,6 +31,8 @@ var operations = map[string]func(*token.Service) http.Handler{
 	"DisableTokenFunction": api.DisableToken,
 	"EnableTokenFunction":  api.EnableToken,
 	"RevokeTokenFunction":  api.RevokeToken,
+	"DemoEchoFunction":     func(*token.Service) http.Handler { return api.DemoEcho() },
+	"AlertsFunction":       api.Alerts,
 }
 
 // Server is the local gateway with everything it runs; tests build one too.
@@ -83,12 +85,16 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 	if err != nil {
 		return err
 	}
+	notifierEnv(tmpl)
 	deps, err := boot.Load(ctx)
 	if err != nil {
 		return err
 	}
 	s, err := NewServer(tmpl, deps)
 	if err != nil {
+		return err
+	}
+	if err := startSchedules(ctx, tmpl); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)

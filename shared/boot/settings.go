@@ -74,6 +74,7 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 			TemporaryTTL:       dur("TEMPORARY_TOKEN_TTL", "1h"),
 			PermanentAdminOnly: boolean("PERMANENT_TOKENS_ADMIN_ONLY", true),
 			Retention:          dur("RETENTION_AFTER_END", "720h"),
+			DetectionWindow:    dur("TOKEN_EXPIRATION_DETECTION_WINDOW", "168h"),
 		},
 		AuthCacheTTL:       dur("AUTH_CACHE_TTL", "30s"),
 		UsageFlushInterval: dur("USAGE_FLUSH_INTERVAL", "60s"),

@@ -106,6 +106,8 @@ type tokenItem struct {
 	LastUsedAt string `dynamodbav:"lastUsedAt,omitempty"`
 	LastUsedIP string `dynamodbav:"lastUsedIp,omitempty"`
 	UseCount   int64  `dynamodbav:"useCount,omitempty"`
+	// Only the notifier's conditional claim writes this (ClaimNotice).
+	LastNotifiedAt string `dynamodbav:"lastNotifiedAt,omitempty"`
 }
 
 // usageAttrs are never written by Put: a Put that replaced them would lose the
@@ -165,6 +167,7 @@ func fromItem(it tokenItem) *token.Token {
 		Hash: it.Hash, PepperVersion: it.PepperVersion,
 		PrevHash: it.PrevHash, PrevPepperVersion: it.PrevPepperVersion, PrevValidUntil: parseTime(it.PrevValidUntil),
 		LastUsedAt: parseTime(it.LastUsedAt), LastUsedIP: it.LastUsedIP, UseCount: it.UseCount,
+		LastNotifiedAt: parseTime(it.LastNotifiedAt),
 		Version:        it.Version,
 		EmergencyUntil: parseTime(it.EmergencyUntil),
 		Restrictions:   token.Restrictions{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction},

@@ -15,11 +15,17 @@ type Policy struct {
 	PermanentAdminOnly bool
 	// Retention is how long revoked and expired tokens stay visible.
 	Retention time.Duration
+	// DetectionWindow is how long before its expiry a token is announced: by the expiry
+	// notifier and in GET /alerts (TOKEN_EXPIRATION_DETECTION_WINDOW).
+	DetectionWindow time.Duration
 }
 
 // DefaultPolicy is the policy of SPEC.md's defaults.
 func DefaultPolicy() Policy {
-	return Policy{MaxLifetime: 8760 * time.Hour, TemporaryTTL: time.Hour, PermanentAdminOnly: true, Retention: 30 * 24 * time.Hour}
+	return Policy{
+		MaxLifetime: 8760 * time.Hour, TemporaryTTL: time.Hour, PermanentAdminOnly: true, Retention: 30 * 24 * time.Hour,
+		DetectionWindow: DefaultDetectionWindow,
+	}
 }
 
 // MaxTemporaryTTL caps TEMPORARY_TOKEN_TTL.
@@ -35,6 +41,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Retention < 0 {
 		return fmt.Errorf("RETENTION_AFTER_END must not be negative")
+	}
+	if p.DetectionWindow <= 0 || p.DetectionWindow > MaxDetectionWindow {
+		return fmt.Errorf("TOKEN_EXPIRATION_DETECTION_WINDOW must be more than 0 and at most 8784h (366 days), got %s", p.DetectionWindow)
 	}
 	return nil
 }

@@ -73,6 +73,9 @@ type Token struct {
 	LastUsedAt time.Time
 	LastUsedIP string
 	UseCount   int64
+	// LastNotifiedAt is when the expiry notifier last claimed a notice of the token;
+	// only its conditional claim writes it, never Store.Put.
+	LastNotifiedAt time.Time
 
 	// Version increases with every change; Store.Put writes only if it is unchanged.
 	Version int64

@@ -1,0 +1,102 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"tokengate/shared/access"
+)
+
+// DefaultDetectionWindow is TOKEN_EXPIRATION_DETECTION_WINDOW's default: tokens expiring
+// within a week are announced.
+const DefaultDetectionWindow = 168 * time.Hour
+
+// MaxDetectionWindow bounds the window: a run queries one byExpiry partition per day of
+// it, so a window of years would make every run and every GET /alerts hundreds of queries.
+const MaxDetectionWindow = 366 * 24 * time.Hour
+
+// Alert is a token that expires within the detection window. Only active permanent
+// tokens get alerts: temporary tokens are meant to expire within hours, and ended or
+// disabled ones will not be used anyway.
+type Alert struct {
+	Token    *Token
+	DaysLeft int
+}
+
+// DaysLeft is the whole number of days from now until at, rounded up, as the expiry
+// warning says it ("will expire in less than 2 days" for 36h left). A token with no
+// time left has 0.
+func DaysLeft(at, now time.Time) int {
+	left := at.Sub(now)
+	if left <= 0 {
+		return 0
+	}
+	const day = 24 * time.Hour
+	return int((left + day - 1) / day)
+}
+
+// ExpiryStore finds tokens by expiry. shared/store implements it with the sparse byExpiry
+// index, so the cost of a lookup grows with the tokens expiring, not with the table.
+type ExpiryStore interface {
+	// Expiring returns the active permanent tokens with after < ExpiresAt <= until,
+	// soonest first.
+	Expiring(ctx context.Context, after, until time.Time) ([]*Token, error)
+}
+
+// ExpiringWithin returns the alerts of the active permanent tokens that expire after now
+// and at most window later, soonest first. The index behind es is eventually consistent,
+// so every token is checked again here.
+func ExpiringWithin(ctx context.Context, es ExpiryStore, now time.Time, window time.Duration) ([]Alert, error) {
+	until := now.Add(window)
+	toks, err := es.Expiring(ctx, now, until)
+	if err != nil {
+		return nil, fmt.Errorf("find tokens expiring by %s: %w", until.Format(time.RFC3339), err)
+	}
+	alerts := make([]Alert, 0, len(toks))
+	for _, t := range toks {
+		if t.Type != TypePermanent || t.EffectiveStatus(now) != StatusActive || t.ExpiresAt.After(until) {
+			continue
+		}
+		alerts = append(alerts, Alert{Token: t, DaysLeft: DaysLeft(t.ExpiresAt, now)})
+	}
+	return alerts, nil
+}
+
+// errNoExpiryIndex: the service's store cannot look tokens up by expiry. Only a store
+// wired by hand could lack it; shared/store.Table has it.
+var errNoExpiryIndex = errors.New("the token store cannot find tokens by expiry")
+
+// Alerts returns the tokens the caller may see that expire within the policy's
+// detection window, with the days each has left, soonest first: its own tokens, or every
+// principal's with tokens:admin. The lookup reads the whole window's expiring tokens and
+// keeps the caller's, so without tokens:admin it costs as much as with it; that is
+// bounded by the tokens expiring within the window, never the size of the table.
+func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) {
+	if !canRead(c) {
+		return nil, &ForbiddenError{"reading alerts needs the tokens:read scope"}
+	}
+	es, ok := s.Store.(ExpiryStore)
+	if !ok {
+		return nil, errNoExpiryIndex
+	}
+	window := s.Policy.DetectionWindow
+	if window <= 0 {
+		window = DefaultDetectionWindow
+	}
+	all, err := ExpiringWithin(ctx, es, s.now(), window)
+	if err != nil {
+		return nil, fmt.Errorf("alerts for %s: %w", c.OwnerID, err)
+	}
+	if c.Has(access.TokensAdmin) {
+		return all, nil
+	}
+	own := make([]Alert, 0, len(all))
+	for _, a := range all {
+		if a.Token.OwnerID == c.OwnerID {
+			own = append(own, a)
+		}
+	}
+	return own, nil
+}
