@@ -67,3 +67,4 @@ build: tools ## one stripped linux/arm64 bootstrap per function in bin/<function
 # sam build (BuildMethod: makefile) calls build-<LogicalId>, e.g. build-CreateTokenFunction.
 build-%Function:
 	$(GO_BUILD_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo '$*' | tr '[:upper:]' '[:lower:]')
+	cp infra/catalog.json $(ARTIFACTS_DIR)/catalog.json

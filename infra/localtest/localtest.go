@@ -168,7 +168,35 @@ func Service(t testing.TB, now func() time.Time) *token.Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &token.Service{Store: tb, Keys: Keyring(t, tb), Catalog: cat, Policy: token.DefaultPolicy(), Prefix: token.DefaultPrefix, Now: now}
+	SeedPrincipals(t, tb)
+	return &token.Service{Store: tb, Principals: tb, Keys: Keyring(t, tb), Catalog: cat, Policy: token.DefaultPolicy(), Prefix: token.DefaultPrefix, Now: now}
+}
+
+// Principals the tests use: admin and root hold every built-in scope (root is a
+// superuser), alice and bob hold tokens:read and tokens:write.
+var Principals = []access.Principal{
+	{ID: "admin", Name: "Admin", Email: "admin@example.com", Kind: "user", Scopes: builtin()},
+	{ID: "root", Name: "Root", Email: "root@example.com", Kind: "user", Scopes: builtin(), Superuser: true},
+	{ID: "alice", Name: "Alice", Email: "alice@example.com", Kind: "user", Scopes: []string{access.TokensRead, access.TokensWrite}},
+	{ID: "bob", Name: "Bob", Email: "bob@example.com", Kind: "user", Scopes: []string{access.TokensRead, access.TokensWrite}},
+}
+
+func builtin() []string {
+	var out []string
+	for _, s := range access.BuiltinScopes {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// SeedPrincipals writes Principals to tb.
+func SeedPrincipals(t testing.TB, tb *store.Table) {
+	t.Helper()
+	for _, p := range Principals {
+		p := p
+		p.Version = 1
+		require.NoError(t, tb.PutPrincipal(context.Background(), &p, 0))
+	}
 }
 
 // Admin is a caller holding every built-in scope but emergency:activate.

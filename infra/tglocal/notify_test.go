@@ -100,7 +100,7 @@ func TestNotifyOnce(t *testing.T) {
 	localtest.SES(t)
 	ctx := context.Background()
 	addr := localtest.Address("owner")
-	require.NoError(t, tb.PutPrincipal(ctx, &access.Principal{ID: "owner", Email: addr}))
+	require.NoError(t, tb.PutPrincipal(ctx, &access.Principal{ID: "owner", Email: addr, Version: 1}, 0))
 	tok := localtest.PutToken(t, tb, localtest.NewToken(t, "owner", "nightly", time.Now().Add(50*time.Hour)))
 
 	// Whatever loadEnv and notifierEnv set is put back when the test ends.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"tokengate/infra/provision"
 	"tokengate/infra/samtemplate"
@@ -72,6 +73,9 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	}
 
 	env := map[string]string{"TABLE_NAME": table, "KMS_KEY_ID": keyID}
+	if abs, err := filepath.Abs(filepath.Join(filepath.Dir(tmplPath), "infra", "catalog.json")); err == nil {
+		env["CATALOG_FILE"] = envOr("CATALOG_FILE", abs)
+	}
 	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SES", "SES_STORE_URL"} {
 		if v := os.Getenv(k); v != "" {
 			env[k] = v
@@ -94,7 +98,31 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	if err := writeEnv(filepath.Join(state, "env"), env); err != nil {
 		return err
 	}
+	if err := adminPrincipal(ctx, deps); err != nil {
+		return err
+	}
 	return adminToken(ctx, deps, filepath.Join(state, "admin-token"))
+}
+
+// adminPrincipal creates the local operator, "admin": every built-in scope and a
+// superuser, so the walkthrough can show every route. It is left alone once it exists.
+func adminPrincipal(ctx context.Context, deps *boot.Deps) error {
+	_, err := deps.Table.GetPrincipal(ctx, adminCaller.OwnerID)
+	if !errors.Is(err, token.ErrNotFound) {
+		return err
+	}
+	var scopes []string
+	for _, s := range access.BuiltinScopes {
+		scopes = append(scopes, s.Name)
+	}
+	now := deps.TokenService().Now().UTC().Truncate(time.Second)
+	p := &access.Principal{ID: adminCaller.OwnerID, Name: "Local admin", Email: "admin@localhost", Kind: "user",
+		Scopes: scopes, Superuser: true, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := deps.Table.PutPrincipal(ctx, p, 0); err != nil {
+		return fmt.Errorf("create admin principal: %w", err)
+	}
+	fmt.Println("✓ principal admin created (every built-in scope, superuser)")
+	return nil
 }
 
 // adminToken mints the first admin token unless the one on file still works. The token

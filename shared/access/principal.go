@@ -1,13 +1,18 @@
 package access
 
+import "time"
+
 // Principal is a user or an application that owns tokens. Its roles decide the scopes
 // it holds now; its tokens never grant more.
 type Principal struct {
 	ID        string
 	Name      string
-	Email     string // where expiry notices go; may be empty
+	Email     string // where expiry and leak notices go; may be empty
 	Kind      string // "user" or "application"
 	Roles     []string
 	Scopes    []string // scopes held directly, beside those of the roles
 	Superuser bool     // may turn on emergency access
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64 // increases with every change; writes are conditional on it
 }

@@ -19,6 +19,9 @@ import (
 // Tokens reads tokens (shared/store implements it).
 type Tokens interface {
 	Get(ctx context.Context, id token.ID) (*token.Token, error)
+	// GetWithOwner reads the token and its owner in one round trip; the owner is nil
+	// when the principal no longer exists.
+	GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *access.Principal, error)
 }
 
 // Reason says why a request was denied, for the log only.
@@ -32,6 +35,8 @@ const (
 	ReasonBadSecret   Reason = "bad_secret"
 	ReasonInactive    Reason = "inactive"
 	ReasonExpired     Reason = "expired"
+	ReasonOwnerGone   Reason = "owner_gone"
+	ReasonOwnerScopes Reason = "owner_lacks_scopes"
 	ReasonIP          Reason = "ip_not_allowed"
 	ReasonTime        Reason = "outside_time_window"
 	ReasonRateLimited Reason = "rate_limited"
@@ -97,14 +102,24 @@ const DefaultNegativeTTL = 5 * time.Second
 
 // Authorizer decides requests. It is safe for concurrent use.
 type Authorizer struct {
-	cfg   Config
-	mu    sync.Mutex
-	cache map[token.ID]cached
+	cfg    Config
+	mu     sync.Mutex
+	cache  map[token.ID]cached
+	owners map[string]cachedOwner // by owner reference
 }
 
-// cached is a token read from the table, or nil for an id the table does not have.
+// cached is a token read from the table with its owner, or nil for an id the table
+// does not have.
 type cached struct {
 	t       *token.Token
+	owner   *access.Principal
+	expires time.Time
+}
+
+// cachedOwner is a principal read with one of its tokens; the next token of the same
+// owner then costs a single GetItem.
+type cachedOwner struct {
+	p       *access.Principal
 	expires time.Time
 }
 
@@ -119,7 +134,10 @@ func New(cfg Config) *Authorizer {
 	if cfg.NegativeTTL == 0 {
 		cfg.NegativeTTL = DefaultNegativeTTL
 	}
-	return &Authorizer{cfg: cfg, cache: map[token.ID]cached{}}
+	if cfg.Catalog == nil {
+		cfg.Catalog, _ = access.NewCatalog() // the built-in scopes only
+	}
+	return &Authorizer{cfg: cfg, cache: map[token.ID]cached{}, owners: map[string]cachedOwner{}}
 }
 
 // BearerToken extracts the token from an Authorization header ("Bearer x", any case of
@@ -157,7 +175,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		return Decision{Reason: ReasonMalformed}
 	}
 	now := a.cfg.Now()
-	t, err := a.lookup(ctx, id, now)
+	t, owner, err := a.lookup(ctx, id, now)
 	switch {
 	case errors.Is(err, token.ErrNotFound):
 		return Decision{Reason: ReasonUnknown, TokenID: id}
@@ -174,6 +192,14 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		return Decision{Reason: ReasonExpired, TokenID: id}
 	default:
 		return Decision{Reason: ReasonInactive, TokenID: id}
+	}
+	// A token never grants more than its owner holds now.
+	if owner == nil {
+		return Decision{Reason: ReasonOwnerGone, TokenID: id}
+	}
+	scopes := access.Intersect(t.Scopes, a.cfg.Catalog.Holds(owner))
+	if len(scopes) == 0 {
+		return Decision{Reason: ReasonOwnerScopes, TokenID: id}
 	}
 	if !t.EmergencyActive(now) {
 		if !t.Restrictions.AllowsIP(req.SourceIP) {
@@ -197,46 +223,69 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 			return Decision{Reason: ReasonRateLimited, TokenID: id}
 		}
 	}
-	if need := routeScopes(a.cfg.RouteScopes, req.Route); len(access.Missing(need, t.Scopes)) > 0 {
+	if need := routeScopes(a.cfg.RouteScopes, req.Route); len(access.Missing(need, scopes)) > 0 {
 		return Decision{Reason: ReasonRouteScope, TokenID: id}
 	}
 	if a.cfg.Usage != nil {
 		a.cfg.Usage.Record(ctx, t, now, req.SourceIP)
 	}
-	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, Scopes: t.Scopes}
-	if a.cfg.Catalog != nil {
-		c.Risk = a.cfg.Catalog.RiskOf(t.Scopes)
-	}
+	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, Scopes: scopes, Risk: a.cfg.Catalog.RiskOf(scopes)}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 
-// lookup reads a token through the cache: tokens for CacheTTL, unknown ids for the
-// shorter NegativeTTL (a CacheTTL of 0 turns both off). Errors are never cached.
-func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*token.Token, error) {
+// lookup reads a token and its owner through the caches: tokens for CacheTTL, unknown
+// ids for the shorter NegativeTTL, owners for CacheTTL (a CacheTTL of 0 turns all off).
+// A miss costs one round trip: a GetItem when the owner is cached, else a BatchGetItem
+// of token and owner. Errors are never cached.
+func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*token.Token, *access.Principal, error) {
 	a.mu.Lock()
 	c, ok := a.cache[id]
+	o, ownerOK := a.owners[id.OwnerRef()]
 	a.mu.Unlock()
 	if ok && now.Before(c.expires) {
 		if c.t == nil {
-			return nil, token.ErrNotFound
+			return nil, nil, token.ErrNotFound
 		}
-		return c.t, nil
+		return c.t, c.owner, nil
 	}
-	t, err := a.cfg.Tokens.Get(ctx, id)
+	var (
+		t     *token.Token
+		owner *access.Principal
+		err   error
+	)
+	if ownerOK && now.Before(o.expires) {
+		t, err = a.cfg.Tokens.Get(ctx, id)
+		owner = o.p
+		if err == nil && t.OwnerID != owner.ID {
+			t, owner, err = a.cfg.Tokens.GetWithOwner(ctx, id)
+		}
+	} else {
+		t, owner, err = a.cfg.Tokens.GetWithOwner(ctx, id)
+	}
 	ttl := a.cfg.CacheTTL
 	switch {
 	case errors.Is(err, token.ErrNotFound):
 		ttl = min(a.cfg.NegativeTTL, a.cfg.CacheTTL)
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	if ttl > 0 {
 		a.mu.Lock()
 		if len(a.cache) >= maxCached {
 			a.cache = map[token.ID]cached{}
 		}
-		a.cache[id] = cached{t: t, expires: now.Add(ttl)}
+		if len(a.owners) >= maxCached {
+			a.owners = map[string]cachedOwner{}
+		}
+		expires := now.Add(ttl)
+		if ownerOK && now.Before(o.expires) && o.expires.Before(expires) {
+			expires = o.expires // never keep an owner longer than CacheTTL after it was read
+		}
+		a.cache[id] = cached{t: t, owner: owner, expires: expires}
+		if owner != nil && !(ownerOK && now.Before(o.expires)) {
+			a.owners[id.OwnerRef()] = cachedOwner{p: owner, expires: now.Add(a.cfg.CacheTTL)}
+		}
 		a.mu.Unlock()
 	}
-	return t, err
+	return t, owner, err
 }

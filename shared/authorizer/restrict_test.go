@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
+	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -119,6 +120,11 @@ type counting struct {
 func (c *counting) Get(ctx context.Context, id token.ID) (*token.Token, error) {
 	c.gets.Add(1)
 	return c.Table.Get(ctx, id)
+}
+
+func (c *counting) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *access.Principal, error) {
+	c.gets.Add(1)
+	return c.Table.GetWithOwner(ctx, id)
 }
 
 func TestCache(t *testing.T) {

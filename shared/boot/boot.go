@@ -53,6 +53,9 @@ func LoadWith(ctx context.Context, s Settings) (*Deps, error) {
 	}
 	pepperLoad := time.Since(start)
 	cat, err := access.NewCatalog()
+	if s.CatalogFile != "" {
+		cat, err = access.LoadCatalog(s.CatalogFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func LoadWith(ctx context.Context, s Settings) (*Deps, error) {
 // TokenService is the service the management functions run.
 func (d *Deps) TokenService() *token.Service {
 	return &token.Service{
-		Store: d.Table, Keys: d.Keys, Catalog: d.Catalog, Policy: d.Settings.Policy,
+		Store: d.Table, Principals: d.Table, Keys: d.Keys, Catalog: d.Catalog, Policy: d.Settings.Policy,
 		Prefix: d.Settings.Prefix, Now: time.Now,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 // Settings are every environment setting the functions read.
 type Settings struct {
 	TableName          string
+	CatalogFile        string // CATALOG_FILE: application scopes and roles; empty: built-ins only
 	KMSKeyID           string
 	Prefix             string
 	Policy             token.Policy
@@ -66,9 +68,10 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 		return b
 	}
 	s := Settings{
-		TableName: required("TABLE_NAME"),
-		KMSKeyID:  required("KMS_KEY_ID"),
-		Prefix:    str("TOKEN_PREFIX", token.DefaultPrefix),
+		TableName:   required("TABLE_NAME"),
+		KMSKeyID:    required("KMS_KEY_ID"),
+		Prefix:      str("TOKEN_PREFIX", token.DefaultPrefix),
+		CatalogFile: catalogFile(str("CATALOG_FILE", "")),
 		Policy: token.Policy{
 			MaxLifetime:        dur("MAX_TOKEN_LIFETIME", "8760h"),
 			TemporaryTTL:       dur("TEMPORARY_TOKEN_TTL", "1h"),
@@ -89,4 +92,16 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 		return Settings{}, fmt.Errorf("settings: %w", err)
 	}
 	return s, nil
+}
+
+// catalogFile resolves a relative CATALOG_FILE against the function's code folder
+// (LAMBDA_TASK_ROOT), where the build puts catalog.json beside bootstrap.
+func catalogFile(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" {
+		return filepath.Join(root, p)
+	}
+	return p
 }

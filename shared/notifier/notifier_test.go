@@ -65,7 +65,7 @@ func (e *env) run(n *notifier.Notifier) notifier.Summary {
 func (e *env) principal(prefix, email string) string {
 	e.t.Helper()
 	id := localtest.Name(prefix)
-	require.NoError(e.t, e.tb.PutPrincipal(context.Background(), &access.Principal{ID: id, Name: prefix, Email: email, Kind: "user"}))
+	require.NoError(e.t, e.tb.PutPrincipal(context.Background(), &access.Principal{ID: id, Name: prefix, Email: email, Kind: "user", Version: 1}, 0))
 	return id
 }
 

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -13,10 +16,15 @@ import (
 	"tokengate/shared/token"
 )
 
-// Principals live under pk PRINCIPAL#<id>, sk PRINCIPAL.
+// Principals live under pk PRINCIPAL#<owner reference>, sk PRINCIPAL: the reference
+// (token.OwnerRef) is also the start of every token id of the principal, which lets the
+// authorizer fetch a token and its owner in one BatchGetItem. They are listed through
+// byCreated (gsi3pk PRINCIPALS, gsi3sk the id).
 type principalItem struct {
 	PK        string   `dynamodbav:"pk"`
 	SK        string   `dynamodbav:"sk"`
+	GSI3PK    string   `dynamodbav:"gsi3pk"`
+	GSI3SK    string   `dynamodbav:"gsi3sk"`
 	ID        string   `dynamodbav:"id"`
 	Name      string   `dynamodbav:"name,omitempty"`
 	Email     string   `dynamodbav:"email,omitempty"`
@@ -24,13 +32,27 @@ type principalItem struct {
 	Roles     []string `dynamodbav:"roles,stringset,omitempty"`
 	Scopes    []string `dynamodbav:"scopes,stringset,omitempty"`
 	Superuser bool     `dynamodbav:"superuser,omitempty"`
+	CreatedAt string   `dynamodbav:"createdAt,omitempty"`
+	UpdatedAt string   `dynamodbav:"updatedAt,omitempty"`
+	Version   int64    `dynamodbav:"version"`
 }
 
 func principalKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + id},
+		"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + token.OwnerRef(id)},
 		"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
 	}
+}
+
+func principalFromItem(av map[string]types.AttributeValue) (*access.Principal, error) {
+	var it principalItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("decode principal: %w", err)
+	}
+	return &access.Principal{
+		ID: it.ID, Name: it.Name, Email: it.Email, Kind: it.Kind, Roles: it.Roles, Scopes: it.Scopes, Superuser: it.Superuser,
+		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
+	}, nil
 }
 
 // GetPrincipal returns token.ErrNotFound when no principal has this id.
@@ -42,24 +64,147 @@ func (tb *Table) GetPrincipal(ctx context.Context, id string) (*access.Principal
 	if out.Item == nil {
 		return nil, token.ErrNotFound
 	}
-	var it principalItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode principal %s: %w", id, err)
+	p, err := principalFromItem(out.Item)
+	if err != nil {
+		return nil, err
 	}
-	return &access.Principal{ID: it.ID, Name: it.Name, Email: it.Email, Kind: it.Kind, Roles: it.Roles, Scopes: it.Scopes, Superuser: it.Superuser}, nil
+	if p.ID != id {
+		return nil, token.ErrNotFound // another principal with the same reference
+	}
+	return p, nil
 }
 
-// PutPrincipal writes a principal whole.
-func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal) error {
+// PutPrincipal writes p only if the stored version is still ifVersion (0: p is new and
+// neither its id nor its owner reference is taken), else returns token.ErrConflict.
+func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error {
 	av, err := attributevalue.MarshalMap(principalItem{
-		PK: "PRINCIPAL#" + p.ID, SK: "PRINCIPAL", ID: p.ID, Name: p.Name, Email: p.Email, Kind: p.Kind,
-		Roles: p.Roles, Scopes: p.Scopes, Superuser: p.Superuser,
+		PK: "PRINCIPAL#" + token.OwnerRef(p.ID), SK: "PRINCIPAL", GSI3PK: "PRINCIPALS", GSI3SK: p.ID,
+		ID: p.ID, Name: p.Name, Email: p.Email, Kind: p.Kind, Roles: p.Roles, Scopes: p.Scopes, Superuser: p.Superuser,
+		CreatedAt: formatTime(p.CreatedAt), UpdatedAt: formatTime(p.UpdatedAt), Version: p.Version,
 	})
 	if err != nil {
 		return fmt.Errorf("encode principal %s: %w", p.ID, err)
 	}
-	if _, err := tb.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av}); err != nil {
+	in := &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+	if ifVersion != 0 {
+		in.ConditionExpression = aws.String("#id = :id AND #version = :v")
+		in.ExpressionAttributeNames = map[string]string{"#id": "id", "#version": "version"}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":id": &types.AttributeValueMemberS{Value: p.ID},
+			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
+		}
+	}
+	_, err = tb.Client.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return token.ErrConflict
+	}
+	if err != nil {
 		return fmt.Errorf("put principal %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+// DeletePrincipal removes a principal if it is still at ifVersion. Its tokens stay, but
+// the authorizer refuses a token whose owner is gone.
+func (tb *Table) DeletePrincipal(ctx context.Context, id string, ifVersion int64) error {
+	_, err := tb.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(tb.Name), Key: principalKey(id),
+		ConditionExpression:      aws.String("#id = :id AND #version = :v"),
+		ExpressionAttributeNames: map[string]string{"#id": "id", "#version": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id": &types.AttributeValueMemberS{Value: id},
+			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return token.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("delete principal %s: %w", id, err)
+	}
+	return nil
+}
+
+// ListPrincipals returns a page of principals by id.
+func (tb *Table) ListPrincipals(ctx context.Context, limit int, cursor string) ([]*access.Principal, string, error) {
+	start, err := decodeCursor(cursor, "gsi3pk", "PRINCIPALS")
+	if err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	out, err := tb.Client.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(tb.Name), IndexName: aws.String(IndexByCreated),
+		KeyConditionExpression:    aws.String("gsi3pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "PRINCIPALS"}},
+		Limit:                     aws.Int32(int32(limit)), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("query principals: %w", err)
+	}
+	page := make([]*access.Principal, 0, len(out.Items))
+	for _, av := range out.Items {
+		p, err := principalFromItem(av)
+		if err != nil {
+			return nil, "", err
+		}
+		page = append(page, p)
+	}
+	next, err := encodeCursor(out.LastEvaluatedKey)
+	return page, next, err
+}
+
+// GetWithOwner reads a token and its owner in one strongly consistent BatchGetItem: the
+// owner's key comes from the token id's owner reference. The owner is nil when the
+// principal no longer exists.
+func (tb *Table) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *access.Principal, error) {
+	keys := []map[string]types.AttributeValue{tokenKey(id), {
+		"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + id.OwnerRef()},
+		"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
+	}}
+	req := map[string]types.KeysAndAttributes{tb.Name: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	var items []map[string]types.AttributeValue
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > 5 {
+				return nil, nil, fmt.Errorf("get token %s with owner: keys left unprocessed", id)
+			}
+			time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
+		}
+		out, err := tb.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, nil, fmt.Errorf("get token %s with owner: %w", id, err)
+		}
+		items = append(items, out.Responses[tb.Name]...)
+		req = out.UnprocessedKeys
+	}
+	var (
+		t     *token.Token
+		owner *access.Principal
+	)
+	for _, av := range items {
+		if sk, _ := av["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == "PRINCIPAL" {
+			p, err := principalFromItem(av)
+			if err != nil {
+				return nil, nil, err
+			}
+			owner = p
+			continue
+		}
+		var it tokenItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, nil, fmt.Errorf("decode token item: %w", err)
+		}
+		t = fromItem(it)
+	}
+	if t == nil {
+		return nil, nil, token.ErrNotFound
+	}
+	if owner != nil && owner.ID != t.OwnerID {
+		owner = nil
+	}
+	return t, owner, nil
 }

@@ -19,7 +19,8 @@ import (
 // Service runs the token operations: what the management API's functions need and
 // nothing more. Every method takes the caller the authorizer established.
 type Service struct {
-	Store   Store
+	Store      Store
+	Principals Principals
 	Keys    *Keyring
 	Catalog *access.Catalog
 	Policy  Policy
@@ -105,6 +106,16 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	}
 	if missing := access.Missing(in.Scopes, c.Scopes); len(missing) > 0 {
 		return Created{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
+	}
+	owner, err := s.Principals.GetPrincipal(ctx, in.OwnerID)
+	if errors.Is(err, ErrNotFound) {
+		return Created{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", in.OwnerID))
+	}
+	if err != nil {
+		return Created{}, fmt.Errorf("create: owner: %w", err)
+	}
+	if missing := access.Missing(in.Scopes, s.Catalog.Holds(owner)); len(missing) > 0 {
+		return Created{}, Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
 	}
 
 	id, err := NewID(in.OwnerID, s.Rand)

@@ -3,6 +3,8 @@ package token
 import (
 	"context"
 	"time"
+
+	"tokengate/shared/access"
 )
 
 // Store keeps tokens. shared/store implements it on DynamoDB; it lives here so token
@@ -16,6 +18,12 @@ type Store interface {
 	Put(ctx context.Context, t *Token, ifVersion int64) error
 	// List returns one page of tokens, newest first.
 	List(ctx context.Context, f Filter) (page []*Token, next string, err error)
+}
+
+// Principals reads the principals that own tokens (shared/store implements it).
+type Principals interface {
+	// GetPrincipal returns ErrNotFound when no principal has this id.
+	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
 }
 
 // Filter selects tokens for List. Cursor is opaque: the next value of a previous page.
