@@ -281,13 +281,18 @@ func RotateToken(svc *token.Service) http.Handler {
 	})
 }
 
-func changeStatus(svc *token.Service, op func(*http.Request, access.Caller, token.ID) (*token.Token, error)) http.Handler {
+// reasonRequest is the optional body of a status change: why, for the audit trail.
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+func changeStatus(svc *token.Service, op func(*http.Request, access.Caller, token.ID, string) (*token.Token, error)) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		var empty struct{}
-		if err := decode(w, r, &empty, true); err != nil {
+		var req reasonRequest
+		if err := decode(w, r, &req, true); err != nil {
 			return err
 		}
-		t, err := op(r, c, token.ID(r.PathValue("id")))
+		t, err := op(r, c, token.ID(r.PathValue("id")), req.Reason)
 		if err != nil {
 			return err
 		}
@@ -298,22 +303,26 @@ func changeStatus(svc *token.Service, op func(*http.Request, access.Caller, toke
 
 // DisableToken serves POST /tokens/{id}/disable.
 func DisableToken(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID) (*token.Token, error) {
-		return svc.Disable(r.Context(), c, id)
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
+		return svc.Disable(r.Context(), c, id, reason)
 	})
 }
 
 // EnableToken serves POST /tokens/{id}/enable.
 func EnableToken(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID) (*token.Token, error) {
-		return svc.Enable(r.Context(), c, id)
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
+		return svc.Enable(r.Context(), c, id, reason)
 	})
 }
 
 // RevokeToken serves DELETE /tokens/{id}: 204.
 func RevokeToken(svc *token.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		if _, err := svc.Revoke(r.Context(), c, token.ID(r.PathValue("id"))); err != nil {
+		var req reasonRequest
+		if err := decode(w, r, &req, true); err != nil {
+			return err
+		}
+		if _, err := svc.Revoke(r.Context(), c, token.ID(r.PathValue("id")), req.Reason); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -94,13 +94,13 @@ func TestChecks(t *testing.T) {
 
 	t.Run("disabled, revoked, expired", func(t *testing.T) {
 		tok := f.create(t, token.CreateInput{})
-		_, err := f.svc.Disable(ctx, localtest.Admin, tok.Token.ID)
+		_, err := f.svc.Disable(ctx, localtest.Admin, tok.Token.ID, "")
 		require.NoError(t, err)
 		require.Equal(t, authorizer.ReasonInactive, f.check(tok.Plaintext.Reveal()).Reason)
-		_, err = f.svc.Enable(ctx, localtest.Admin, tok.Token.ID)
+		_, err = f.svc.Enable(ctx, localtest.Admin, tok.Token.ID, "")
 		require.NoError(t, err)
 		require.True(t, f.check(tok.Plaintext.Reveal()).Allow)
-		_, err = f.svc.Revoke(ctx, localtest.Admin, tok.Token.ID)
+		_, err = f.svc.Revoke(ctx, localtest.Admin, tok.Token.ID, "")
 		require.NoError(t, err)
 		require.Equal(t, authorizer.ReasonInactive, f.check(tok.Plaintext.Reveal()).Reason)
 
@@ -184,7 +184,7 @@ func TestCacheHonoursRevocationWithinTTL(t *testing.T) {
 	tok := f.create(t, token.CreateInput{})
 	s := tok.Plaintext.Reveal()
 	require.True(t, f.check(s).Allow)
-	_, err := f.svc.Revoke(context.Background(), localtest.Admin, tok.Token.ID)
+	_, err := f.svc.Revoke(context.Background(), localtest.Admin, tok.Token.ID, "")
 	require.NoError(t, err)
 	f.clock.Add(30 * time.Second)
 	require.False(t, f.check(s).Allow, "a revocation takes effect within AUTH_CACHE_TTL")

@@ -26,12 +26,17 @@ func ids(toks []*token.Token) []token.ID {
 }
 
 // indexed reports whether the byExpiry index holds id, read straight from the index.
+// indexed reports whether the token is in an expiry bucket of byExpiry (the index's
+// PENDING partition is the approval queue, not an expiry bucket).
 func indexed(t *testing.T, tb *store.Table, id token.ID) bool {
 	t.Helper()
 	out, err := tb.Client.Scan(context.Background(), &dynamodb.ScanInput{
 		TableName: aws.String(tb.Name), IndexName: aws.String(store.IndexByExpiry),
-		FilterExpression:          aws.String("id = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: string(id)}},
+		FilterExpression: aws.String("id = :id AND begins_with(gsi2pk, :exp)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":  &types.AttributeValueMemberS{Value: string(id)},
+			":exp": &types.AttributeValueMemberS{Value: "EXP#"},
+		},
 	})
 	require.NoError(t, err)
 	return len(out.Items) > 0

@@ -87,28 +87,80 @@ func encodeCursor(k map[string]types.AttributeValue) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func decodeCursor(c, pkName, pkValue string) (map[string]types.AttributeValue, error) {
+// errBadCursor: a cursor that is not one of this listing.
+var errBadCursor = token.Invalid("cursor", "is not a cursor of this listing; use nextCursor from the previous page")
+
+// decodeKey reads a cursor back into a key, checking only its encoding.
+func decodeKey(c string) (map[string]types.AttributeValue, error) {
 	if c == "" {
 		return nil, nil
 	}
-	bad := token.Invalid("cursor", "is not a cursor of this listing; use nextCursor from the previous page")
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) > 2048 {
-		return nil, bad
+		return nil, errBadCursor
 	}
 	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil || m[pkName] != pkValue || len(m) != 4 {
-		return nil, bad
-	}
-	skName := pkName[:len(pkName)-2] + "sk"
-	for _, k := range []string{"pk", "sk", skName} {
-		if m[k] == "" {
-			return nil, bad
-		}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, errBadCursor
 	}
 	k := map[string]types.AttributeValue{}
 	for name, v := range m {
+		if v == "" {
+			return nil, errBadCursor
+		}
 		k[name] = &types.AttributeValueMemberS{Value: v}
 	}
 	return k, nil
+}
+
+// decodeCursor reads the cursor of a query on an index whose partition key pkName must be
+// pkValue: a cursor cannot reach into another partition (another owner's tokens).
+func decodeCursor(c, pkName, pkValue string) (map[string]types.AttributeValue, error) {
+	k, err := decodeKey(c)
+	if err != nil || k == nil {
+		return k, err
+	}
+	skName := pkName[:len(pkName)-2] + "sk"
+	if s, _ := k[pkName].(*types.AttributeValueMemberS); s == nil || s.Value != pkValue || len(k) != 4 {
+		return nil, errBadCursor
+	}
+	for _, n := range []string{"pk", "sk", skName} {
+		if k[n] == nil {
+			return nil, errBadCursor
+		}
+	}
+	return k, nil
+}
+
+// Pending returns the tokens awaiting approval, oldest first, from the sparse byExpiry
+// partition PENDING (a pending token is never in the expiry buckets: only active ones are).
+func (tb *Table) Pending(ctx context.Context, limit int, cursor string) ([]*token.Token, string, error) {
+	start, err := decodeCursor(cursor, "gsi2pk", "PENDING")
+	if err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	out, err := tb.Client.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(tb.Name), IndexName: aws.String(IndexByExpiry),
+		KeyConditionExpression:    aws.String("gsi2pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "PENDING"}},
+		Limit:                     aws.Int32(int32(limit)), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("query pending: %w", err)
+	}
+	page := make([]*token.Token, 0, len(out.Items))
+	for _, av := range out.Items {
+		var it tokenItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, "", fmt.Errorf("decode token item: %w", err)
+		}
+		if t := fromItem(it); t.Status == token.StatusPending {
+			page = append(page, t)
+		}
+	}
+	next, err := encodeCursor(out.LastEvaluatedKey)
+	return page, next, err
 }

@@ -144,6 +144,10 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 	if ExpiryIndexed(t) {
 		it.GSI2PK, it.GSI2SK = ExpiryBucket(t.ExpiresAt), formatTime(t.ExpiresAt)+"#"+string(t.ID)
 	}
+	if t.Status == token.StatusPending {
+		// The approval queue: a sparse partition of byExpiry that the notifier never reads.
+		it.GSI2PK, it.GSI2SK = "PENDING", created
+	}
 	return it
 }
 
@@ -201,8 +205,9 @@ func (tb *Table) Get(ctx context.Context, id token.ID) (*token.Token, error) {
 
 // Put writes every attribute of t but the usage counters, in one UpdateItem conditioned
 // on the version: a new token must not exist yet, a changed one must still be at
-// ifVersion. Either way a lost race returns token.ErrConflict and writes nothing.
-func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64) error {
+// ifVersion. Either way a lost race returns token.ErrConflict and writes nothing. With
+// events, the update and the audit records are one TransactWriteItems: both or neither.
+func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, events ...token.Event) error {
 	av, err := attributevalue.MarshalMap(tb.toItem(t))
 	if err != nil {
 		return fmt.Errorf("encode token item: %w", err)
@@ -237,6 +242,13 @@ func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64) error
 	if ifVersion != 0 {
 		cond = "#version = :ifVersion"
 		values[":ifVersion"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)}
+	}
+	if len(events) > 0 {
+		return tb.transact(ctx, &types.Update{
+			TableName: aws.String(tb.Name), Key: tokenKey(t.ID),
+			UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		}, events)
 	}
 	_, err = tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(tb.Name), Key: tokenKey(t.ID),

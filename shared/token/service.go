@@ -21,12 +21,12 @@ import (
 type Service struct {
 	Store      Store
 	Principals Principals
-	Keys    *Keyring
-	Catalog *access.Catalog
-	Policy  Policy
-	Prefix  string
-	Now     func() time.Time
-	Rand    io.Reader // crypto/rand when nil
+	Keys       *Keyring
+	Catalog    *access.Catalog
+	Policy     Policy
+	Prefix     string
+	Now        func() time.Time
+	Rand       io.Reader // crypto/rand when nil
 }
 
 // MaxGracePeriod bounds how long an old secret keeps working after a rotation.
@@ -141,7 +141,8 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		// High-risk tokens take effect only once another admin approves them.
 		t.Status = StatusPending
 	}
-	if err := s.Store.Put(ctx, t, 0); err != nil {
+	ev := event(EventCreate, c, t, now, in.Reason, diff(auditFields(nil), auditFields(t)))
+	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
 		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
@@ -366,7 +367,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, ifVersion, func(t *Token, now time.Time) (bool, error) {
+	return s.change(ctx, c, id, ifVersion, op{typ: EventUpdate, reason: in.Reason}, func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
 			return false, &StateError{fmt.Sprintf("the token is %s and can no longer be changed", t.EffectiveStatus(now))}
 		}
@@ -392,15 +393,29 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 // change reads a token the caller may change, applies f, and writes it back only if
 // nobody changed it meanwhile. f returns false when there is nothing to write.
 // ifVersion, when not 0, is the version the client last read (If-Match).
-func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion int64, f func(t *Token, now time.Time) (bool, error)) (*Token, error) {
+func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion int64, op op, f func(t *Token, now time.Time) (bool, error)) (*Token, error) {
 	t, err := s.load(ctx, c, id, true)
 	if err != nil {
 		return nil, err
 	}
+	return s.apply(ctx, c, t, ifVersion, op, f)
+}
+
+// op names a change for the audit trail.
+type op struct {
+	typ    EventType
+	reason string
+	extra  []Change // recorded beside the field changes, e.g. a rotation's grace period
+}
+
+// apply runs f on a token already loaded and checked, and writes it with its audit
+// record in one transaction, only if nobody changed the token meanwhile.
+func (s *Service) apply(ctx context.Context, c access.Caller, t *Token, ifVersion int64, op op, f func(t *Token, now time.Time) (bool, error)) (*Token, error) {
 	if ifVersion != 0 && t.Version != ifVersion {
 		return nil, ErrConflict
 	}
 	now := s.now()
+	before := auditFields(t)
 	changed, err := f(t, now)
 	if err != nil || !changed {
 		return t, err
@@ -408,8 +423,9 @@ func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion 
 	old := t.Version
 	t.Version++
 	t.UpdatedAt = now
-	if err := s.Store.Put(ctx, t, old); err != nil {
-		return nil, fmt.Errorf("change %s: put: %w", id, err)
+	ev := event(op.typ, c, t, now, op.reason, append(diff(before, auditFields(t)), op.extra...))
+	if err := s.Store.Put(ctx, t, old, ev); err != nil {
+		return nil, fmt.Errorf("%s %s: put: %w", op.typ, t.ID, err)
 	}
 	return t, nil
 }
@@ -425,7 +441,11 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, grace time
 		return Created{}, err
 	}
 	pep := s.Keys.Current()
-	t, err := s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+	extra := []Change{{Field: "secret", From: "", To: "replaced"}}
+	if grace > 0 {
+		extra = append(extra, Change{Field: "gracePeriod", To: grace.String()})
+	}
+	t, err := s.change(ctx, c, id, 0, op{typ: EventRotate, extra: extra}, func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
 			return false, &StateError{fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
 		}
@@ -443,8 +463,11 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, grace time
 }
 
 // Disable suspends an active token; disabling a disabled token changes nothing.
-func (s *Service) Disable(ctx context.Context, c access.Caller, id ID) (*Token, error) {
-	return s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+func (s *Service) Disable(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
+	if err := checkOptionalReason(reason); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, c, id, 0, op{typ: EventDisable, reason: reason}, func(t *Token, now time.Time) (bool, error) {
 		switch st := t.EffectiveStatus(now); st {
 		case StatusDisabled:
 			return false, nil
@@ -458,8 +481,11 @@ func (s *Service) Disable(ctx context.Context, c access.Caller, id ID) (*Token, 
 }
 
 // Enable resumes a disabled token; enabling an active token changes nothing.
-func (s *Service) Enable(ctx context.Context, c access.Caller, id ID) (*Token, error) {
-	return s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+func (s *Service) Enable(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
+	if err := checkOptionalReason(reason); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, c, id, 0, op{typ: EventEnable, reason: reason}, func(t *Token, now time.Time) (bool, error) {
 		switch st := t.EffectiveStatus(now); st {
 		case StatusActive:
 			return false, nil
@@ -474,8 +500,11 @@ func (s *Service) Enable(ctx context.Context, c access.Caller, id ID) (*Token, e
 
 // Revoke ends a token for good. It stays visible for the retention period, then TTL
 // removes it. Revoking a revoked token changes nothing.
-func (s *Service) Revoke(ctx context.Context, c access.Caller, id ID) (*Token, error) {
-	return s.change(ctx, c, id, 0, func(t *Token, now time.Time) (bool, error) {
+func (s *Service) Revoke(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
+	if err := checkOptionalReason(reason); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, c, id, 0, op{typ: EventRevoke, reason: reason}, func(t *Token, now time.Time) (bool, error) {
 		if t.Status == StatusRevoked {
 			return false, nil
 		}
@@ -483,4 +512,11 @@ func (s *Service) Revoke(ctx context.Context, c access.Caller, id ID) (*Token, e
 		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
 		return true, nil
 	})
+}
+
+// checkOptionalReason validates a reason a client may give for the audit trail.
+func checkOptionalReason(reason string) error {
+	bad := &InvalidError{}
+	checkReason(bad, reason, access.RiskLow)
+	return bad.Err()
 }

@@ -14,10 +14,15 @@ type Store interface {
 	Get(ctx context.Context, id ID) (*Token, error)
 	// Put writes t only if the stored version is still ifVersion (0: the token is new),
 	// else returns ErrConflict. It never touches the usage fields, which the authorizer
-	// adds to concurrently.
-	Put(ctx context.Context, t *Token, ifVersion int64) error
+	// adds to concurrently. The events are written in the same transaction: no change
+	// without its audit record, no record without its change.
+	Put(ctx context.Context, t *Token, ifVersion int64, events ...Event) error
 	// List returns one page of tokens, newest first.
 	List(ctx context.Context, f Filter) (page []*Token, next string, err error)
+	// Pending returns one page of the tokens awaiting approval, oldest first.
+	Pending(ctx context.Context, limit int, cursor string) (page []*Token, next string, err error)
+	// Events returns one page of audit records, newest first.
+	Events(ctx context.Context, f AuditFilter) (page []*Event, next string, err error)
 }
 
 // Principals reads the principals that own tokens (shared/store implements it).

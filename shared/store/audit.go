@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"tokengate/shared/token"
+)
+
+// Audit records live under pk AUDIT#<token id>, sk <time>#<event id>, so a token's
+// history is one Query. The same sort key serves the activity log through byCreated
+// (gsi3pk AUDIT) and an actor's changes through byOwner (gsi1pk ACTOR#<id>). They have
+// no TTL and nothing updates or deletes them; the functions' IAM policies deny both on
+// AUDIT# keys.
+type auditItem struct {
+	PK           string         `dynamodbav:"pk"`
+	SK           string         `dynamodbav:"sk"`
+	GSI1PK       string         `dynamodbav:"gsi1pk"`
+	GSI1SK       string         `dynamodbav:"gsi1sk"`
+	GSI3PK       string         `dynamodbav:"gsi3pk"`
+	GSI3SK       string         `dynamodbav:"gsi3sk"`
+	ID           string         `dynamodbav:"id"`
+	Time         string         `dynamodbav:"time"`
+	Type         string         `dynamodbav:"type"`
+	ActorID      string         `dynamodbav:"actorId"`
+	ActorTokenID string         `dynamodbav:"actorTokenId,omitempty"`
+	TokenID      string         `dynamodbav:"tokenId"`
+	OwnerID      string         `dynamodbav:"ownerId"`
+	Reason       string         `dynamodbav:"reason,omitempty"`
+	Changes      []token.Change `dynamodbav:"changes"`
+}
+
+// auditTime sorts as text: fixed width, nanoseconds, UTC.
+const auditTime = "2006-01-02T15:04:05.000000000Z"
+
+func auditSK(e *token.Event) string { return e.Time.UTC().Format(auditTime) + "#" + e.ID }
+
+func toAuditItem(e *token.Event) auditItem {
+	sk := auditSK(e)
+	changes := e.Changes
+	if changes == nil {
+		changes = []token.Change{}
+	}
+	return auditItem{
+		PK: "AUDIT#" + string(e.TokenID), SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
+		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
+		TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: changes,
+	}
+}
+
+func fromAuditItem(it auditItem) *token.Event {
+	t, _ := time.Parse(time.RFC3339Nano, it.Time)
+	return &token.Event{
+		ID: it.ID, Time: t, Type: token.EventType(it.Type), ActorID: it.ActorID, ActorTokenID: it.ActorTokenID,
+		TokenID: token.ID(it.TokenID), OwnerID: it.OwnerID, Reason: it.Reason, Changes: it.Changes,
+	}
+}
+
+// transact writes the token update and its audit records in one transaction.
+func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event) error {
+	items := []types.TransactWriteItem{{Update: update}}
+	for i := range events {
+		av, err := attributevalue.MarshalMap(toAuditItem(&events[i]))
+		if err != nil {
+			return fmt.Errorf("encode audit record: %w", err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}})
+	}
+	_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		for _, r := range cancelled.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return token.ErrConflict
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("transact write: %w", err)
+	}
+	return nil
+}
+
+// Events returns a page of audit records, newest first: one token's history (pk), one
+// actor's changes (byOwner) or the whole log (byCreated), within the filter's time range.
+func (tb *Table) Events(ctx context.Context, f token.AuditFilter) ([]*token.Event, string, error) {
+	index, pkName, pkValue, skName := "", "pk", "AUDIT#"+string(f.TokenID), "sk"
+	switch {
+	case f.TokenID != "":
+	case f.ActorID != "":
+		index, pkName, pkValue, skName = IndexByOwner, "gsi1pk", "ACTOR#"+f.ActorID, "gsi1sk"
+	default:
+		index, pkName, pkValue, skName = IndexByCreated, "gsi3pk", "AUDIT", "gsi3sk"
+	}
+	start, err := decodeAuditCursor(f.Cursor, pkName, pkValue, skName)
+	if err != nil {
+		return nil, "", err
+	}
+	lo, hi := "0", "9"
+	if !f.Since.IsZero() {
+		lo = f.Since.UTC().Format(auditTime)
+	}
+	if !f.Until.IsZero() {
+		hi = f.Until.UTC().Format(auditTime)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	var page []*token.Event
+	for q := 0; q < maxListQueries && len(page) < limit; q++ {
+		in := &dynamodb.QueryInput{
+			TableName:                aws.String(tb.Name),
+			KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+			ExpressionAttributeNames: map[string]string{"#pk": pkName, "#sk": skName},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: pkValue},
+				":lo": &types.AttributeValueMemberS{Value: lo},
+				":hi": &types.AttributeValueMemberS{Value: hi},
+			},
+			ScanIndexForward:  aws.Bool(false),
+			Limit:             aws.Int32(int32(limit - len(page))),
+			ExclusiveStartKey: start,
+		}
+		if index != "" {
+			in.IndexName = aws.String(index)
+		}
+		out, err := tb.Client.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("query audit: %w", err)
+		}
+		for _, av := range out.Items {
+			var it auditItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, "", fmt.Errorf("decode audit record: %w", err)
+			}
+			if e := fromAuditItem(it); f.Match(e) {
+				page = append(page, e)
+			}
+		}
+		if start = out.LastEvaluatedKey; start == nil {
+			break
+		}
+	}
+	next, err := encodeCursor(start)
+	return page, next, err
+}
+
+// decodeAuditCursor reads a cursor of an audit query: the base table's key has only pk
+// and sk, an index's key adds its own two attributes.
+func decodeAuditCursor(c, pkName, pkValue, skName string) (map[string]types.AttributeValue, error) {
+	if pkName == "pk" {
+		k, err := decodeKey(c)
+		if err != nil || k == nil {
+			return k, err
+		}
+		if s, _ := k["pk"].(*types.AttributeValueMemberS); s == nil || s.Value != pkValue || len(k) != 2 || k["sk"] == nil {
+			return nil, errBadCursor
+		}
+		return k, nil
+	}
+	return decodeCursor(c, pkName, pkValue)
+}
