@@ -40,15 +40,22 @@ func newEnv(t *testing.T) *env {
 	svc := localtest.Service(t, clock.Now)
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.Handler{
-		"POST /tokens":              api.CreateToken(svc),
-		"GET /tokens":               api.ListTokens(svc),
-		"GET /tokens/self":          api.SelfToken(svc),
-		"GET /tokens/{id}":          api.GetToken(svc),
-		"PATCH /tokens/{id}":        api.UpdateToken(svc),
-		"POST /tokens/{id}/rotate":  api.RotateToken(svc),
-		"POST /tokens/{id}/disable": api.DisableToken(svc),
-		"POST /tokens/{id}/enable":  api.EnableToken(svc),
-		"DELETE /tokens/{id}":       api.RevokeToken(svc),
+		"POST /tokens":                         api.CreateToken(svc),
+		"GET /tokens":                          api.ListTokens(svc),
+		"GET /tokens/self":                     api.SelfToken(svc),
+		"GET /tokens/{id}":                     api.GetToken(svc),
+		"PATCH /tokens/{id}":                   api.UpdateToken(svc),
+		"POST /tokens/{id}/rotate":             api.RotateToken(svc),
+		"POST /tokens/{id}/disable":            api.DisableToken(svc),
+		"POST /tokens/{id}/enable":             api.EnableToken(svc),
+		"DELETE /tokens/{id}":                  api.RevokeToken(svc),
+		"GET /tokens/{id}/history":             api.TokenHistory(svc),
+		"GET /audit":                           api.AuditLog(svc),
+		"GET /approvals":                       api.ListApprovals(svc),
+		"POST /approvals/{id}/approve":         api.ApproveToken(svc),
+		"POST /approvals/{id}/reject":          api.RejectToken(svc),
+		"POST /tokens/{id}/emergency-access":   api.EmergencyOn(svc),
+		"DELETE /tokens/{id}/emergency-access": api.EmergencyOff(svc),
 	} {
 		mux.Handle(pattern, h)
 	}

@@ -25,6 +25,9 @@ type problem struct {
 // wired gateway allows. Answer 401 rather than guess.
 var errUnauthenticated = errors.New("no authenticated caller")
 
+// errRateLimited: too many requests from one source (429).
+var errRateLimited = errors.New("rate limited")
+
 // writeError is the only place an error becomes a status. Anything unrecognised is a
 // 500 whose cause goes to the log and never to the caller.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -42,6 +45,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem{Status: http.StatusBadRequest, Detail: "Some fields are invalid.", Errors: invalid.Fields}
 	case errors.Is(err, errUnsupportedMedia):
 		p = problem{Status: http.StatusUnsupportedMediaType, Detail: "Send the body as application/json."}
+	case errors.Is(err, errRateLimited):
+		p = problem{Status: http.StatusTooManyRequests, Detail: "Too many requests; retry after the time in Retry-After."}
 	case errors.Is(err, errUnauthenticated):
 		p = problem{Status: http.StatusUnauthorized, Detail: "A valid token is required."}
 	case errors.As(err, &forbidden):
@@ -49,7 +54,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, token.ErrForbidden):
 		p = problem{Status: http.StatusForbidden, Detail: "Not allowed."}
 	case errors.Is(err, token.ErrNotFound):
-		p = problem{Status: http.StatusNotFound, Detail: "No token with this id."}
+		p = problem{Status: http.StatusNotFound, Detail: "Nothing with this id (or nothing you may see)."}
 	case errors.Is(err, token.ErrConflict):
 		p = problem{Status: http.StatusConflict, Detail: "The token changed meanwhile; read it again and retry."}
 	case errors.As(err, &state):

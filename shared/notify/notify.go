@@ -46,8 +46,16 @@ func (m *Mailer) Send(ctx context.Context, to string, alerts []token.Alert) erro
 	if err != nil {
 		return err
 	}
+	if err := m.send(ctx, to, msg); err != nil {
+		return fmt.Errorf("send expiry notice to %s: %w", to, err)
+	}
+	return nil
+}
+
+// send sends one rendered message to one address, in HTML and plain text.
+func (m *Mailer) send(ctx context.Context, to string, msg Message) error {
 	utf8 := aws.String("UTF-8")
-	_, err = m.Client.SendEmail(ctx, &ses.SendEmailInput{
+	_, err := m.Client.SendEmail(ctx, &ses.SendEmailInput{
 		Source:      aws.String(m.From),
 		Destination: &types.Destination{ToAddresses: []string{to}},
 		Message: &types.Message{
@@ -58,10 +66,7 @@ func (m *Mailer) Send(ctx context.Context, to string, alerts []token.Alert) erro
 			},
 		},
 	})
-	if err != nil {
-		return fmt.Errorf("send expiry notice to %s: %w", to, err)
-	}
-	return nil
+	return err
 }
 
 // Message is a rendered notice.

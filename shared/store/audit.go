@@ -28,6 +28,7 @@ type auditItem struct {
 	GSI3SK       string         `dynamodbav:"gsi3sk"`
 	ID           string         `dynamodbav:"id"`
 	Time         string         `dynamodbav:"time"`
+	Version      int64          `dynamodbav:"version"`
 	Type         string         `dynamodbav:"type"`
 	ActorID      string         `dynamodbav:"actorId"`
 	ActorTokenID string         `dynamodbav:"actorTokenId,omitempty"`
@@ -40,7 +41,11 @@ type auditItem struct {
 // auditTime sorts as text: fixed width, nanoseconds, UTC.
 const auditTime = "2006-01-02T15:04:05.000000000Z"
 
-func auditSK(e *token.Event) string { return e.Time.UTC().Format(auditTime) + "#" + e.ID }
+// auditSK sorts by time, then by the token's version (changes of one token within one
+// second), then by the random event id.
+func auditSK(e *token.Event) string {
+	return fmt.Sprintf("%s#%010d#%s", e.Time.UTC().Format(auditTime), e.Version, e.ID)
+}
 
 func toAuditItem(e *token.Event) auditItem {
 	sk := auditSK(e)
@@ -50,7 +55,7 @@ func toAuditItem(e *token.Event) auditItem {
 	}
 	return auditItem{
 		PK: "AUDIT#" + string(e.TokenID), SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
-		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
+		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Version: e.Version, Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
 		TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: changes,
 	}
 }
@@ -58,7 +63,7 @@ func toAuditItem(e *token.Event) auditItem {
 func fromAuditItem(it auditItem) *token.Event {
 	t, _ := time.Parse(time.RFC3339Nano, it.Time)
 	return &token.Event{
-		ID: it.ID, Time: t, Type: token.EventType(it.Type), ActorID: it.ActorID, ActorTokenID: it.ActorTokenID,
+		ID: it.ID, Time: t, Version: it.Version, Type: token.EventType(it.Type), ActorID: it.ActorID, ActorTokenID: it.ActorTokenID,
 		TokenID: token.ID(it.TokenID), OwnerID: it.OwnerID, Reason: it.Reason, Changes: it.Changes,
 	}
 }

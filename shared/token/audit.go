@@ -40,6 +40,7 @@ const LeakReporter = "leak-report"
 type Event struct {
 	ID           string
 	Time         time.Time
+	Version      int64 // the token's version after the change: orders one token's records within a second
 	Type         EventType
 	ActorID      string // the principal who made the change, or LeakReporter
 	ActorTokenID string // the token the change was made with
@@ -125,7 +126,7 @@ type AuditFilter struct {
 
 // event makes the audit record of a change c made to t.
 func event(typ EventType, c access.Caller, t *Token, now time.Time, reason string, changes []Change) Event {
-	return Event{ID: newEventID(), Time: now, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID,
+	return Event{ID: newEventID(), Time: now, Version: t.Version, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID,
 		TokenID: t.ID, OwnerID: t.OwnerID, Reason: reason, Changes: changes}
 }
 

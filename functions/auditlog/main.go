@@ -1,0 +1,9 @@
+// Command auditlog serves GET /audit as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.AuditLog) }

@@ -1,0 +1,9 @@
+// Command emergencyoff serves DELETE /tokens/{id}/emergency-access as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServeToken(api.EmergencyOff) }

@@ -1,0 +1,276 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"tokengate/shared/access"
+	"tokengate/shared/token"
+)
+
+// eventView is an audit record as the API shows it.
+type eventView struct {
+	ID           string         `json:"id"`
+	Time         string         `json:"time"`
+	Type         string         `json:"type"`
+	ActorID      string         `json:"actorId"`
+	ActorTokenID string         `json:"actorTokenId,omitempty"`
+	TokenID      string         `json:"tokenId"`
+	OwnerID      string         `json:"ownerId"`
+	Reason       string         `json:"reason,omitempty"`
+	Changes      []token.Change `json:"changes"`
+}
+
+type eventsView struct {
+	Items      []eventView `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+func events(es []*token.Event, next string) eventsView {
+	out := eventsView{Items: make([]eventView, len(es)), NextCursor: strPtr(next)}
+	for i, e := range es {
+		out.Items[i] = eventView{
+			ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
+			TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: e.Changes,
+		}
+		if out.Items[i].Changes == nil {
+			out.Items[i].Changes = []token.Change{}
+		}
+	}
+	return out
+}
+
+// page reads limit (1-100, default 50) and cursor, refusing any parameter not in allowed.
+func page(q url.Values, bad *token.InvalidError, allowed ...string) (int, string) {
+	for k, v := range q {
+		known := k == "limit" || k == "cursor"
+		for _, a := range allowed {
+			known = known || k == a
+		}
+		if !known {
+			bad.Add(k, "is not a known query parameter")
+		} else if len(v) > 1 {
+			bad.Add(k, "give it once")
+		}
+	}
+	limit := 50
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			bad.Add("limit", "must be a whole number from 1 to 100")
+		}
+		limit = n
+	}
+	return limit, q.Get("cursor")
+}
+
+// TokenHistory serves GET /tokens/{id}/history: the token's audit records, newest first.
+func TokenHistory(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		bad := &token.InvalidError{}
+		limit, cursor := page(r.URL.Query(), bad)
+		if err := bad.Err(); err != nil {
+			return err
+		}
+		es, next, err := svc.History(r.Context(), c, token.ID(r.PathValue("id")), limit, cursor)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, events(es, next))
+		return nil
+	})
+}
+
+// AuditLog serves GET /audit?actor=&tokenId=&type=&since=&until=: the activity log for
+// audit:read, newest first.
+func AuditLog(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		q := r.URL.Query()
+		bad := &token.InvalidError{}
+		f := token.AuditFilter{ActorID: q.Get("actor"), TokenID: token.ID(q.Get("tokenId"))}
+		f.Limit, f.Cursor = page(q, bad, "actor", "tokenId", "type", "since", "until")
+		if s := q.Get("type"); s != "" {
+			f.Type = token.EventType(s)
+			known := false
+			for _, t := range token.EventTypes {
+				known = known || t == f.Type
+			}
+			if !known {
+				bad.Add("type", "is not an event type (create, update, rotate, disable, enable, revoke, approve, reject, emergency.on, emergency.off, leaked.revoke)")
+			}
+		}
+		for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+			if s := q.Get(name); s != "" {
+				t, err := time.Parse(time.RFC3339, s)
+				if err != nil {
+					bad.Add(name, "must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+				}
+				*dst = t
+			}
+		}
+		if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+			bad.Add("until", "must be after since")
+		}
+		if err := bad.Err(); err != nil {
+			return err
+		}
+		es, next, err := svc.Audit(r.Context(), c, f)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, events(es, next))
+		return nil
+	})
+}
+
+// ListApprovals serves GET /approvals: tokens awaiting approval, for tokens:admin.
+func ListApprovals(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		bad := &token.InvalidError{}
+		limit, cursor := page(r.URL.Query(), bad)
+		if err := bad.Err(); err != nil {
+			return err
+		}
+		items, next, err := svc.Approvals(r.Context(), c, limit, cursor)
+		if err != nil {
+			return err
+		}
+		now := svc.Now()
+		out := listView{Items: make([]tokenView, len(items)), NextCursor: strPtr(next)}
+		for i, t := range items {
+			out.Items[i] = view(t, svc.Catalog, now)
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	})
+}
+
+// ApproveToken serves POST /approvals/{id}/approve.
+func ApproveToken(svc *token.Service) http.Handler {
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
+		return svc.Approve(r.Context(), c, id, reason)
+	})
+}
+
+// RejectToken serves POST /approvals/{id}/reject.
+func RejectToken(svc *token.Service) http.Handler {
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
+		return svc.Reject(r.Context(), c, id, reason)
+	})
+}
+
+type emergencyRequest struct {
+	Duration string `json:"duration"`
+	Reason   string `json:"reason"`
+}
+
+// EmergencyOn serves POST /tokens/{id}/emergency-access {"duration": "2h", "reason": "…"}.
+func EmergencyOn(svc *token.Service) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+		var req emergencyRequest
+		if err := decode(w, r, &req, false); err != nil {
+			return err
+		}
+		d, err := time.ParseDuration(req.Duration)
+		if err != nil {
+			return token.Invalid("duration", `must be a duration from "1h" to "8h"`)
+		}
+		t, err := svc.EmergencyOn(r.Context(), c, token.ID(r.PathValue("id")), d, req.Reason)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		return nil
+	})
+}
+
+// EmergencyOff serves DELETE /tokens/{id}/emergency-access.
+func EmergencyOff(svc *token.Service) http.Handler {
+	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
+		return svc.EmergencyOff(r.Context(), c, id, reason)
+	})
+}
+
+// LeakNotifier tells the owners of revoked leaked tokens (shared/notify implements it).
+type LeakNotifier interface {
+	NotifyLeaked(ctx context.Context, revoked []*token.Token) error
+}
+
+// RateCounter counts requests per key and window across instances (shared/store).
+type RateCounter interface {
+	TakeRate(ctx context.Context, id token.ID, window time.Time, per time.Duration, limit int) (bool, error)
+}
+
+// LeakReportsPerMinute bounds the reports one source address may make.
+const LeakReportsPerMinute = 10
+
+type leakRequest struct {
+	Tokens []string `json:"tokens"`
+}
+
+// leakAccepted is the one answer of POST /leaked-tokens, whatever was reported.
+var leakAccepted = map[string]string{
+	"status":  "accepted",
+	"message": "Thank you. Every valid token in the report has been revoked and its owner told.",
+}
+
+// LeakedRoute serves POST /leaked-tokens, open to anyone (secret scanners, people who
+// found a token): valid tokens are revoked and their owners emailed. The answer is 202
+// and the same whether or not anything was valid, so the route cannot be used to test
+// tokens. Each source address may report LeakReportsPerMinute times a minute.
+type LeakedRoute struct {
+	Tokens   *token.Service
+	Notifier LeakNotifier
+	Rates    RateCounter
+	Now      func() time.Time
+}
+
+func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	t := l.Now().UTC()
+	ok, err := l.Rates.TakeRate(r.Context(), token.ID("LEAK#"+ip), t.Truncate(time.Minute), time.Minute, LeakReportsPerMinute)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(60-t.Second()))
+		writeError(w, r, errRateLimited)
+		return
+	}
+	var req leakRequest
+	if err := decode(w, r, &req, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	revoked, err := l.Tokens.ReportLeaked(r.Context(), req.Tokens)
+	var invalid *token.InvalidError
+	if errors.As(err, &invalid) {
+		writeError(w, r, err)
+		return
+	}
+	if err != nil {
+		// Revocations that failed are logged (ids only); the reporter's answer stays the same.
+		slog.ErrorContext(r.Context(), "leaked-token report partly failed", "err", err)
+	}
+	if len(revoked) > 0 {
+		ids := make([]string, len(revoked))
+		for i, t := range revoked {
+			ids[i] = string(t.ID)
+		}
+		slog.WarnContext(r.Context(), "leaked tokens revoked", "tokenIds", ids, "sourceIp", ip)
+		if err := l.Notifier.NotifyLeaked(r.Context(), revoked); err != nil {
+			slog.ErrorContext(r.Context(), "leaked-token notices not all sent", "err", err)
+		}
+	}
+	writeJSON(w, http.StatusAccepted, leakAccepted)
+}

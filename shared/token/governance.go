@@ -1,0 +1,204 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"tokengate/shared/access"
+)
+
+// History returns a page of the change history of a token the caller may see, newest first.
+func (s *Service) History(ctx context.Context, c access.Caller, id ID, limit int, cursor string) ([]*Event, string, error) {
+	if _, err := s.load(ctx, c, id, false); err != nil {
+		return nil, "", err
+	}
+	return s.Store.Events(ctx, AuditFilter{TokenID: id, Limit: limit, Cursor: cursor})
+}
+
+// Audit returns a page of the whole activity log; it needs audit:read.
+func (s *Service) Audit(ctx context.Context, c access.Caller, f AuditFilter) ([]*Event, string, error) {
+	if !c.Has(access.AuditRead) {
+		return nil, "", &ForbiddenError{"reading the activity log needs the audit:read scope"}
+	}
+	if f.TokenID != "" && !ValidID(string(f.TokenID)) {
+		return nil, "", Invalid("tokenId", "is not a token id")
+	}
+	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != LeakReporter {
+		return nil, "", Invalid("actor", "is not a principal id")
+	}
+	return s.Store.Events(ctx, f)
+}
+
+// Approvals returns a page of the tokens awaiting approval; it needs tokens:admin.
+func (s *Service) Approvals(ctx context.Context, c access.Caller, limit int, cursor string) ([]*Token, string, error) {
+	if !c.Has(access.TokensAdmin) {
+		return nil, "", &ForbiddenError{"the approval queue needs the tokens:admin scope"}
+	}
+	return s.Store.Pending(ctx, limit, cursor)
+}
+
+// Approve lets a pending high-risk token take effect, with the secret given at creation.
+// It needs tokens:admin, and the requester (the principal whose call created the token)
+// can never approve its own.
+func (s *Service) Approve(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
+	return s.decide(ctx, c, id, reason, EventApprove, func(t *Token, now time.Time) {
+		t.Status = StatusActive
+	})
+}
+
+// Reject refuses a pending token for good.
+func (s *Service) Reject(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
+	return s.decide(ctx, c, id, reason, EventReject, func(t *Token, now time.Time) {
+		t.Status, t.EndedAt = StatusRejected, now
+	})
+}
+
+func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason string, typ EventType, f func(*Token, time.Time)) (*Token, error) {
+	if !c.Has(access.TokensAdmin) {
+		return nil, &ForbiddenError{"approving tokens needs the tokens:admin scope"}
+	}
+	if err := checkOptionalReason(reason); err != nil {
+		return nil, err
+	}
+	t, err := s.load(ctx, c, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if t.CreatedBy == c.OwnerID {
+		return nil, &ForbiddenError{"the principal who requested a token cannot " + string(typ) + " it: another admin must"}
+	}
+	return s.apply(ctx, c, t, 0, op{typ: typ, reason: reason}, func(t *Token, now time.Time) (bool, error) {
+		if st := t.EffectiveStatus(now); st != StatusPending {
+			return false, &StateError{fmt.Sprintf("the token is %s, not pending", st)}
+		}
+		f(t, now)
+		return true, nil
+	})
+}
+
+// Emergency access lasts from one to eight hours.
+const (
+	MinEmergency = time.Hour
+	MaxEmergency = 8 * time.Hour
+)
+
+// EmergencyOn turns on break-glass access for a token: for d, its IP allowlist and time
+// window are lifted (never its rate limit or scopes). Only a superuser holding
+// emergency:activate may, and only with a reason.
+func (s *Service) EmergencyOn(ctx context.Context, c access.Caller, id ID, d time.Duration, reason string) (*Token, error) {
+	bad := &InvalidError{}
+	if d < MinEmergency || d > MaxEmergency {
+		bad.Add("duration", "must be from 1h to 8h")
+	}
+	if strings.TrimSpace(reason) == "" {
+		bad.Add("reason", "is required to turn on emergency access")
+	} else {
+		checkReason(bad, reason, access.RiskLow)
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	t, err := s.breakGlass(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOn, reason: reason, extra: []Change{{Field: "duration", To: d.String()}}},
+		func(t *Token, now time.Time) (bool, error) {
+			if t.EffectiveStatus(now) != StatusActive {
+				return false, &StateError{fmt.Sprintf("the token is %s; emergency access applies to active tokens", t.EffectiveStatus(now))}
+			}
+			t.EmergencyUntil = now.Add(d)
+			return true, nil
+		})
+}
+
+// EmergencyOff ends break-glass access at once; restrictions apply again.
+func (s *Service) EmergencyOff(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
+	if err := checkOptionalReason(reason); err != nil {
+		return nil, err
+	}
+	t, err := s.breakGlass(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOff, reason: reason}, func(t *Token, now time.Time) (bool, error) {
+		if !t.EmergencyActive(now) {
+			return false, nil
+		}
+		t.EmergencyUntil = time.Time{}
+		return true, nil
+	})
+}
+
+// breakGlass loads a token for an emergency change: the caller must see it, hold
+// emergency:activate, and be a superuser now.
+func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Token, error) {
+	if !c.Has(access.EmergencyActivate) {
+		return nil, &ForbiddenError{"emergency access needs the emergency:activate scope"}
+	}
+	t, err := s.load(ctx, c, id, false)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Principals.GetPrincipal(ctx, c.OwnerID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("emergency %s: caller: %w", id, err)
+	}
+	if p == nil || !p.Superuser {
+		return nil, &ForbiddenError{"only a superuser may turn emergency access on or off"}
+	}
+	return t, nil
+}
+
+// MaxLeakReport bounds the token strings of one leaked-token report.
+const MaxLeakReport = 100
+
+// ReportLeaked revokes every valid token among strs, recording each revocation with the
+// actor LeakReporter. It returns the tokens it revoked, so their owners can be told.
+// Strings that are not tokens, unknown, already ended or with a wrong secret are
+// skipped silently: the reporter learns nothing from the answer.
+func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, error) {
+	if len(strs) == 0 {
+		return nil, Invalid("tokens", "give at least one token string")
+	}
+	if len(strs) > MaxLeakReport {
+		return nil, Invalid("tokens", fmt.Sprintf("at most %d token strings per report", MaxLeakReport))
+	}
+	reporter := access.Caller{OwnerID: LeakReporter}
+	seen := map[ID]bool{}
+	var revoked []*Token
+	var errs []error
+	for _, str := range strs {
+		id, secret, err := Parse(s.Prefix, strings.TrimSpace(str))
+		if err != nil || seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := s.Store.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("leaked %s: %w", id, err))
+			continue
+		}
+		now := s.now()
+		if !t.Verify(s.Keys, secret, now) || t.Ended(now) {
+			continue
+		}
+		t, err = s.apply(ctx, reporter, t, 0, op{typ: EventLeakedRevoke, reason: "reported as leaked"}, func(t *Token, now time.Time) (bool, error) {
+			t.Status, t.EndedAt = StatusRevoked, now
+			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
+			return true, nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		revoked = append(revoked, t)
+	}
+	return revoked, errors.Join(errs...)
+}
