@@ -425,6 +425,17 @@ func TestRotate(t *testing.T) {
 	require.False(t, e.verifies(fresh), "and stops after it")
 	require.True(t, e.verifies(newest))
 
+	t.Run("a new expiry", func(t *testing.T) {
+		b := e.create(admin, map[string]any{"name": "dated", "scopes": []string{"tokens:read"}, "expiresIn": "1m"})
+		path := "/tokens/" + b["id"].(string) + "/rotate"
+		res := e.do(admin, "POST", path, nil)
+		require.Equal(t, b["expiresAt"], res.body["expiresAt"], "a rotation alone keeps the expiry")
+		res = e.do(admin, "POST", path, map[string]any{"expiresIn": "1y"})
+		require.Equal(t, http.StatusOK, res.status, res.raw)
+		require.Equal(t, e.clock.Now().AddDate(1, 0, 0).Format(time.RFC3339), res.body["expiresAt"])
+		requireInvalid(t, e.do(admin, "POST", path, map[string]any{"expiresIn": "5y"}), "expiresIn")
+		requireInvalid(t, e.do(admin, "POST", path, map[string]any{"expiresAt": "2001-01-01T00:00:00Z"}), "expiresAt")
+	})
 	requireInvalid(t, e.do(alice, "POST", "/tokens/"+id+"/rotate", map[string]any{"gracePeriod": "25h"}), "gracePeriod")
 	requireInvalid(t, e.do(alice, "POST", "/tokens/"+id+"/rotate", map[string]any{"gracePeriod": "soon"}), "gracePeriod")
 	requireInvalid(t, e.do(alice, "POST", "/tokens/"+id+"/rotate", map[string]any{"grace": "1h"}), "grace")

@@ -255,24 +255,34 @@ func trimETag(s string) string {
 
 type rotateRequest struct {
 	GracePeriod string `json:"gracePeriod"`
+	ExpiresIn   string `json:"expiresIn"`
+	ExpiresAt   string `json:"expiresAt"`
 }
 
-// RotateToken serves POST /tokens/{id}/rotate: 200 with the new secret, once.
+// RotateToken serves POST /tokens/{id}/rotate {"gracePeriod", "expiresIn" | "expiresAt"}:
+// 200 with the new secret, once.
 func RotateToken(svc *token.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req rotateRequest
 		if err := decode(w, r, &req, true); err != nil {
 			return err
 		}
-		var grace time.Duration
+		in := token.RotateInput{ExpiresIn: req.ExpiresIn}
 		if req.GracePeriod != "" {
 			d, err := time.ParseDuration(req.GracePeriod)
 			if err != nil {
 				return token.Invalid("gracePeriod", `must be a duration such as "90m" or "24h"`)
 			}
-			grace = d
+			in.GracePeriod = d
 		}
-		created, err := svc.Rotate(r.Context(), c, token.ID(r.PathValue("id")), grace)
+		if req.ExpiresAt != "" {
+			at, err := time.Parse(time.RFC3339, req.ExpiresAt)
+			if err != nil {
+				return token.Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-31T12:00:00Z")
+			}
+			in.ExpiresAt = &at
+		}
+		created, err := svc.Rotate(r.Context(), c, token.ID(r.PathValue("id")), in)
 		if err != nil {
 			return err
 		}

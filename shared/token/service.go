@@ -430,11 +430,32 @@ func (s *Service) apply(ctx context.Context, c access.Caller, t *Token, ifVersio
 	return t, nil
 }
 
-// Rotate gives a token a new secret under the same id. For grace (at most 24h) the old
-// secret keeps working, so clients can be switched over without downtime.
-func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, grace time.Duration) (Created, error) {
+// RotateInput is what a rotation may set beside the new secret.
+type RotateInput struct {
+	// GracePeriod (at most 24h) keeps the old secret working, so clients can be switched
+	// over without downtime.
+	GracePeriod time.Duration
+	// ExpiresIn or ExpiresAt give the token a new expiry, counted from now, as at
+	// creation; neither keeps the expiry it has (rotating an expiring token alone does
+	// not save it from expiring).
+	ExpiresIn string
+	ExpiresAt *time.Time
+}
+
+// Rotate gives a token a new secret under the same id, and a new expiry if asked.
+func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateInput) (Created, error) {
+	grace := in.GracePeriod
+	bad := &InvalidError{}
 	if grace < 0 || grace > MaxGracePeriod {
-		return Created{}, Invalid("gracePeriod", "must be between 0s and 24h")
+		bad.Add("gracePeriod", "must be between 0s and 24h")
+	}
+	var expiresAt time.Time
+	redate := in.ExpiresIn != "" || in.ExpiresAt != nil
+	if redate {
+		expiresAt = s.expiry(bad, CreateInput{ExpiresIn: in.ExpiresIn, ExpiresAt: in.ExpiresAt}, s.now())
+	}
+	if err := bad.Err(); err != nil {
+		return Created{}, err
 	}
 	g, err := Generate(s.Prefix, id, s.Rand)
 	if err != nil {
@@ -454,6 +475,9 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, grace time
 			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(grace)
 		}
 		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(s.Prefix)
+		if redate {
+			t.ExpiresAt = expiresAt
+		}
 		return true, nil
 	})
 	if err != nil {
