@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -16,23 +17,74 @@ import (
 	"tokengate/shared/api"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
+	"tokengate/shared/notify"
+	"tokengate/shared/principal"
 	"tokengate/shared/token"
 )
 
 // operations maps the template's function logical ids to the handler each Lambda serves:
 // the local gateway mounts the very same values.
 var operations = map[string]func(*token.Service) http.Handler{
-	"CreateTokenFunction":  api.CreateToken,
-	"ListTokensFunction":   api.ListTokens,
-	"SelfTokenFunction":    api.SelfToken,
-	"GetTokenFunction":     api.GetToken,
-	"UpdateTokenFunction":  api.UpdateToken,
-	"RotateTokenFunction":  api.RotateToken,
-	"DisableTokenFunction": api.DisableToken,
-	"EnableTokenFunction":  api.EnableToken,
-	"RevokeTokenFunction":  api.RevokeToken,
-	"DemoEchoFunction":     func(*token.Service) http.Handler { return api.DemoEcho() },
-	"AlertsFunction":       api.Alerts,
+	"CreateTokenFunction":   api.CreateToken,
+	"ListTokensFunction":    api.ListTokens,
+	"SelfTokenFunction":     api.SelfToken,
+	"GetTokenFunction":      api.GetToken,
+	"UpdateTokenFunction":   api.UpdateToken,
+	"RotateTokenFunction":   api.RotateToken,
+	"DisableTokenFunction":  api.DisableToken,
+	"EnableTokenFunction":   api.EnableToken,
+	"RevokeTokenFunction":   api.RevokeToken,
+	"DemoEchoFunction":      func(*token.Service) http.Handler { return api.DemoEcho() },
+	"AlertsFunction":        api.Alerts,
+	"TokenHistoryFunction":  api.TokenHistory,
+	"AuditLogFunction":      api.AuditLog,
+	"ListApprovalsFunction": api.ListApprovals,
+	"ApproveTokenFunction":  api.ApproveToken,
+	"RejectTokenFunction":   api.RejectToken,
+	"EmergencyOnFunction":   api.EmergencyOn,
+	"EmergencyOffFunction":  api.EmergencyOff,
+}
+
+// principalOperations and catalogOperations are the functions built on the principal
+// service and on the scope catalog alone, as boot.ServePrincipals and boot.ServeCatalog
+// build them.
+var (
+	principalOperations = map[string]func(*principal.Service) http.Handler{
+		"ListPrincipalsFunction":  api.ListPrincipals,
+		"GetPrincipalFunction":    api.GetPrincipal,
+		"CreatePrincipalFunction": api.CreatePrincipal,
+		"UpdatePrincipalFunction": api.UpdatePrincipal,
+		"DeletePrincipalFunction": api.DeletePrincipal,
+	}
+	catalogOperations = map[string]func(*access.Catalog) http.Handler{
+		"ListScopesFunction": api.Scopes,
+		"ListRolesFunction":  api.Roles,
+	}
+)
+
+// handler builds the handler of a template function from deps, or reports that the
+// local gateway has none.
+func handler(function string, deps *boot.Deps) (http.Handler, bool) {
+	if build, ok := operations[function]; ok {
+		return build(deps.TokenService()), true
+	}
+	if build, ok := principalOperations[function]; ok {
+		return build(deps.PrincipalService()), true
+	}
+	if build, ok := catalogOperations[function]; ok {
+		return build(deps.Catalog), true
+	}
+	if function == "ReportLeakedFunction" {
+		sender := os.Getenv("NOTIFICATION_SENDER")
+		if sender == "" {
+			sender = "tokengate@localhost"
+		}
+		return &api.LeakedRoute{
+			Tokens: deps.TokenService(), Rates: deps.Table, Now: time.Now,
+			Notifier: &notify.LeakNotices{Mailer: notify.NewMailer(deps.Clients.AWS, boot.Endpoint("SES"), sender), Principals: deps.Table},
+		}, true
+	}
+	return nil, false
 }
 
 // Server is the local gateway with everything it runs; tests build one too.
@@ -43,15 +95,14 @@ type Server struct {
 
 // NewServer builds the gateway for the template from deps.
 func NewServer(tmpl *samtemplate.Template, deps *boot.Deps) (*Server, error) {
-	svc := deps.TokenService()
 	auth, usage, err := deps.Authorizer(nil)
 	if err != nil {
 		return nil, err
 	}
 	handlers := map[string]http.Handler{}
 	for _, r := range tmpl.Routes {
-		if build, ok := operations[r.Function]; ok {
-			handlers[r.Function] = build(svc)
+		if h, ok := handler(r.Function, deps); ok {
+			handlers[r.Function] = h
 		}
 	}
 	h, err := gateway.New(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, bool) {

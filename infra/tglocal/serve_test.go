@@ -72,13 +72,19 @@ func TestGatewayEndToEnd(t *testing.T) {
 	code, _ = call(ci, "GET", "/tokens/self", "")
 	require.Equal(t, http.StatusForbidden, code, "a revoked token is denied")
 
+	code, me := call(admin.Plaintext.Reveal(), "GET", "/principals/admin", "")
+	require.Equal(t, http.StatusOK, code, "the principal routes run on the same deps")
+	require.Contains(t, me["holds"], "tokens:admin")
+	code, _ = call(ci, "GET", "/scopes", "")
+	require.Equal(t, http.StatusForbidden, code, "the catalog routes sit behind the authorizer too")
+
 	code, _ = call(admin.Plaintext.Reveal(), "GET", "/nowhere", "")
 	require.Equal(t, http.StatusNotFound, code)
 }
 
 func TestEveryRouteHasAnOperation(t *testing.T) {
 	for _, r := range localtest.Template(t).Routes {
-		_, ok := operations[r.Function]
+		_, ok := handler(r.Function, &boot.Deps{})
 		require.True(t, ok, "%s %s: function %s has no handler in the local gateway", r.Method, r.Path, r.Function)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,15 +105,17 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	return adminToken(ctx, deps, filepath.Join(state, "admin-token"))
 }
 
-// adminPrincipal creates the local operator, "admin": every built-in scope and a
-// superuser, so the walkthrough can show every route. It is left alone once it exists.
+// adminPrincipal creates the local operator, "admin": a superuser holding every scope of
+// the catalog, so the walkthroughs can show every route and grant every role (nobody
+// grants a scope it does not hold, and on a fresh stack nobody else holds any). It is
+// left alone once it exists.
 func adminPrincipal(ctx context.Context, deps *boot.Deps) error {
 	_, err := deps.Table.GetPrincipal(ctx, adminCaller.OwnerID)
 	if !errors.Is(err, token.ErrNotFound) {
 		return err
 	}
 	var scopes []string
-	for _, s := range access.BuiltinScopes {
+	for _, s := range deps.Catalog.Scopes() {
 		scopes = append(scopes, s.Name)
 	}
 	now := deps.TokenService().Now().UTC().Truncate(time.Second)
@@ -121,8 +124,21 @@ func adminPrincipal(ctx context.Context, deps *boot.Deps) error {
 	if err := deps.Table.PutPrincipal(ctx, p, 0); err != nil {
 		return fmt.Errorf("create admin principal: %w", err)
 	}
-	fmt.Println("✓ principal admin created (every built-in scope, superuser)")
+	fmt.Println("✓ principal admin created (every scope of the catalog, superuser)")
 	return nil
+}
+
+// adminScopes are the scopes of the local admin token: every scope of the catalog but
+// the high-risk ones, which would leave the token pending until another admin approves
+// it. With the application scopes on it, the admin can grant the catalog's roles.
+func adminScopes(cat *access.Catalog) []string {
+	scopes := slices.Clone(adminCaller.Scopes)
+	for _, s := range cat.Scopes() {
+		if s.Risk != access.RiskHigh && !slices.Contains(scopes, s.Name) {
+			scopes = append(scopes, s.Name)
+		}
+	}
+	return scopes
 }
 
 // adminToken mints the first admin token unless the one on file still works. The token
@@ -137,9 +153,11 @@ func adminToken(ctx context.Context, deps *boot.Deps, path string) error {
 		}
 		fmt.Printf("! the admin token in %s no longer works: minting a new one\n", path)
 	}
-	c, err := deps.TokenService().Create(ctx, adminCaller, token.CreateInput{
+	caller := adminCaller
+	caller.Scopes = adminScopes(deps.Catalog)
+	c, err := deps.TokenService().Create(ctx, caller, token.CreateInput{
 		Name: "local admin", Description: "Minted by `make run` for the local stack's operator.",
-		Scopes: adminCaller.Scopes, ExpiresIn: "1y", Reason: "local stack bootstrap",
+		Scopes: caller.Scopes, ExpiresIn: "1y", Reason: "local stack bootstrap",
 	})
 	if err != nil {
 		return fmt.Errorf("mint admin token: %w", err)

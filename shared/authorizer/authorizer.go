@@ -194,7 +194,9 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		return Decision{Reason: ReasonInactive, TokenID: id}
 	}
 	// A token never grants more than its owner holds now.
-	if owner == nil {
+	// A principal deleted and created again under the same id is someone new: the
+	// tokens of the old one stay dead.
+	if owner == nil || t.CreatedAt.Before(owner.CreatedAt) {
 		return Decision{Reason: ReasonOwnerGone, TokenID: id}
 	}
 	scopes := access.Intersect(t.Scopes, a.cfg.Catalog.Holds(owner))

@@ -13,8 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"tokengate/shared/access"
+	"tokengate/shared/principal"
 	"tokengate/shared/token"
 )
+
+var _ principal.Store = (*Table)(nil)
 
 // Principals live under pk PRINCIPAL#<owner reference>, sk PRINCIPAL: the reference
 // (token.OwnerRef) is also the start of every token id of the principal, which lets the

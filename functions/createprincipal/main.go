@@ -1,0 +1,9 @@
+// Command createprincipal serves POST /principals as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServePrincipals(api.CreatePrincipal) }

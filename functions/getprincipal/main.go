@@ -1,0 +1,9 @@
+// Command getprincipal serves GET /principals/{id} as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServePrincipals(api.GetPrincipal) }

@@ -1,0 +1,9 @@
+// Command listprincipals serves GET /principals as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServePrincipals(api.ListPrincipals) }

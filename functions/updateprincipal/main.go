@@ -1,0 +1,9 @@
+// Command updateprincipal serves PATCH /principals/{id} as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.ServePrincipals(api.UpdatePrincipal) }

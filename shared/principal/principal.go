@@ -1,0 +1,419 @@
+// Package principal runs the operations on principals: the users and applications that
+// own tokens, with the roles and scopes they hold. It guards against escalation: nobody
+// grants a scope it does not hold, nobody changes its own grants, and only a superuser
+// makes or unmakes one. It knows nothing of HTTP or DynamoDB.
+package principal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"tokengate/shared/access"
+	"tokengate/shared/notifier"
+	"tokengate/shared/token"
+)
+
+// Store keeps principals; shared/store implements it on the table. Principals are
+// keyed by their owner reference (token.OwnerRef), so two ids with the same reference
+// cannot both exist.
+type Store interface {
+	// GetPrincipal returns token.ErrNotFound when no principal has this id.
+	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
+	// PutPrincipal writes p only if the stored version is still ifVersion (0: p is new
+	// and neither its id nor its owner reference is taken), else returns token.ErrConflict.
+	PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error
+	// DeletePrincipal removes a principal still at ifVersion, else returns token.ErrConflict.
+	DeletePrincipal(ctx context.Context, id string, ifVersion int64) error
+	// ListPrincipals returns a page of principals by id; a bad cursor is a *token.InvalidError.
+	ListPrincipals(ctx context.Context, limit int, cursor string) (page []*access.Principal, next string, err error)
+}
+
+// Service runs the principal operations. Every method takes the caller the authorizer
+// established and needs tokens:admin, except that a caller may read its own principal.
+type Service struct {
+	Store   Store
+	Catalog *access.Catalog
+	Now     func() time.Time
+}
+
+// Kinds of principal.
+const (
+	KindUser        = "user"
+	KindApplication = "application"
+)
+
+// Limits on what a principal may carry; far above what a sane setup needs, they bound
+// the item size and the work of every authorizer read.
+const (
+	maxRoles  = 20
+	maxScopes = 50
+	maxEmail  = 254 // RFC 5321 path limit
+)
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Second) }
+
+// CreateInput is what a caller sets on a new principal. Kind defaults to "user".
+type CreateInput struct {
+	ID        string
+	Name      string
+	Email     string
+	Kind      string
+	Roles     []string
+	Scopes    []string
+	Superuser bool
+}
+
+// UpdateInput changes a principal; nil leaves a field as it is. An empty Email removes
+// the address, empty Roles or Scopes remove them all.
+type UpdateInput struct {
+	Name      *string
+	Email     *string
+	Kind      *string
+	Roles     *[]string
+	Scopes    *[]string
+	Superuser *bool
+}
+
+var errNotAdmin = &token.ForbiddenError{Reason: "managing principals needs the tokens:admin scope"}
+
+// List returns a page of principals by id. limit is 1-100 (0: 50).
+func (s *Service) List(ctx context.Context, c access.Caller, limit int, cursor string) ([]*access.Principal, string, error) {
+	if !c.Has(access.TokensAdmin) {
+		return nil, "", errNotAdmin
+	}
+	if limit < 0 || limit > 100 {
+		return nil, "", token.Invalid("limit", "must be a whole number from 1 to 100")
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	page, next, err := s.Store.ListPrincipals(ctx, limit, cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("list principals: %w", err)
+	}
+	return page, next, nil
+}
+
+// Get returns a principal. Any caller may read its own ("who am I, what do I hold");
+// reading another needs tokens:admin. Unknown ids are token.ErrNotFound.
+func (s *Service) Get(ctx context.Context, c access.Caller, id string) (*access.Principal, error) {
+	if id != c.OwnerID && !c.Has(access.TokensAdmin) {
+		return nil, &token.ForbiddenError{Reason: "reading another principal needs the tokens:admin scope"}
+	}
+	return s.load(ctx, id)
+}
+
+func (s *Service) load(ctx context.Context, id string) (*access.Principal, error) {
+	if !token.ValidOwnerID(id) {
+		return nil, token.ErrNotFound
+	}
+	p, err := s.Store.GetPrincipal(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get principal %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Create adds a principal. The caller can give it only scopes the caller holds (through
+// roles or directly), and only a superuser can make it a superuser. An id that exists,
+// or whose owner reference another principal has, is a *token.StateError (409).
+func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (*access.Principal, error) {
+	if !c.Has(access.TokensAdmin) {
+		return nil, errNotAdmin
+	}
+	if in.Kind == "" {
+		in.Kind = KindUser
+	}
+	bad := &token.InvalidError{}
+	switch {
+	case in.ID == "":
+		bad.Add("id", "is required")
+	case !token.ValidOwnerID(in.ID):
+		bad.Add("id", "must be 1-128 characters: letters, digits and . _ @ : -, starting with a letter or digit")
+	}
+	checkName(bad, in.Name, true)
+	checkEmail(bad, in.Email)
+	checkKind(bad, in.Kind)
+	s.checkRoles(bad, in.Roles)
+	s.checkScopes(bad, in.Scopes)
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	if in.ID == c.OwnerID {
+		return nil, &token.ForbiddenError{Reason: "a principal cannot create itself"}
+	}
+	now := s.now()
+	p := &access.Principal{
+		ID: in.ID, Name: in.Name, Email: in.Email, Kind: in.Kind,
+		Roles: sorted(in.Roles), Scopes: sorted(in.Scopes), Superuser: in.Superuser,
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if err := s.mayGrant(ctx, c, &access.Principal{}, p); err != nil {
+		return nil, err
+	}
+	err := s.Store.PutPrincipal(ctx, p, 0)
+	if errors.Is(err, token.ErrConflict) {
+		return nil, s.taken(ctx, in.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create principal %s: put: %w", in.ID, err)
+	}
+	return p, nil
+}
+
+// taken says why a new principal's conditional write failed: its id exists, or another
+// principal holds the same owner reference (the key of its tokens) and the id cannot be
+// used at all.
+func (s *Service) taken(ctx context.Context, id string) error {
+	_, err := s.Store.GetPrincipal(ctx, id)
+	switch {
+	case err == nil:
+		return &token.StateError{Reason: fmt.Sprintf("a principal with the id %q exists already", id)}
+	case errors.Is(err, token.ErrNotFound):
+		return &token.StateError{Reason: fmt.Sprintf("the id %q cannot be used: another principal has the same owner reference (the start of its token ids); choose another id", id)}
+	default:
+		return fmt.Errorf("create principal %s: read after conflict: %w", id, err)
+	}
+}
+
+// Update changes a principal (PATCH: absent fields stay). ifVersion, when not 0, is the
+// version the client last read (If-Match); a change since is token.ErrConflict, as is a
+// concurrent change that wins the race. Nobody changes its own roles, scopes or
+// superuser flag, and a change may add only scopes the caller holds, so an admin can
+// still rename a principal that holds more than the admin does.
+func (s *Service) Update(ctx context.Context, c access.Caller, id string, in UpdateInput, ifVersion int64) (*access.Principal, error) {
+	if !c.Has(access.TokensAdmin) {
+		return nil, errNotAdmin
+	}
+	bad := &token.InvalidError{}
+	if in == (UpdateInput{}) {
+		bad.Add("", "nothing to change: give name, email, kind, roles, scopes or superuser")
+	}
+	if in.Name != nil {
+		checkName(bad, *in.Name, false)
+	}
+	if in.Email != nil {
+		checkEmail(bad, *in.Email)
+	}
+	if in.Kind != nil {
+		checkKind(bad, *in.Kind)
+	}
+	if in.Roles != nil {
+		s.checkRoles(bad, *in.Roles)
+	}
+	if in.Scopes != nil {
+		s.checkScopes(bad, *in.Scopes)
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	old, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifVersion != 0 && old.Version != ifVersion {
+		return nil, token.ErrConflict
+	}
+	p := *old
+	if in.Name != nil {
+		p.Name = *in.Name
+	}
+	if in.Email != nil {
+		p.Email = *in.Email
+	}
+	if in.Kind != nil {
+		p.Kind = *in.Kind
+	}
+	if in.Roles != nil {
+		p.Roles = sorted(*in.Roles)
+	}
+	if in.Scopes != nil {
+		p.Scopes = sorted(*in.Scopes)
+	}
+	if in.Superuser != nil {
+		p.Superuser = *in.Superuser
+	}
+	if same(old, &p) {
+		return old, nil
+	}
+	if id == c.OwnerID && !sameGrants(old, &p) {
+		return nil, &token.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
+	}
+	if err := s.mayGrant(ctx, c, old, &p); err != nil {
+		return nil, err
+	}
+	p.Version, p.UpdatedAt = old.Version+1, s.now()
+	if err := s.Store.PutPrincipal(ctx, &p, old.Version); err != nil {
+		return nil, fmt.Errorf("update principal %s: put: %w", id, err)
+	}
+	return &p, nil
+}
+
+// Delete removes a principal. Its tokens stay in the table but stop validating at once
+// (within the authorizer's cache TTL): the authorizer refuses a token whose owner is
+// gone. Nobody deletes itself, and only a superuser deletes a superuser.
+func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error {
+	if !c.Has(access.TokensAdmin) {
+		return errNotAdmin
+	}
+	if id == c.OwnerID {
+		return &token.ForbiddenError{Reason: "you cannot delete your own principal; ask another admin"}
+	}
+	p, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Superuser {
+		super, err := s.superuser(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !super {
+			return &token.ForbiddenError{Reason: "only a superuser can delete a superuser"}
+		}
+	}
+	if err := s.Store.DeletePrincipal(ctx, id, p.Version); err != nil {
+		return fmt.Errorf("delete principal %s: %w", id, err)
+	}
+	return nil
+}
+
+// mayGrant refuses a change from old to p that would escalate: scopes p holds that old
+// did not must all be among the caller's scopes (the calling token's, already narrowed
+// to what its owner holds now), and only a superuser may change the superuser flag.
+// Comparing what the change adds, not everything p holds, lets an admin edit a
+// principal that holds more than the admin, as long as the edit grants nothing new.
+func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.Principal) error {
+	added := access.Missing(s.Catalog.Holds(p), s.Catalog.Holds(old))
+	if missing := access.Missing(added, c.Scopes); len(missing) > 0 {
+		return &token.ForbiddenError{Reason: "you cannot grant scopes you do not hold: " + strings.Join(missing, ", ")}
+	}
+	if p.Superuser != old.Superuser {
+		super, err := s.superuser(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !super {
+			return &token.ForbiddenError{Reason: "only a superuser can make or unmake a superuser"}
+		}
+	}
+	return nil
+}
+
+// superuser reads the caller's own principal: the flag is not in the token, and a
+// principal deleted meanwhile is no superuser.
+func (s *Service) superuser(ctx context.Context, c access.Caller) (bool, error) {
+	me, err := s.Store.GetPrincipal(ctx, c.OwnerID)
+	if errors.Is(err, token.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read caller %s: %w", c.OwnerID, err)
+	}
+	return me.Superuser, nil
+}
+
+func same(a, b *access.Principal) bool {
+	return a.Name == b.Name && a.Email == b.Email && a.Kind == b.Kind && sameGrants(a, b)
+}
+
+func sameGrants(a, b *access.Principal) bool {
+	return slices.Equal(sorted(a.Roles), sorted(b.Roles)) && slices.Equal(sorted(a.Scopes), sorted(b.Scopes)) && a.Superuser == b.Superuser
+}
+
+// sorted returns the names once each, in order; nil for none, which the table stores
+// as an absent set.
+func sorted(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := slices.Clone(names)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func checkName(bad *token.InvalidError, name string, required bool) {
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0 && required:
+		bad.Add("name", "is required")
+	case n == 0:
+		bad.Add("name", "must not be empty")
+	case n > 100:
+		bad.Add("name", fmt.Sprintf("must be at most 100 characters, got %d", n))
+	case strings.TrimSpace(name) == "":
+		bad.Add("name", "must not be blank")
+	case !printable(name):
+		bad.Add("name", "must contain only printable characters")
+	}
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkEmail accepts what the expiry notifier can send to: a bare address, no display
+// name. Empty means none.
+func checkEmail(bad *token.InvalidError, email string) {
+	if email == "" {
+		return
+	}
+	if len(email) > maxEmail {
+		bad.Add("email", fmt.Sprintf("must be at most %d characters", maxEmail))
+		return
+	}
+	if _, err := notifier.ParseAddress(email); err != nil {
+		bad.Add("email", "must be an email address such as ops@example.com, without a display name")
+	}
+}
+
+func checkKind(bad *token.InvalidError, kind string) {
+	if kind != KindUser && kind != KindApplication {
+		bad.Add("kind", "must be user or application")
+	}
+}
+
+func (s *Service) checkRoles(bad *token.InvalidError, roles []string) {
+	if len(roles) > maxRoles {
+		bad.Add("roles", fmt.Sprintf("at most %d roles", maxRoles))
+		return
+	}
+	for _, r := range roles {
+		if _, ok := s.Catalog.Role(r); !ok {
+			bad.Add("roles", fmt.Sprintf("unknown role %q (GET /roles lists them)", truncate(r, 64)))
+		}
+	}
+}
+
+func (s *Service) checkScopes(bad *token.InvalidError, scopes []string) {
+	if len(scopes) > maxScopes {
+		bad.Add("scopes", fmt.Sprintf("at most %d scopes", maxScopes))
+		return
+	}
+	for _, sc := range scopes {
+		if _, ok := s.Catalog.Lookup(sc); !ok {
+			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", truncate(sc, 64)))
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
