@@ -283,3 +283,30 @@ func TestLeakedTokens(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, code, "other addresses are not affected")
 	})
 }
+
+// TestEscalation: no token ever gets more than its creator holds, whether asked by
+// scopes, by role or by owner.
+func TestEscalation(t *testing.T) {
+	e := newEnv(t)
+	cat, err := access.LoadCatalog("../../infra/catalog.json")
+	require.NoError(t, err)
+	e.svc.Catalog = cat
+
+	withRole := func(role string) map[string]any {
+		return map[string]any{"name": "by role", "role": role, "type": "temporary", "reason": "needed"}
+	}
+	res := e.do(alice, "POST", "/tokens", withRole("viewer"))
+	require.Equal(t, http.StatusForbidden, res.status, "viewer has reports:read, which alice does not hold: %s", res.raw)
+	require.Contains(t, res.body["detail"], "reports:read")
+	requireInvalid(t, e.do(alice, "POST", "/tokens", withRole("no-such-role")), "role")
+
+	res = e.do(admin, "POST", "/tokens", withRole("token-admin"))
+	require.Equal(t, http.StatusCreated, res.status, res.raw)
+	require.ElementsMatch(t, []any{"tokens:read", "tokens:write", "tokens:admin", "audit:read"}, res.body["scopes"], "a role expands to its scopes")
+
+	res = e.do(admin, "POST", "/tokens", map[string]any{"name": "for alice", "scopes": []string{"tokens:admin"}, "ownerId": "alice", "reason": "r"})
+	requireInvalid(t, res, "scopes") // alice does not hold tokens:admin: her token could never use it
+	require.Equal(t, http.StatusForbidden, e.do(alice, "POST", "/tokens", map[string]any{"name": "x", "scopes": []string{"tokens:read"}, "type": "temporary", "ownerId": "bob"}).status)
+	require.Equal(t, http.StatusForbidden, e.do(alice, "POST", "/tokens", map[string]any{"name": "x", "scopes": []string{"tokens:admin"}, "type": "temporary", "reason": "r"}).status)
+	require.Len(t, e.do(admin, "GET", "/audit?type=create", nil).body["items"], 1, "only the allowed token was created")
+}

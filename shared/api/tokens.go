@@ -40,6 +40,7 @@ type createRequest struct {
 	Type        string   `json:"type"`
 	OwnerID     string   `json:"ownerId"`
 	Reason      string   `json:"reason"`
+	Role        string   `json:"role"`
 
 	IPAllowlist     []string          `json:"ipAllowlist"`
 	RateLimit       *token.RateLimit  `json:"rateLimit"`
@@ -55,7 +56,7 @@ func CreateToken(svc *token.Service) http.Handler {
 		}
 		in := token.CreateInput{
 			Name: req.Name, Description: req.Description, Scopes: req.Scopes, ExpiresIn: req.ExpiresIn,
-			Type: token.Type(req.Type), OwnerID: req.OwnerID, Reason: req.Reason,
+			Type: token.Type(req.Type), OwnerID: req.OwnerID, Reason: req.Reason, Role: req.Role,
 			IPAllowlist: req.IPAllowlist, RateLimit: req.RateLimit, TimeRestriction: req.TimeRestriction,
 		}
 		if req.ExpiresAt != "" {

@@ -113,6 +113,8 @@ type Authorizer struct {
 type cached struct {
 	t       *token.Token
 	owner   *access.Principal
+	scopes  []string    // the token's scopes that the owner holds, worked out once per read
+	risk    access.Risk // of scopes
 	expires time.Time
 }
 
@@ -175,7 +177,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		return Decision{Reason: ReasonMalformed}
 	}
 	now := a.cfg.Now()
-	t, owner, err := a.lookup(ctx, id, now)
+	entry, err := a.lookup(ctx, id, now)
 	switch {
 	case errors.Is(err, token.ErrNotFound):
 		return Decision{Reason: ReasonUnknown, TokenID: id}
@@ -183,6 +185,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		slog.ErrorContext(ctx, "authorizer lookup failed", "tokenId", string(id), "err", err)
 		return Decision{Reason: ReasonStoreFailed, TokenID: id}
 	}
+	t, owner := entry.t, entry.owner
 	if !t.Verify(a.cfg.Keys, secret, now) {
 		return Decision{Reason: ReasonBadSecret, TokenID: id}
 	}
@@ -199,7 +202,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	if owner == nil || t.CreatedAt.Before(owner.CreatedAt) {
 		return Decision{Reason: ReasonOwnerGone, TokenID: id}
 	}
-	scopes := access.Intersect(t.Scopes, a.cfg.Catalog.Holds(owner))
+	scopes := entry.scopes
 	if len(scopes) == 0 {
 		return Decision{Reason: ReasonOwnerScopes, TokenID: id}
 	}
@@ -231,7 +234,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	if a.cfg.Usage != nil {
 		a.cfg.Usage.Record(ctx, t, now, req.SourceIP)
 	}
-	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, Scopes: scopes, Risk: a.cfg.Catalog.RiskOf(scopes)}
+	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, Scopes: scopes, Risk: entry.risk}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 
@@ -239,16 +242,16 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 // ids for the shorter NegativeTTL, owners for CacheTTL (a CacheTTL of 0 turns all off).
 // A miss costs one round trip: a GetItem when the owner is cached, else a BatchGetItem
 // of token and owner. Errors are never cached.
-func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*token.Token, *access.Principal, error) {
+func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (cached, error) {
 	a.mu.Lock()
 	c, ok := a.cache[id]
 	o, ownerOK := a.owners[id.OwnerRef()]
 	a.mu.Unlock()
 	if ok && now.Before(c.expires) {
 		if c.t == nil {
-			return nil, nil, token.ErrNotFound
+			return cached{}, token.ErrNotFound
 		}
-		return c.t, c.owner, nil
+		return c, nil
 	}
 	var (
 		t     *token.Token
@@ -269,7 +272,12 @@ func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*t
 	case errors.Is(err, token.ErrNotFound):
 		ttl = min(a.cfg.NegativeTTL, a.cfg.CacheTTL)
 	case err != nil:
-		return nil, nil, err
+		return cached{}, err
+	}
+	entry := cached{t: t, owner: owner}
+	if t != nil && owner != nil {
+		entry.scopes = access.Intersect(t.Scopes, a.cfg.Catalog.Holds(owner))
+		entry.risk = a.cfg.Catalog.RiskOf(entry.scopes)
 	}
 	if ttl > 0 {
 		a.mu.Lock()
@@ -283,11 +291,12 @@ func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (*t
 		if ownerOK && now.Before(o.expires) && o.expires.Before(expires) {
 			expires = o.expires // never keep an owner longer than CacheTTL after it was read
 		}
-		a.cache[id] = cached{t: t, owner: owner, expires: expires}
+		entry.expires = expires
+		a.cache[id] = entry
 		if owner != nil && !(ownerOK && now.Before(o.expires)) {
 			a.owners[id.OwnerRef()] = cachedOwner{p: owner, expires: now.Add(a.cfg.CacheTTL)}
 		}
 		a.mu.Unlock()
 	}
-	return t, owner, err
+	return entry, err
 }

@@ -44,6 +44,7 @@ type CreateInput struct {
 	Type        Type
 	OwnerID     string
 	Reason      string
+	Role        string // expands to the role's scopes, added to Scopes
 
 	IPAllowlist     []string
 	RateLimit       *RateLimit
@@ -82,6 +83,14 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	}
 	if !ValidOwnerID(in.OwnerID) {
 		bad.Add("ownerId", "must be 1-128 characters: letters, digits and . _ @ : -")
+	}
+	if in.Role != "" {
+		// A role expands to its scopes, beside any given one by one.
+		if r, ok := s.Catalog.Role(in.Role); ok {
+			in.Scopes = append(append([]string(nil), in.Scopes...), r.Scopes...)
+		} else {
+			bad.Add("role", fmt.Sprintf("unknown role %q (GET /roles lists them)", truncate(in.Role, 64)))
+		}
 	}
 	scopesOK := s.checkScopes(bad, in.Scopes)
 	expiresAt := s.expiry(bad, in, now)
@@ -222,7 +231,7 @@ func printable(s string, lineBreaks bool) bool {
 // checkScopes reports whether every scope is known.
 func (s *Service) checkScopes(bad *InvalidError, scopes []string) bool {
 	if len(scopes) == 0 {
-		bad.Add("scopes", "at least one scope is required")
+		bad.Add("scopes", "at least one scope is required (or a role)")
 		return false
 	}
 	if len(scopes) > 50 {
