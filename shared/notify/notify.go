@@ -136,8 +136,8 @@ func lessThan(days int) string {
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-const rotateHelp = `Rotate each token before it expires: POST /tokens/{id}/rotate returns a new secret under the same id ` +
-	`(give "gracePeriod", up to 24h, to keep the old secret working while clients switch over). ` +
+const rotateHelp = `Rotate each token before it expires: POST /tokens/{id}/rotate with {"expiresIn": "1y"} returns a new secret ` +
+	`under the same id with a new expiry (add "gracePeriod", up to 24h, to keep the old secret working while clients switch over). ` +
 	`Then hand the new secret to the clients that use the token.`
 
 const footer = `You receive this notice because you own these tokens or your address is in EXPIRY_NOTIFICATION_EMAILS. ` +
