@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +89,21 @@ func TestEveryRouteHasAnOperation(t *testing.T) {
 		_, ok := handler(r.Function, &boot.Deps{})
 		require.True(t, ok, "%s %s: function %s has no handler in the local gateway", r.Method, r.Path, r.Function)
 	}
+}
+
+func TestEnvFileRoundTrip(t *testing.T) {
+	path := t.TempDir() + "/env"
+	values := map[string]string{"TG_TEST_JSON": `{"GET /demo/echo": ["tokens:read"]}`, "TG_TEST_QUOTE": "it's", "TG_TEST_PLAIN": "8760h"}
+	require.NoError(t, writeEnv(path, values))
+	for k := range values {
+		t.Setenv(k, "") // restored after the test
+		require.NoError(t, os.Unsetenv(k))
+	}
+	require.NoError(t, loadEnv(path))
+	for k, v := range values {
+		require.Equal(t, v, os.Getenv(k))
+	}
+	out, err := exec.Command("bash", "-c", "set -a; . "+path+"; set +a; printf %s \"$TG_TEST_JSON|$TG_TEST_QUOTE\"").Output()
+	require.NoError(t, err)
+	require.Equal(t, values["TG_TEST_JSON"]+"|it's", string(out), "a shell reads the file back the same")
 }

@@ -175,6 +175,7 @@ func settingDefaults(t *samtemplate.Template) map[string]string {
 		"TOKEN_PREFIX": "TokenPrefix", "MAX_TOKEN_LIFETIME": "MaxTokenLifetime", "TEMPORARY_TOKEN_TTL": "TemporaryTokenTTL",
 		"PERMANENT_TOKENS_ADMIN_ONLY": "PermanentTokensAdminOnly", "RETENTION_AFTER_END": "RetentionAfterEnd",
 		"AUTH_CACHE_TTL": "AuthCacheTTL", "USAGE_FLUSH_INTERVAL": "UsageFlushInterval",
+		"ROUTE_SCOPES": "RouteScopes", "AUTHORIZER_RESPONSE": "AuthorizerResponse",
 	}
 	out := map[string]string{}
 	for env, param := range names {
@@ -194,9 +195,23 @@ func writeEnv(path string, env map[string]string) error {
 	var b strings.Builder
 	b.WriteString("# Environment of a tokengate function on the local stack (written by tglocal setup).\n")
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
+		fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(env[k]))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// shellQuote single-quotes v so that `. .local/env` in a shell reads it back as it is
+// (ROUTE_SCOPES is JSON, with spaces and double quotes).
+func shellQuote(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
+
+// shellUnquote undoes shellQuote; a value without quotes is taken as it is.
+func shellUnquote(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
+	}
+	return v
 }
 
 // loadEnv sets every KEY=VALUE of an env file that the environment does not set already.
@@ -217,7 +232,7 @@ func loadEnv(path string) error {
 			continue
 		}
 		if _, set := os.LookupEnv(k); !set {
-			os.Setenv(k, v)
+			os.Setenv(k, shellUnquote(v))
 		}
 	}
 	return sc.Err()
