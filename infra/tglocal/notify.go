@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
@@ -54,15 +53,9 @@ func notifierEnv(tmpl *samtemplate.Template) {
 
 // notifyOnce is `tglocal notify`: one notifier run now, as the schedule would start it.
 func notifyOnce(ctx context.Context, state, tmplPath string) error {
-	boot.Logger()
-	if err := loadEnv(filepath.Join(state, "env")); err != nil {
+	if _, err := localEnv(state, tmplPath); err != nil {
 		return err
 	}
-	tmpl, err := samtemplate.Load(tmplPath)
-	if err != nil {
-		return err
-	}
-	notifierEnv(tmpl)
 	n, err := boot.Notifier(ctx, nil, newMailer)
 	if err != nil {
 		return err

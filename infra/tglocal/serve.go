@@ -75,10 +75,7 @@ func handler(function string, deps *boot.Deps) (http.Handler, bool) {
 		return build(deps.Catalog), true
 	}
 	if function == "ReportLeakedFunction" {
-		sender := os.Getenv("NOTIFICATION_SENDER")
-		if sender == "" {
-			sender = "tokengate@localhost"
-		}
+		sender := os.Getenv("NOTIFICATION_SENDER") // notifierEnv gives it the local default
 		return &api.LeakedRoute{
 			Tokens: deps.TokenService(), Rates: deps.Table, Now: time.Now,
 			Notifier: &notify.LeakNotices{Mailer: notify.NewMailer(deps.Clients.AWS, boot.Endpoint("SES"), sender), Principals: deps.Table},
@@ -127,16 +124,26 @@ func sourceIP(r *http.Request) string {
 	return host
 }
 
-func serve(ctx context.Context, state, tmplPath, addr string) error {
+// localEnv prepares a command that runs functions locally: JSON logs, the environment
+// setup wrote, and the template's defaults for the notifier's settings.
+func localEnv(state, tmplPath string) (*samtemplate.Template, error) {
 	boot.Logger()
 	if err := loadEnv(filepath.Join(state, "env")); err != nil {
-		return err
+		return nil, err
 	}
 	tmpl, err := samtemplate.Load(tmplPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	notifierEnv(tmpl)
+	return tmpl, nil
+}
+
+func serve(ctx context.Context, state, tmplPath, addr string) error {
+	tmpl, err := localEnv(state, tmplPath)
+	if err != nil {
+		return err
+	}
 	deps, err := boot.Load(ctx)
 	if err != nil {
 		return err

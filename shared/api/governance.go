@@ -141,28 +141,19 @@ func ListApprovals(svc *token.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		now := svc.Now()
-		out := listView{Items: make([]tokenView, len(items)), NextCursor: strPtr(next)}
-		for i, t := range items {
-			out.Items[i] = view(t, svc.Catalog, now)
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, tokenList(svc, items, next))
 		return nil
 	})
 }
 
 // ApproveToken serves POST /approvals/{id}/approve.
 func ApproveToken(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
-		return svc.Approve(r.Context(), c, id, reason)
-	})
+	return changeStatus(svc, svc.Approve)
 }
 
 // RejectToken serves POST /approvals/{id}/reject.
 func RejectToken(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
-		return svc.Reject(r.Context(), c, id, reason)
-	})
+	return changeStatus(svc, svc.Reject)
 }
 
 type emergencyRequest struct {
@@ -192,9 +183,7 @@ func EmergencyOn(svc *token.Service) http.Handler {
 
 // EmergencyOff serves DELETE /tokens/{id}/emergency-access.
 func EmergencyOff(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
-		return svc.EmergencyOff(r.Context(), c, id, reason)
-	})
+	return changeStatus(svc, svc.EmergencyOff)
 }
 
 // LeakNotifier tells the owners of revoked leaked tokens (shared/notify implements it).

@@ -205,13 +205,9 @@ func UpdatePrincipal(svc *principal.Service) http.Handler {
 		if err := decode(w, r, &req, false); err != nil {
 			return err
 		}
-		var ifVersion int64
-		if s := r.Header.Get("If-Match"); s != "" {
-			n, err := strconv.ParseInt(trimETag(s), 10, 64)
-			if err != nil || n < 1 {
-				return token.Invalid("If-Match", "must be the principal's version number")
-			}
-			ifVersion = n
+		ifVersion, err := ifMatch(r)
+		if err != nil {
+			return err
 		}
 		id := r.PathValue("id")
 		in, err := req.input(id)

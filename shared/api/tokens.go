@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,6 +16,16 @@ import (
 
 // handlerFunc is an operation: it writes a success response or returns an error for
 // writeError.
+// tokenList is a page of tokens as the API shows it.
+func tokenList(svc *token.Service, items []*token.Token, next string) listView {
+	now := svc.Now()
+	out := listView{Items: make([]tokenView, len(items)), NextCursor: strPtr(next)}
+	for i, t := range items {
+		out.Items[i] = view(t, svc.Catalog, now)
+	}
+	return out
+}
+
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c access.Caller) error
 
 // handle runs f for an authenticated caller and maps its error.
@@ -87,12 +98,7 @@ func ListTokens(svc *token.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		now := svc.Now()
-		out := listView{Items: make([]tokenView, len(items)), NextCursor: strPtr(next)}
-		for i, t := range items {
-			out.Items[i] = view(t, svc.Catalog, now)
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, tokenList(svc, items, next))
 		return nil
 	})
 }
@@ -226,13 +232,9 @@ func UpdateToken(svc *token.Service) http.Handler {
 		if err := decode(w, r, &req, false); err != nil {
 			return err
 		}
-		var ifVersion int64
-		if s := r.Header.Get("If-Match"); s != "" {
-			n, err := strconv.ParseInt(trimETag(s), 10, 64)
-			if err != nil || n < 1 {
-				return token.Invalid("If-Match", "must be the token's version number")
-			}
-			ifVersion = n
+		ifVersion, err := ifMatch(r)
+		if err != nil {
+			return err
 		}
 		in, err := req.input()
 		if err != nil {
@@ -247,11 +249,21 @@ func UpdateToken(svc *token.Service) http.Handler {
 	})
 }
 
-func trimETag(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return s[1 : len(s)-1]
+// ifMatch reads an optional If-Match header: the version the client last read ("3" or
+// 3). 0 means no header.
+func ifMatch(r *http.Request) (int64, error) {
+	s := r.Header.Get("If-Match")
+	if s == "" {
+		return 0, nil
 	}
-	return s
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 {
+		return 0, token.Invalid("If-Match", "must be the version number last read")
+	}
+	return n, nil
 }
 
 type rotateRequest struct {
@@ -297,13 +309,16 @@ type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func changeStatus(svc *token.Service, op func(*http.Request, access.Caller, token.ID, string) (*token.Token, error)) http.Handler {
+// statusOp is a change that takes only a reason: svc.Disable, svc.Approve, ...
+type statusOp func(ctx context.Context, c access.Caller, id token.ID, reason string) (*token.Token, error)
+
+func changeStatus(svc *token.Service, op statusOp) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req reasonRequest
 		if err := decode(w, r, &req, true); err != nil {
 			return err
 		}
-		t, err := op(r, c, token.ID(r.PathValue("id")), req.Reason)
+		t, err := op(r.Context(), c, token.ID(r.PathValue("id")), req.Reason)
 		if err != nil {
 			return err
 		}
@@ -314,16 +329,12 @@ func changeStatus(svc *token.Service, op func(*http.Request, access.Caller, toke
 
 // DisableToken serves POST /tokens/{id}/disable.
 func DisableToken(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
-		return svc.Disable(r.Context(), c, id, reason)
-	})
+	return changeStatus(svc, svc.Disable)
 }
 
 // EnableToken serves POST /tokens/{id}/enable.
 func EnableToken(svc *token.Service) http.Handler {
-	return changeStatus(svc, func(r *http.Request, c access.Caller, id token.ID, reason string) (*token.Token, error) {
-		return svc.Enable(r.Context(), c, id, reason)
-	})
+	return changeStatus(svc, svc.Enable)
 }
 
 // RevokeToken serves DELETE /tokens/{id}: 204.

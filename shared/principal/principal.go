@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"tokengate/shared/access"
@@ -138,7 +137,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	case !token.ValidOwnerID(in.ID):
 		bad.Add("id", "must be 1-128 characters: letters, digits and . _ @ : -, starting with a letter or digit")
 	}
-	checkName(bad, in.Name, true)
+	token.CheckName(bad, in.Name, true)
 	checkEmail(bad, in.Email)
 	checkKind(bad, in.Kind)
 	s.checkRoles(bad, in.Roles)
@@ -197,7 +196,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 		bad.Add("", "nothing to change: give name, email, kind, roles, scopes or superuser")
 	}
 	if in.Name != nil {
-		checkName(bad, *in.Name, false)
+		token.CheckName(bad, *in.Name, false)
 	}
 	if in.Email != nil {
 		checkEmail(bad, *in.Email)
@@ -337,33 +336,6 @@ func sorted(names []string) []string {
 	out := slices.Clone(names)
 	sort.Strings(out)
 	return slices.Compact(out)
-}
-
-func checkName(bad *token.InvalidError, name string, required bool) {
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0 && required:
-		bad.Add("name", "is required")
-	case n == 0:
-		bad.Add("name", "must not be empty")
-	case n > 100:
-		bad.Add("name", fmt.Sprintf("must be at most 100 characters, got %d", n))
-	case strings.TrimSpace(name) == "":
-		bad.Add("name", "must not be blank")
-	case !printable(name):
-		bad.Add("name", "must contain only printable characters")
-	}
-}
-
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkEmail accepts what the expiry notifier can send to: a bare address, no display

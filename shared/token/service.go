@@ -76,7 +76,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		in.OwnerID = c.OwnerID
 	}
 	bad := &InvalidError{}
-	checkName(bad, in.Name, true)
+	CheckName(bad, in.Name, true)
 	checkDescription(bad, in.Description)
 	if in.Type != TypePermanent && in.Type != TypeTemporary {
 		bad.Add("type", "must be permanent or temporary")
@@ -180,7 +180,9 @@ func addInvalid(bad *InvalidError, err error) {
 	}
 }
 
-func checkName(bad *InvalidError, name string, required bool) {
+// CheckName validates a name (of a token or a principal): 1-100 printable characters,
+// not blank. Empty is "required" when required, else "must not be empty" (a PATCH).
+func CheckName(bad *InvalidError, name string, required bool) {
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0 && required:
 		bad.Add("name", "is required")
@@ -349,7 +351,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 		bad.Add("", "nothing to change: give name, description, ipAllowlist, rateLimit or timeRestriction")
 	}
 	if in.Name != nil {
-		checkName(bad, *in.Name, false)
+		CheckName(bad, *in.Name, false)
 	}
 	if in.Description != nil {
 		checkDescription(bad, *in.Description)
