@@ -52,10 +52,7 @@ func LoadWith(ctx context.Context, s Settings) (*Deps, error) {
 		return nil, err
 	}
 	pepperLoad := time.Since(start)
-	cat, err := access.NewCatalog()
-	if s.CatalogFile != "" {
-		cat, err = access.LoadCatalog(s.CatalogFile)
-	}
+	cat, err := catalogAt(s.CatalogFile)
 	if err != nil {
 		return nil, err
 	}

@@ -22,10 +22,16 @@ func Catalog(getenv func(string) string) (*access.Catalog, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if p := catalogFile(getenv("CATALOG_FILE")); p != "" {
-		return access.LoadCatalog(p)
+	return catalogAt(catalogFile(getenv("CATALOG_FILE")))
+}
+
+// catalogAt loads the catalog file at path, or the built-in scopes alone when path is
+// empty. A bad file is an error that names it: the cold start fails.
+func catalogAt(path string) (*access.Catalog, error) {
+	if path == "" {
+		return access.NewCatalog()
 	}
-	return access.NewCatalog()
+	return access.LoadCatalog(path)
 }
 
 // PrincipalService is the service of d's table and catalog.
