@@ -196,9 +196,8 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	default:
 		return Decision{Reason: ReasonInactive, TokenID: id}
 	}
-	// A token never grants more than its owner holds now.
-	// A principal deleted and created again under the same id is someone new: the
-	// tokens of the old one stay dead.
+	// A token never grants more than its owner holds now. A principal deleted and
+	// created again under the same id is someone new: the old one's tokens stay dead.
 	if owner == nil || t.CreatedAt.Before(owner.CreatedAt) {
 		return Decision{Reason: ReasonOwnerGone, TokenID: id}
 	}
