@@ -33,6 +33,9 @@ notify: tools $(LOCAL_BIN) ## run the expiry notifier once now against the `make
 	@test -f .local/env || { echo "no .local/env: start the stack with 'make run' first"; exit 1; }
 	@set -a && source .local/env && set +a && $(LOCAL_BIN) notify
 
+rotate-pepper: tools $(LOCAL_BIN) ## add a pepper version on the `make run` stack (or, without .local/env, wherever the environment points)
+	@$(LOCAL_BIN) rotate-pepper
+
 status: ## show what is running
 	@bash infra/stack.sh status; bash infra/gateway.sh status
 

@@ -34,6 +34,8 @@ func main() {
 		err = serve(ctx, *state, *tmpl, *addr)
 	case "notify":
 		err = notifyOnce(ctx, *state, *tmpl)
+	case "rotate-pepper":
+		err = rotatePepper(ctx, *state)
 	default:
 		usage()
 	}
@@ -45,9 +47,10 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve|notify [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
+	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve|notify|rotate-pepper [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
   setup   create the table, KMS key and pepper on the local stack; mint the first admin token
   serve   run the local API gateway and the template's schedules (reads <state>/env written by setup)
-  notify  run the expiry notifier once now`)
+  notify  run the expiry notifier once now
+  rotate-pepper  add a pepper version: new hashes use it, older ones keep verifying`)
 	os.Exit(2)
 }
