@@ -77,7 +77,7 @@ func handler(function string, deps *boot.Deps) (http.Handler, bool) {
 	if function == "ReportLeakedFunction" {
 		sender := os.Getenv("NOTIFICATION_SENDER") // notifierEnv gives it the local default
 		return &api.LeakedRoute{
-			Tokens: deps.TokenService(), Rates: deps.Table, Now: time.Now,
+			Tokens: deps.TokenService(), Rates: deps.Table, Now: time.Now, AnswerAfter: api.LeakAnswerAfter,
 			Notifier: &notify.LeakNotices{Mailer: notify.NewMailer(deps.Clients.AWS, boot.Endpoint("SES"), sender), Principals: deps.Table},
 		}, true
 	}

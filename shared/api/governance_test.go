@@ -262,6 +262,17 @@ func TestLeakedTokens(t *testing.T) {
 	require.Contains(t, mails[0].HTML, "pasted &lt;in&gt; a gist")
 	require.NotContains(t, mails[0].Text+mails[0].HTML, valid["token"].(string)[20:])
 
+	t.Run("the answer takes as long either way", func(t *testing.T) {
+		route.AnswerAfter = 300 * time.Millisecond
+		defer func() { route.AnswerAfter = 0 }()
+		fresh := e.create(admin, map[string]any{"name": "timed", "scopes": []string{"tokens:read"}, "ownerId": owner.ID})
+		for _, strs := range [][]string{{"garbage"}, {fresh["token"].(string)}} {
+			start := time.Now()
+			code, _ := report("198.51.100.9", strs...)
+			require.Equal(t, http.StatusAccepted, code)
+			require.GreaterOrEqual(t, time.Since(start), route.AnswerAfter)
+		}
+	})
 	t.Run("bounded reports", func(t *testing.T) {
 		many := make([]string, 101)
 		for i := range many {

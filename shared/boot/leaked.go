@@ -26,7 +26,7 @@ func (d *Deps) LeakedHandler(notifier LeakNotifierFunc) (*api.LeakedRoute, error
 	}
 	return &api.LeakedRoute{
 		Tokens: d.TokenService(), Notifier: notifier(d.Clients.AWS, Endpoint("SES"), ns.Sender, d.Table),
-		Rates: d.Table, Now: time.Now,
+		Rates: d.Table, Now: time.Now, AnswerAfter: api.LeakAnswerAfter,
 	}, nil
 }
 
