@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -57,12 +56,5 @@ func (tb *Table) AddSealedPepper(ctx context.Context, p token.SealedPepper, now 
 		},
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return token.ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("put pepper v%d: %w", p.Version, err)
-	}
-	return nil
+	return conditional(err, "put pepper v%d: %w", p.Version)
 }

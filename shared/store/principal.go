@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -98,14 +97,7 @@ func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersio
 		}
 	}
 	_, err = tb.Client.PutItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return token.ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("put principal %s: %w", p.ID, err)
-	}
-	return nil
+	return conditional(err, "put principal %s: %w", p.ID)
 }
 
 // DeletePrincipal removes a principal if it is still at ifVersion. Its tokens stay, but
@@ -120,14 +112,7 @@ func (tb *Table) DeletePrincipal(ctx context.Context, id string, ifVersion int64
 			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return token.ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("delete principal %s: %w", id, err)
-	}
-	return nil
+	return conditional(err, "delete principal %s: %w", id)
 }
 
 // ListPrincipals returns a page of principals by id.

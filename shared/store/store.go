@@ -255,14 +255,7 @@ func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, event
 		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return token.ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("update item: %w", err)
-	}
-	return nil
+	return conditional(err, "update item: %w")
 }
 
 // RecordUse adds n uses to a token and sets its last use, in one atomic UpdateItem that
@@ -290,4 +283,18 @@ func (tb *Table) RecordUse(ctx context.Context, id token.ID, n int64, at time.Ti
 		return fmt.Errorf("record use of %s: %w", id, err)
 	}
 	return nil
+}
+
+// conditional maps the outcome of a conditional write: a failed condition (the item
+// changed, or exists already) is token.ErrConflict; any other error is wrapped with what
+// was being done, whose format ends in ": %w".
+func conditional(err error, format string, args ...any) error {
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf):
+		return token.ErrConflict
+	}
+	return fmt.Errorf(format, append(args, err)...)
 }

@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -64,10 +63,6 @@ func ExpiringWithin(ctx context.Context, es ExpiryStore, now time.Time, window t
 	return alerts, nil
 }
 
-// errNoExpiryIndex: the service's store cannot look tokens up by expiry. Only a store
-// wired by hand could lack it; shared/store.Table has it.
-var errNoExpiryIndex = errors.New("the token store cannot find tokens by expiry")
-
 // Alerts returns the tokens the caller may see that expire within the policy's
 // detection window, with the days each has left, soonest first: its own tokens, or every
 // principal's with tokens:admin. The lookup reads the whole window's expiring tokens and
@@ -77,15 +72,11 @@ func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) 
 	if !canRead(c) {
 		return nil, &ForbiddenError{"reading alerts needs the tokens:read scope"}
 	}
-	es, ok := s.Store.(ExpiryStore)
-	if !ok {
-		return nil, errNoExpiryIndex
-	}
 	window := s.Policy.DetectionWindow
 	if window <= 0 {
 		window = DefaultDetectionWindow
 	}
-	all, err := ExpiringWithin(ctx, es, s.now(), window)
+	all, err := ExpiringWithin(ctx, s.Store, s.now(), window)
 	if err != nil {
 		return nil, fmt.Errorf("alerts for %s: %w", c.OwnerID, err)
 	}

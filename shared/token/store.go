@@ -23,6 +23,8 @@ type Store interface {
 	Pending(ctx context.Context, limit int, cursor string) (page []*Token, next string, err error)
 	// Events returns one page of audit records, newest first.
 	Events(ctx context.Context, f AuditFilter) (page []*Event, next string, err error)
+	// Expiring finds tokens by expiry (ExpiryStore): the notifier and GET /alerts.
+	ExpiryStore
 }
 
 // Principals reads the principals that own tokens (shared/store implements it).
