@@ -136,9 +136,11 @@ func KMSKey(t testing.TB) string {
 	return id
 }
 
-// Keyring loads (creating on first use) the pepper of tb through KMS.
+// Keyring loads (creating on first use, as bootstrap does) the pepper of tb through KMS.
 func Keyring(t testing.TB, tb *store.Table) *token.Keyring {
 	t.Helper()
+	_, err := pepper.Ensure(context.Background(), Clients(t).KMS, KMSKey(t), tb)
+	require.NoError(t, err)
 	k, err := pepper.Load(context.Background(), Clients(t).KMS, KMSKey(t), tb)
 	require.NoError(t, err)
 	return k

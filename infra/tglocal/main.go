@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,14 +19,19 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if os.Args[1] == "bootstrap" {
+		// bootstrap has flags of its own and exits 2 when it refuses.
+		exit(bootstrap(ctx, os.Args[2:]))
+		return
+	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	state := fs.String("state", ".local", "folder of the local stack's state")
 	tmpl := fs.String("template", "template.yaml", "the SAM template")
 	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
 	_ = fs.Parse(os.Args[2:])
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var err error
 	switch os.Args[1] {
 	case "setup":
@@ -39,16 +45,31 @@ func main() {
 	default:
 		usage()
 	}
-	if err != nil {
-		slog.Error(os.Args[1]+" failed", "err", err)
-		fmt.Fprintln(os.Stderr, "tglocal "+os.Args[1]+": "+err.Error())
-		os.Exit(1)
+	exit(err)
+}
+
+// exit ends the command: 0 without err, the code of an *exitError, else 1.
+func exit(err error) {
+	if err == nil {
+		return
 	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else {
+		slog.Error(os.Args[1]+" failed", "err", err)
+	}
+	fmt.Fprintln(os.Stderr, "tglocal "+os.Args[1]+": "+err.Error())
+	os.Exit(code)
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve|notify|rotate-pepper [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
-  setup   create the table, KMS key and pepper on the local stack; mint the first admin token
+	fmt.Fprintln(os.Stderr, `usage: tglocal setup|bootstrap|serve|notify|rotate-pepper [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
+  setup   create the table and KMS key of the local stack and write <state>/env
+  bootstrap  create pepper v1, the first superuser and its root token (printed once);
+          locally by default, or -stack NAME / -table T -key K [-region R] for AWS or LocalStack;
+          exit 2 when a superuser exists (-add adds another). bootstrap -h lists the flags
   serve   run the local API gateway and the template's schedules (reads <state>/env written by setup)
   notify  run the expiry notifier once now
   rotate-pepper  add a pepper version: new hashes use it, older ones keep verifying`)

@@ -34,6 +34,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	srv := httptest.NewServer(s.Handler)
 	defer srv.Close()
 
+	adminCaller := localtest.Admin
 	admin, err := svc.Create(context.Background(), adminCaller, token.CreateInput{Name: "admin", Scopes: adminCaller.Scopes, Reason: "test"})
 	require.NoError(t, err)
 	call := func(tok, method, path, body string) (int, map[string]any) {

@@ -7,25 +7,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"tokengate/infra/provision"
 	"tokengate/infra/samtemplate"
-	"tokengate/shared/access"
 	"tokengate/shared/boot"
-	"tokengate/shared/token"
+	"tokengate/shared/store"
 )
 
-// adminCaller is who mints the first admin token: the local stack's operator.
-var adminCaller = access.Caller{
-	OwnerID: "admin",
-	Scopes:  []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead},
-}
-
-// setup makes the local stack ready and idempotently so: a second run changes nothing.
+// setup makes the local stack ready (table, KMS key, the functions' environment) and
+// idempotently so: a second run changes nothing. It never deletes a table. The pepper,
+// the first superuser and its token come from `tglocal bootstrap`, as on AWS.
 func setup(ctx context.Context, state, tmplPath string) error {
 	tmpl, err := samtemplate.Load(tmplPath)
 	if err != nil {
@@ -34,7 +28,11 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return err
 	}
-	table := envOr("TABLE_NAME", "tokengate")
+	tableFile := filepath.Join(state, "table-name")
+	table := envOr("TABLE_NAME", readFile(tableFile))
+	if table == "" {
+		table = "tokengate"
+	}
 	clients, err := boot.NewClients(ctx)
 	if err != nil {
 		return err
@@ -48,15 +46,19 @@ func setup(ctx context.Context, state, tmplPath string) error {
 		}
 	}
 	if !ok {
-		// The KMS emulator keeps keys in memory. When it has restarted, peppers sealed
-		// under the old key cannot be opened again, and neither can any token hashed
-		// with them: start the local data afresh rather than serve tokens nobody can use.
+		// The KMS emulator keeps keys in memory: after a restart, peppers sealed under the
+		// old key cannot be opened, nor can any token hashed with them. The table is kept
+		// (nothing here deletes data; `make clean` does, when asked): the local stack moves
+		// to a fresh table beside it.
 		if keyID != "" {
-			fmt.Println("! The KMS emulator was restarted and lost its key: local tokens cannot be verified any more; starting the local table afresh.")
-			if err := provision.DropTable(ctx, clients.DynamoDB, table); err != nil {
-				return err
+			tb := &store.Table{Client: clients.DynamoDB, Name: table}
+			if sealed, err := tb.SealedPeppers(ctx); err == nil && len(sealed) > 0 {
+				old := table
+				table = fmt.Sprintf("tokengate-%d", time.Now().Unix())
+				fmt.Printf("! The KMS emulator was restarted and lost the key that sealed the pepper of table %s: its tokens cannot be verified any more.\n"+
+					"  The table is kept; the local stack moves to a fresh table %s (`make clean` removes all local data).\n", old, table)
+				_ = os.Remove(filepath.Join(state, "admin-token"))
 			}
-			_ = os.Remove(filepath.Join(state, "admin-token"))
 		}
 		if keyID, err = provision.Key(ctx, clients.KMS, "tokengate local pepper key"); err != nil {
 			return err
@@ -64,6 +66,9 @@ func setup(ctx context.Context, state, tmplPath string) error {
 		if err := os.WriteFile(keyFile, []byte(keyID+"\n"), 0o600); err != nil {
 			return err
 		}
+	}
+	if err := os.WriteFile(tableFile, []byte(table+"\n"), 0o600); err != nil {
+		return err
 	}
 	created, err := provision.Table(ctx, clients.DynamoDB, tmpl.Table, table)
 	if err != nil {
@@ -88,91 +93,16 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	for k, v := range env {
 		os.Setenv(k, v)
 	}
-	settings, err := boot.LoadSettings(nil)
-	if err != nil {
+	if _, err := boot.LoadSettings(nil); err != nil {
 		return err
 	}
-	deps, err := boot.LoadWith(ctx, settings) // creates pepper v1 on first start
-	if err != nil {
-		return err
-	}
-	if err := writeEnv(filepath.Join(state, "env"), env); err != nil {
-		return err
-	}
-	if err := adminPrincipal(ctx, deps); err != nil {
-		return err
-	}
-	return adminToken(ctx, deps, filepath.Join(state, "admin-token"))
-}
-
-// adminPrincipal creates the local operator, "admin": a superuser holding every scope of
-// the catalog, so the walkthroughs can show every route and grant every role (nobody
-// grants a scope it does not hold, and on a fresh stack nobody else holds any). It is
-// left alone once it exists.
-func adminPrincipal(ctx context.Context, deps *boot.Deps) error {
-	_, err := deps.Table.GetPrincipal(ctx, adminCaller.OwnerID)
-	if !errors.Is(err, token.ErrNotFound) {
-		return err
-	}
-	var scopes []string
-	for _, s := range deps.Catalog.Scopes() {
-		scopes = append(scopes, s.Name)
-	}
-	now := deps.TokenService().Now().UTC().Truncate(time.Second)
-	p := &access.Principal{ID: adminCaller.OwnerID, Name: "Local admin", Email: "admin@localhost", Kind: "user",
-		Scopes: scopes, Superuser: true, CreatedAt: now, UpdatedAt: now, Version: 1}
-	if err := deps.Table.PutPrincipal(ctx, p, 0); err != nil {
-		return fmt.Errorf("create admin principal: %w", err)
-	}
-	fmt.Println("✓ principal admin created (every scope of the catalog, superuser)")
-	return nil
-}
-
-// adminScopes are the scopes of the local admin token: every scope of the catalog but
-// the high-risk ones, which would leave the token pending until another admin approves
-// it. With the application scopes on it, the admin can grant the catalog's roles.
-func adminScopes(cat *access.Catalog) []string {
-	scopes := slices.Clone(adminCaller.Scopes)
-	for _, s := range cat.Scopes() {
-		if s.Risk != access.RiskHigh && !slices.Contains(scopes, s.Name) {
-			scopes = append(scopes, s.Name)
-		}
-	}
-	return scopes
-}
-
-// adminToken mints the first admin token unless the one on file still works. The token
-// is printed this once and kept only in a 0600 file.
-func adminToken(ctx context.Context, deps *boot.Deps, path string) error {
-	if s := readFile(path); s != "" {
-		if id, _, err := token.Parse(deps.Settings.Prefix, s); err == nil {
-			if t, err := deps.Table.Get(ctx, id); err == nil && t.EffectiveStatus(deps.TokenService().Now()) == token.StatusActive {
-				fmt.Printf("✓ admin token in %s (%s)\n", path, t.Hint)
-				return nil
-			}
-		}
-		fmt.Printf("! the admin token in %s no longer works: minting a new one\n", path)
-	}
-	caller := adminCaller
-	caller.Scopes = adminScopes(deps.Catalog)
-	c, err := deps.TokenService().Create(ctx, caller, token.CreateInput{
-		Name: "local admin", Description: "Minted by `make run` for the local stack's operator.",
-		Scopes: caller.Scopes, ExpiresIn: "1y", Reason: "local stack bootstrap",
-	})
-	if err != nil {
-		return fmt.Errorf("mint admin token: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(c.Plaintext.Reveal()+"\n"), 0o600); err != nil {
-		return err
-	}
-	fmt.Printf("✓ admin token minted and written to %s (mode 0600); it is shown only this once:\n\n    %s\n\n", path, c.Plaintext.Reveal())
-	return nil
+	return writeEnv(filepath.Join(state, "env"), env)
 }
 
 // settingDefaults maps the functions' environment to the template's parameter defaults.
 func settingDefaults(t *samtemplate.Template) map[string]string {
 	names := map[string]string{
-		"TOKEN_PREFIX": "TokenPrefix", "MAX_TOKEN_LIFETIME": "MaxTokenLifetime", "TEMPORARY_TOKEN_TTL": "TemporaryTokenTTL",
+		"TOKEN_PREFIX": "TokenPrefix", "MAX_TOKEN_LIFETIME": "MaxTokenLifetime", "TEMPORARY_TOKEN_TTL": "TemporaryTokenTTL", "MAX_TEMPORARY_TOKEN_LIFETIME": "MaxTemporaryTokenLifetime",
 		"PERMANENT_TOKENS_ADMIN_ONLY": "PermanentTokensAdminOnly", "RETENTION_AFTER_END": "RetentionAfterEnd",
 		"AUTH_CACHE_TTL": "AuthCacheTTL", "USAGE_FLUSH_INTERVAL": "UsageFlushInterval",
 		"ROUTE_SCOPES": "RouteScopes", "AUTHORIZER_RESPONSE": "AuthorizerResponse",

@@ -9,13 +9,34 @@ import (
 )
 
 // Caller is the verdict of the authorizer: the token a request was made with, its owner,
-// and the scopes the request may use (already narrowed to what the owner holds now).
+// who minted it, and the scopes the request may use (already narrowed to what the owner
+// holds now).
 type Caller struct {
 	TokenID string
 	OwnerID string
-	Scopes  []string
-	Risk    Risk
+	// MinterID is the principal whose own authority the token carries: the owner for a
+	// token a principal minted for itself, else the principal who minted it for the owner
+	// (following the chain). Empty means the owner.
+	MinterID string
+	Scopes   []string
+	Risk     Risk
 }
+
+// Minter is the principal whose personal authority the calling token carries.
+func (c Caller) Minter() string {
+	if c.MinterID == "" {
+		return c.OwnerID
+	}
+	return c.MinterID
+}
+
+// Delegated reports whether the calling token was minted by one principal for another.
+// Authority is personal: a delegated token never approves, rejects, turns on emergency
+// access, makes superusers, changes grants or mints tokens for others.
+func (c Caller) Delegated() bool { return c.Minter() != c.OwnerID }
+
+// Personal reports whether the call is made by principal id with its own token.
+func (c Caller) Personal(id string) bool { return !c.Delegated() && c.OwnerID == id }
 
 // Has reports whether the caller may use scope.
 func (c Caller) Has(scope string) bool {
@@ -30,19 +51,21 @@ func (c Caller) Has(scope string) bool {
 // Context keys of the authorizer context, as API Gateway hands them to a function
 // (requestContext.authorizer.lambda) and as the local gateway sets them.
 const (
-	KeyTokenID = "tokenId"
-	KeyOwnerID = "ownerId"
-	KeyScopes  = "scopes"
-	KeyRisk    = "risk"
+	KeyTokenID  = "tokenId"
+	KeyOwnerID  = "ownerId"
+	KeyMinterID = "minterId"
+	KeyScopes   = "scopes"
+	KeyRisk     = "risk"
 )
 
 // Context returns the authorizer context for c: scopes are space-separated.
 func (c Caller) Context() map[string]string {
 	return map[string]string{
-		KeyTokenID: c.TokenID,
-		KeyOwnerID: c.OwnerID,
-		KeyScopes:  strings.Join(c.Scopes, " "),
-		KeyRisk:    string(c.Risk),
+		KeyTokenID:  c.TokenID,
+		KeyOwnerID:  c.OwnerID,
+		KeyMinterID: c.Minter(),
+		KeyScopes:   strings.Join(c.Scopes, " "),
+		KeyRisk:     string(c.Risk),
 	}
 }
 
@@ -50,7 +73,7 @@ func (c Caller) Context() map[string]string {
 // strings are ignored: API Gateway passes the simple response's context through as JSON.
 func CallerFromContext(m map[string]any) (Caller, bool) {
 	str := func(k string) string { s, _ := m[k].(string); return s }
-	c := Caller{TokenID: str(KeyTokenID), OwnerID: str(KeyOwnerID), Scopes: strings.Fields(str(KeyScopes)), Risk: Risk(str(KeyRisk))}
+	c := Caller{TokenID: str(KeyTokenID), OwnerID: str(KeyOwnerID), MinterID: str(KeyMinterID), Scopes: strings.Fields(str(KeyScopes)), Risk: Risk(str(KeyRisk))}
 	return c, c.TokenID != "" && c.OwnerID != ""
 }
 

@@ -16,15 +16,17 @@ import (
 
 // eventView is an audit record as the API shows it.
 type eventView struct {
-	ID           string         `json:"id"`
-	Time         string         `json:"time"`
-	Type         string         `json:"type"`
-	ActorID      string         `json:"actorId"`
-	ActorTokenID string         `json:"actorTokenId,omitempty"`
-	TokenID      string         `json:"tokenId"`
-	OwnerID      string         `json:"ownerId"`
-	Reason       string         `json:"reason,omitempty"`
-	Changes      []token.Change `json:"changes"`
+	ID           string `json:"id"`
+	Time         string `json:"time"`
+	Type         string `json:"type"`
+	ActorID      string `json:"actorId"`
+	ActorTokenID string `json:"actorTokenId,omitempty"`
+	// ActorMintedBy: the actor's token was delegated, minted by this principal.
+	ActorMintedBy string         `json:"actorMintedBy,omitempty"`
+	TokenID       string         `json:"tokenId"`
+	OwnerID       string         `json:"ownerId"`
+	Reason        string         `json:"reason,omitempty"`
+	Changes       []token.Change `json:"changes"`
 }
 
 type eventsView struct {
@@ -36,7 +38,7 @@ func events(es []*token.Event, next string) eventsView {
 	out := eventsView{Items: make([]eventView, len(es)), NextCursor: strPtr(next)}
 	for i, e := range es {
 		out.Items[i] = eventView{
-			ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
+			ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID, ActorMintedBy: e.ActorMintedBy,
 			TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: e.Changes,
 		}
 		if out.Items[i].Changes == nil {

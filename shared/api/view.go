@@ -15,6 +15,9 @@ type tokenView struct {
 	Description        string            `json:"description"`
 	OwnerID            string            `json:"ownerId"`
 	CreatedBy          string            `json:"createdBy,omitempty"`
+	MintedBy           string            `json:"mintedBy"`
+	Delegated          bool              `json:"delegated"`
+	DisabledBy         *string           `json:"disabledBy,omitempty"`
 	Type               token.Type        `json:"type"`
 	Status             token.Status      `json:"status"`
 	Scopes             []string          `json:"scopes"`
@@ -28,11 +31,13 @@ type tokenView struct {
 	IPAllowlist        []string          `json:"ipAllowlist"`
 	RateLimit          *token.RateLimit  `json:"rateLimit"`
 	TimeRestriction    *token.TimeWindow `json:"timeRestriction"`
-	EmergencyUntil     *string           `json:"emergencyAccessUntil"`
-	LastUsedAt         *string           `json:"lastUsedAt"`
-	LastUsedIP         *string           `json:"lastUsedIp"`
-	UseCount           int64             `json:"useCount"`
-	Version            int64             `json:"version"`
+	// RestrictionsSetBy names who set each restriction that is set.
+	RestrictionsSetBy map[string]string `json:"restrictionsSetBy"`
+	EmergencyUntil    *string           `json:"emergencyAccessUntil"`
+	LastUsedAt        *string           `json:"lastUsedAt"`
+	LastUsedIP        *string           `json:"lastUsedIp"`
+	UseCount          int64             `json:"useCount"`
+	Version           int64             `json:"version"`
 }
 
 // createdView adds the one-time token string to a created or rotated token.
@@ -78,6 +83,24 @@ func view(t *token.Token, cat *access.Catalog, now time.Time) tokenView {
 		v.IPAllowlist = append(v.IPAllowlist, p.String())
 	}
 	v.RateLimit, v.TimeRestriction = t.Restrictions.RateLimit, t.Restrictions.TimeRestriction
+	v.MintedBy, v.Delegated = t.Minter(), t.Delegated()
+	if t.Status == token.StatusDisabled {
+		v.DisabledBy = strPtr(t.DisabledBy)
+	}
+	v.RestrictionsSetBy = map[string]string{}
+	setBy := func(field, who string, set bool) {
+		if !set {
+			return
+		}
+		if who == "" {
+			who = t.CreatedBy
+		}
+		v.RestrictionsSetBy[field] = who
+	}
+	r := t.Restrictions
+	setBy("ipAllowlist", r.IPAllowlistSetBy, len(r.IPAllowlist) > 0)
+	setBy("rateLimit", r.RateLimitSetBy, r.RateLimit != nil)
+	setBy("timeRestriction", r.TimeRestrictionSetBy, r.TimeRestriction != nil)
 	if t.EmergencyActive(now) {
 		v.EmergencyUntil = timePtr(t.EmergencyUntil)
 	}

@@ -233,7 +233,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	if a.cfg.Usage != nil {
 		a.cfg.Usage.Record(ctx, t, now, req.SourceIP)
 	}
-	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, Scopes: scopes, Risk: entry.risk}
+	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, MinterID: t.Minter(), Scopes: scopes, Risk: entry.risk}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 

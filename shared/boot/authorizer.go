@@ -34,21 +34,22 @@ func (d *Deps) Authorizer(getenv func(string) string) (*authorizer.Authorizer, *
 }
 
 // ServeAuthorizer is the whole main of the authorizer function. Pending usage counts
-// are written when Lambda sends SIGTERM, so no use is lost when an instance ends.
+// are written when Lambda sends SIGTERM, so no use is lost when an instance ends. Before
+// bootstrap it serves too, refusing every token (AuthorizerHandler).
 func ServeAuthorizer() {
 	Logger()
 	ctx := context.Background()
-	d, err := Load(ctx)
+	s, err := LoadSettings(nil)
 	if err == nil {
-		var a *authorizer.Authorizer
-		var usage *authorizer.Usage
-		if a, usage, err = d.Authorizer(nil); err == nil {
-			resp := authorizer.Response(getenvDefault("AUTHORIZER_RESPONSE", string(authorizer.ResponseSimple)))
-			if resp == authorizer.ResponseSimple || resp == authorizer.ResponseIAM {
-				slog.Info("cold start", "function", "authorizer", "initMs", ms(time.Since(processStart)), "pepperLoadMs", ms(d.PepperLoad))
-				lambda.StartWithOptions(a.Handler(resp), lambda.WithEnableSIGTERM(func() { usage.Flush(ctx) }))
+		resp := authorizer.Response(getenvDefault("AUTHORIZER_RESPONSE", string(authorizer.ResponseSimple)))
+		if resp == authorizer.ResponseSimple || resp == authorizer.ResponseIAM {
+			var p *Pending
+			if p, err = AuthorizerHandler(ctx, s, resp, nil); err == nil {
+				slog.Info("cold start", "function", "authorizer", "initMs", ms(time.Since(processStart)), "pepperLoadMs", ms(p.PepperLoad), "bootstrapped", p.Ready())
+				lambda.StartWithOptions(p.Handle, lambda.WithEnableSIGTERM(func() { p.Flush(ctx) }))
 				return
 			}
+		} else {
 			err = fmt.Errorf("settings: AUTHORIZER_RESPONSE=%q must be simple or iam", resp)
 		}
 	}

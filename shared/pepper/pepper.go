@@ -1,7 +1,8 @@
 // Package pepper loads the keyring that token hashes are keyed with. A pepper exists in
 // plaintext only in memory, after one KMS Decrypt per version per cold start; the table
 // holds only its KMS ciphertext, bound to an encryption context so the ciphertext cannot
-// be decrypted for any other purpose.
+// be decrypted for any other purpose. Functions only load peppers; the operator creates
+// them (Ensure, Rotate).
 package pepper
 
 import (
@@ -31,26 +32,21 @@ func Context(v int) map[string]string {
 	return map[string]string{"app": "tokengate", "purpose": "token-pepper", "version": strconv.Itoa(v)}
 }
 
-// Load decrypts every stored pepper version. When none exists yet (first start of a new
-// deployment) it has KMS generate version 1 and stores its ciphertext; if another cold
-// start stored one first, that one is used. Any KMS failure is returned: without the
-// pepper nothing can be verified, so the caller must not serve.
+// ErrNotBootstrapped: the table holds no pepper yet. Only the operator's bootstrap
+// (tglocal bootstrap, with the operator's credentials) creates it: no function role may
+// generate a data key or write the pepper item.
+var ErrNotBootstrapped = errors.New("no pepper in the table: tokengate is not bootstrapped yet (run `tglocal bootstrap`)")
+
+// Load decrypts every stored pepper version. It never creates one: without any it
+// returns ErrNotBootstrapped. Any KMS failure is returned: without the pepper nothing can
+// be verified, so the caller must not serve.
 func Load(ctx context.Context, client *kms.Client, keyID string, k Keeper) (*token.Keyring, error) {
 	sealed, err := k.SealedPeppers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load pepper: %w", err)
 	}
 	if len(sealed) == 0 {
-		p, err := create(ctx, client, keyID, k, 1)
-		if err == nil {
-			return token.NewKeyring(p)
-		}
-		if !errors.Is(err, token.ErrConflict) {
-			return nil, err
-		}
-		if sealed, err = k.SealedPeppers(ctx); err != nil {
-			return nil, fmt.Errorf("load pepper: %w", err)
-		}
+		return nil, ErrNotBootstrapped
 	}
 	ps := make([]token.Pepper, 0, len(sealed))
 	for _, s := range sealed {
@@ -67,6 +63,25 @@ func Load(ctx context.Context, client *kms.Client, keyID string, k Keeper) (*tok
 		ps = append(ps, p)
 	}
 	return token.NewKeyring(ps...)
+}
+
+// Ensure creates pepper version 1 unless a version exists, and reports whether it
+// created it. It is the operator's step (bootstrap): it needs kms:GenerateDataKey and a
+// write of the pepper item, which no function role has. Two bootstraps racing store one
+// pepper: the loser's conditional write fails and it reports false.
+func Ensure(ctx context.Context, client *kms.Client, keyID string, k Keeper) (bool, error) {
+	sealed, err := k.SealedPeppers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("ensure pepper: %w", err)
+	}
+	if len(sealed) > 0 {
+		return false, nil
+	}
+	_, err = create(ctx, client, keyID, k, 1)
+	if errors.Is(err, token.ErrConflict) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Rotate adds a new pepper version, one above the highest stored. New hashes use it;

@@ -20,13 +20,26 @@ func TestLoad(t *testing.T) {
 	key := localtest.KMSKey(t)
 	ctx := context.Background()
 
+	_, err := pepper.Load(ctx, c.KMS, key, tb)
+	require.ErrorIs(t, err, pepper.ErrNotBootstrapped, "a function never creates the pepper")
+	sealed, err := tb.SealedPeppers(ctx)
+	require.NoError(t, err)
+	require.Empty(t, sealed, "loading wrote nothing")
+
+	created, err := pepper.Ensure(ctx, c.KMS, key, tb)
+	require.NoError(t, err)
+	require.True(t, created, "bootstrap creates version 1")
+	created, err = pepper.Ensure(ctx, c.KMS, key, tb)
+	require.NoError(t, err)
+	require.False(t, created, "and only once")
+
 	first, err := pepper.Load(ctx, c.KMS, key, tb)
 	require.NoError(t, err)
 	require.Equal(t, 1, first.Current().Version)
 
-	sealed, err := tb.SealedPeppers(ctx)
+	sealed, err = tb.SealedPeppers(ctx)
 	require.NoError(t, err)
-	require.Len(t, sealed, 1, "one version created on first start")
+	require.Len(t, sealed, 1, "one version created by bootstrap")
 
 	// A second cold start decrypts the same pepper: hashes made by the first verify.
 	second, err := pepper.Load(ctx, c.KMS, key, tb)
@@ -66,7 +79,7 @@ func TestLoadFailsClosedWithoutKMS(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := pepper.Load(ctx, closed, "any", tb)
+	_, err := pepper.Ensure(ctx, closed, "any", tb)
 	require.Error(t, err)
 	sealed, err := tb.SealedPeppers(ctx)
 	require.NoError(t, err)

@@ -145,7 +145,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
-	if in.ID == c.OwnerID {
+	if in.ID == c.OwnerID || in.ID == c.Minter() {
 		return nil, &token.ForbiddenError{Reason: "a principal cannot create itself"}
 	}
 	now := s.now()
@@ -242,8 +242,19 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 	if same(old, &p) {
 		return old, nil
 	}
-	if id == c.OwnerID && !sameGrants(old, &p) {
+	if (id == c.OwnerID || id == c.Minter()) && !sameGrants(old, &p) {
 		return nil, &token.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
+	}
+	if old.Superuser && !(sameGrants(old, &p) && old.Email == p.Email && old.Kind == p.Kind) {
+		// A superuser's grants, address and kind are changed by a superuser only: else an
+		// admin could empty one out or redirect its notices.
+		super, err := s.superuser(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if !super {
+			return nil, &token.ForbiddenError{Reason: "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind"}
+		}
 	}
 	if err := s.mayGrant(ctx, c, old, &p); err != nil {
 		return nil, err
@@ -262,7 +273,7 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 	if !c.Has(access.TokensAdmin) {
 		return errNotAdmin
 	}
-	if id == c.OwnerID {
+	if id == c.OwnerID || id == c.Minter() {
 		return &token.ForbiddenError{Reason: "you cannot delete your own principal; ask another admin"}
 	}
 	p, err := s.load(ctx, id)
@@ -290,6 +301,9 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 // Comparing what the change adds, not everything p holds, lets an admin edit a
 // principal that holds more than the admin, as long as the edit grants nothing new.
 func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.Principal) error {
+	if c.Delegated() && !sameGrants(old, p) {
+		return token.DelegatedError(c, "change roles, scopes or the superuser flag")
+	}
 	added := access.Missing(s.Catalog.Holds(p), s.Catalog.Holds(old))
 	if missing := access.Missing(added, c.Scopes); len(missing) > 0 {
 		return &token.ForbiddenError{Reason: "you cannot grant scopes you do not hold: " + strings.Join(missing, ", ")}
@@ -309,6 +323,9 @@ func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.
 // superuser reads the caller's own principal: the flag is not in the token, and a
 // principal deleted meanwhile is no superuser.
 func (s *Service) superuser(ctx context.Context, c access.Caller) (bool, error) {
+	if c.Delegated() {
+		return false, nil // superuser status is personal: it never travels with a token minted for another
+	}
 	me, err := s.Store.GetPrincipal(ctx, c.OwnerID)
 	if errors.Is(err, token.ErrNotFound) {
 		return false, nil

@@ -32,6 +32,7 @@ type auditItem struct {
 	Type         string         `dynamodbav:"type"`
 	ActorID      string         `dynamodbav:"actorId"`
 	ActorTokenID string         `dynamodbav:"actorTokenId,omitempty"`
+	ActorMinter  string         `dynamodbav:"actorMintedBy,omitempty"`
 	TokenID      string         `dynamodbav:"tokenId"`
 	OwnerID      string         `dynamodbav:"ownerId"`
 	Reason       string         `dynamodbav:"reason,omitempty"`
@@ -56,7 +57,7 @@ func toAuditItem(e *token.Event) auditItem {
 	return auditItem{
 		PK: "AUDIT#" + string(e.TokenID), SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
 		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Version: e.Version, Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
-		TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: changes,
+		ActorMinter: e.ActorMintedBy, TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: changes,
 	}
 }
 
@@ -64,7 +65,7 @@ func fromAuditItem(it auditItem) *token.Event {
 	t, _ := time.Parse(time.RFC3339Nano, it.Time)
 	return &token.Event{
 		ID: it.ID, Time: t, Version: it.Version, Type: token.EventType(it.Type), ActorID: it.ActorID, ActorTokenID: it.ActorTokenID,
-		TokenID: token.ID(it.TokenID), OwnerID: it.OwnerID, Reason: it.Reason, Changes: it.Changes,
+		ActorMintedBy: it.ActorMinter, TokenID: token.ID(it.TokenID), OwnerID: it.OwnerID, Reason: it.Reason, Changes: it.Changes,
 	}
 }
 

@@ -79,6 +79,8 @@ type tokenItem struct {
 	ID                string   `dynamodbav:"id"`
 	OwnerID           string   `dynamodbav:"ownerId"`
 	CreatedBy         string   `dynamodbav:"createdBy,omitempty"`
+	MintedBy          string   `dynamodbav:"mintedBy,omitempty"`
+	DisabledBy        string   `dynamodbav:"disabledBy,omitempty"`
 	Name              string   `dynamodbav:"name"`
 	Description       string   `dynamodbav:"description,omitempty"`
 	Scopes            []string `dynamodbav:"scopes,stringset"`
@@ -100,7 +102,11 @@ type tokenItem struct {
 	RateLimit       *token.RateLimit  `dynamodbav:"rateLimit,omitempty"`
 	TimeRestriction *token.TimeWindow `dynamodbav:"timeRestriction,omitempty"`
 	EmergencyUntil  string            `dynamodbav:"emergencyUntil,omitempty"`
-	Version         int64             `dynamodbav:"version"`
+	// Who set each restriction (token.Restrictions).
+	IPAllowlistSetBy     string `dynamodbav:"ipAllowlistSetBy,omitempty"`
+	RateLimitSetBy       string `dynamodbav:"rateLimitSetBy,omitempty"`
+	TimeRestrictionSetBy string `dynamodbav:"timeRestrictionSetBy,omitempty"`
+	Version              int64  `dynamodbav:"version"`
 
 	// Usage: only the authorizer's atomic adds write these.
 	LastUsedAt string `dynamodbav:"lastUsedAt,omitempty"`
@@ -115,7 +121,8 @@ type tokenItem struct {
 var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true, "lastNotifiedAt": true}
 
 // clearable are the optional attributes Put removes when the token no longer has them.
-var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl", "ipAllowlist", "rateLimit", "timeRestriction", "emergencyUntil"}
+var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl", "ipAllowlist", "rateLimit", "timeRestriction", "emergencyUntil",
+	"mintedBy", "disabledBy", "ipAllowlistSetBy", "rateLimitSetBy", "timeRestrictionSetBy"}
 
 func (tb *Table) toItem(t *token.Token) tokenItem {
 	created := formatTime(t.CreatedAt) + "#" + string(t.ID)
@@ -123,7 +130,7 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 		PK: "TOKEN#" + string(t.ID), SK: "TOKEN",
 		GSI1PK: "OWNER#" + t.OwnerID, GSI1SK: created,
 		GSI3PK: "TOKENS", GSI3SK: created,
-		ID: string(t.ID), OwnerID: t.OwnerID, CreatedBy: t.CreatedBy,
+		ID: string(t.ID), OwnerID: t.OwnerID, CreatedBy: t.CreatedBy, MintedBy: t.MintedBy, DisabledBy: t.DisabledBy,
 		Name: t.Name, Description: t.Description, Scopes: t.Scopes,
 		Type: string(t.Type), Status: string(t.Status), Hint: t.Hint,
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
@@ -134,6 +141,10 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 		RateLimit:       t.Restrictions.RateLimit,
 		TimeRestriction: t.Restrictions.TimeRestriction,
 		EmergencyUntil:  formatTime(t.EmergencyUntil),
+
+		IPAllowlistSetBy:     t.Restrictions.IPAllowlistSetBy,
+		RateLimitSetBy:       t.Restrictions.RateLimitSetBy,
+		TimeRestrictionSetBy: t.Restrictions.TimeRestrictionSetBy,
 	}
 	for _, p := range t.Restrictions.IPAllowlist {
 		it.IPAllowlist = append(it.IPAllowlist, p.String())
@@ -163,7 +174,7 @@ func ExpiryBucket(at time.Time) string { return "EXP#" + at.UTC().Format("2006-0
 
 func fromItem(it tokenItem) *token.Token {
 	t := &token.Token{
-		ID: token.ID(it.ID), OwnerID: it.OwnerID, CreatedBy: it.CreatedBy,
+		ID: token.ID(it.ID), OwnerID: it.OwnerID, CreatedBy: it.CreatedBy, MintedBy: it.MintedBy, DisabledBy: it.DisabledBy,
 		Name: it.Name, Description: it.Description, Scopes: it.Scopes,
 		Type: token.Type(it.Type), Status: token.Status(it.Status), Hint: it.Hint,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
@@ -174,7 +185,8 @@ func fromItem(it tokenItem) *token.Token {
 		LastNotifiedAt: parseTime(it.LastNotifiedAt),
 		Version:        it.Version,
 		EmergencyUntil: parseTime(it.EmergencyUntil),
-		Restrictions:   token.Restrictions{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction},
+		Restrictions: token.Restrictions{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction,
+			IPAllowlistSetBy: it.IPAllowlistSetBy, RateLimitSetBy: it.RateLimitSetBy, TimeRestrictionSetBy: it.TimeRestrictionSetBy},
 	}
 	for _, s := range it.IPAllowlist {
 		if p, err := netip.ParsePrefix(s); err == nil {

@@ -26,11 +26,13 @@ const (
 	EventEmergencyOn  EventType = "emergency.on"
 	EventEmergencyOff EventType = "emergency.off"
 	EventLeakedRevoke EventType = "leaked.revoke"
+	EventBootstrap    EventType = "bootstrap"
+	EventEnroll       EventType = "enroll"
 )
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []EventType{EventCreate, EventUpdate, EventRotate, EventDisable, EventEnable, EventRevoke,
-	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke}
+	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll}
 
 // LeakReporter is the actor of a revocation by a leaked-token report: anyone may report.
 const LeakReporter = "leak-report"
@@ -44,10 +46,13 @@ type Event struct {
 	Type         EventType
 	ActorID      string // the principal who made the change, or LeakReporter
 	ActorTokenID string // the token the change was made with
-	TokenID      ID
-	OwnerID      string
-	Reason       string
-	Changes      []Change
+	// ActorMintedBy is set when that token was delegated: the principal who minted it
+	// for ActorID (its owner). Both are named, so a borrowed token never hides its minter.
+	ActorMintedBy string
+	TokenID       ID
+	OwnerID       string
+	Reason        string
+	Changes       []Change
 }
 
 // Change is one field's value before and after, as text.
@@ -126,8 +131,12 @@ type AuditFilter struct {
 
 // event makes the audit record of a change c made to t.
 func event(typ EventType, c access.Caller, t *Token, now time.Time, reason string, changes []Change) Event {
-	return Event{ID: newEventID(), Time: now, Version: t.Version, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID,
+	e := Event{ID: newEventID(), Time: now, Version: t.Version, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID,
 		TokenID: t.ID, OwnerID: t.OwnerID, Reason: reason, Changes: changes}
+	if c.Delegated() {
+		e.ActorMintedBy = c.Minter()
+	}
+	return e
 }
 
 // Match reports whether e passes the filter's conditions that no index serves.

@@ -11,6 +11,9 @@ type Policy struct {
 	MaxLifetime time.Duration
 	// TemporaryTTL is the lifetime of a temporary token created without an expiry.
 	TemporaryTTL time.Duration
+	// MaxTemporaryLifetime is the longest a temporary token may live after its creation
+	// or a rotation (MAX_TEMPORARY_TOKEN_LIFETIME, default 12h); 0 means DefaultMaxTemporaryLifetime.
+	MaxTemporaryLifetime time.Duration
 	// PermanentAdminOnly makes creating permanent tokens need tokens:admin.
 	PermanentAdminOnly bool
 	// Retention is how long revoked and expired tokens stay visible.
@@ -24,8 +27,28 @@ type Policy struct {
 func DefaultPolicy() Policy {
 	return Policy{
 		MaxLifetime: 8760 * time.Hour, TemporaryTTL: time.Hour, PermanentAdminOnly: true, Retention: 30 * 24 * time.Hour,
-		DetectionWindow: DefaultDetectionWindow,
+		DetectionWindow: DefaultDetectionWindow, MaxTemporaryLifetime: DefaultMaxTemporaryLifetime,
 	}
+}
+
+// DefaultMaxTemporaryLifetime is MAX_TEMPORARY_TOKEN_LIFETIME's default.
+const DefaultMaxTemporaryLifetime = 12 * time.Hour
+
+func (p Policy) maxTemporary() time.Duration {
+	if p.MaxTemporaryLifetime <= 0 {
+		return DefaultMaxTemporaryLifetime
+	}
+	return p.MaxTemporaryLifetime
+}
+
+// checkTemporary refuses a temporary token's expiry more than MaxTemporaryLifetime
+// after now, and "never": temporary means temporary, whoever asks.
+func checkTemporary(field string, at, now time.Time, p Policy) error {
+	limit := p.maxTemporary()
+	if at.IsZero() || at.Sub(now) > limit {
+		return Invalid(field, fmt.Sprintf("a temporary token lives at most %s (MAX_TEMPORARY_TOKEN_LIFETIME); choose an earlier expiry or a permanent token", limit))
+	}
+	return nil
 }
 
 // MaxTemporaryTTL caps TEMPORARY_TOKEN_TTL.
@@ -38,6 +61,12 @@ func (p Policy) Validate() error {
 	}
 	if p.TemporaryTTL <= 0 || p.TemporaryTTL > MaxTemporaryTTL {
 		return fmt.Errorf("TEMPORARY_TOKEN_TTL must be more than 0 and at most 24h, got %s", p.TemporaryTTL)
+	}
+	if p.MaxTemporaryLifetime < 0 || p.MaxTemporaryLifetime > MaxTemporaryTTL {
+		return fmt.Errorf("MAX_TEMPORARY_TOKEN_LIFETIME must be more than 0 and at most 24h, got %s", p.MaxTemporaryLifetime)
+	}
+	if p.TemporaryTTL > p.maxTemporary() {
+		return fmt.Errorf("TEMPORARY_TOKEN_TTL (%s) must not exceed MAX_TEMPORARY_TOKEN_LIFETIME (%s)", p.TemporaryTTL, p.maxTemporary())
 	}
 	if p.Retention < 0 {
 		return fmt.Errorf("RETENTION_AFTER_END must not be negative")

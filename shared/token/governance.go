@@ -63,12 +63,17 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
+	if c.Delegated() {
+		return nil, delegatedError(c, string(typ)+" tokens")
+	}
 	t, err := s.load(ctx, c, id, true)
 	if err != nil {
 		return nil, err
 	}
-	if t.CreatedBy == c.OwnerID {
-		return nil, &ForbiddenError{"the principal who requested a token cannot " + string(typ) + " it: another admin must"}
+	// "Not the requester": neither the owner nor the minter of the requested token (nor
+	// the principal whose call created it) may decide on it.
+	if c.OwnerID == t.OwnerID || c.OwnerID == t.Minter() || c.OwnerID == t.CreatedBy {
+		return nil, &ForbiddenError{"the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
 	}
 	return s.apply(ctx, c, t, 0, op{typ: typ, reason: reason}, func(t *Token, now time.Time) (bool, error) {
 		if st := t.EffectiveStatus(now); st != StatusPending {
@@ -78,6 +83,14 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 		return true, nil
 	})
 }
+
+// delegatedError refuses personal authority to a delegated token.
+func delegatedError(c access.Caller, what string) error {
+	return &ForbiddenError{fmt.Sprintf("authority is personal: this token was minted by %s for %s, and a delegated token cannot %s; use a token of your own", c.Minter(), c.OwnerID, what)}
+}
+
+// DelegatedError is delegatedError for other packages (principal).
+func DelegatedError(c access.Caller, what string) error { return delegatedError(c, what) }
 
 // Emergency access lasts from one to eight hours.
 const (
@@ -138,6 +151,9 @@ func (s *Service) EmergencyOff(ctx context.Context, c access.Caller, id ID, reas
 func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Token, error) {
 	if !c.Has(access.EmergencyActivate) {
 		return nil, &ForbiddenError{"emergency access needs the emergency:activate scope"}
+	}
+	if c.Delegated() {
+		return nil, delegatedError(c, "turn emergency access on or off")
 	}
 	t, err := s.load(ctx, c, id, false)
 	if err != nil {

@@ -15,6 +15,13 @@ type Restrictions struct {
 	IPAllowlist     []netip.Prefix // empty: any address
 	RateLimit       *RateLimit     // nil: unlimited
 	TimeRestriction *TimeWindow    // nil: any time
+
+	// Who set each restriction (the principal whose authority the call carried): a
+	// restriction another principal set binds the owner, who can tighten it but needs
+	// tokens:admin to loosen or clear it. Empty: the token's creator.
+	IPAllowlistSetBy     string
+	RateLimitSetBy       string
+	TimeRestrictionSetBy string
 }
 
 // IsZero reports whether nothing is restricted.
@@ -161,4 +168,79 @@ func CheckTimeWindow(bad *InvalidError, w *TimeWindow) {
 	} else if w.EndHour <= w.StartHour {
 		bad.Add("timeRestriction.endHour", "must be after startHour")
 	}
+}
+
+// setBy records who set the restrictions that are set, for those chosen.
+func (r *Restrictions) setBy(who string, ip, rate, window bool) {
+	if ip {
+		r.IPAllowlistSetBy = ""
+		if len(r.IPAllowlist) > 0 {
+			r.IPAllowlistSetBy = who
+		}
+	}
+	if rate {
+		r.RateLimitSetBy = ""
+		if r.RateLimit != nil {
+			r.RateLimitSetBy = who
+		}
+	}
+	if window {
+		r.TimeRestrictionSetBy = ""
+		if r.TimeRestriction != nil {
+			r.TimeRestrictionSetBy = who
+		}
+	}
+}
+
+// AllowlistWithin reports whether every address next allows, old allows too: next
+// tightens or keeps old. An empty list allows every address.
+func AllowlistWithin(next, old []netip.Prefix) bool {
+	if len(old) == 0 {
+		return true
+	}
+	if len(next) == 0 {
+		return false
+	}
+	for _, n := range next {
+		inside := false
+		for _, o := range old {
+			if o.Bits() <= n.Bits() && o.Contains(n.Addr()) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			return false
+		}
+	}
+	return true
+}
+
+// RateWithin reports whether next allows no more than old in any of old's windows:
+// no longer a window, and no higher a rate. nil is unlimited.
+func RateWithin(next, old *RateLimit) bool {
+	if old == nil {
+		return true
+	}
+	if next == nil {
+		return false
+	}
+	nw, ow := next.Window(), old.Window()
+	return nw <= ow && int64(next.Limit)*int64(ow/time.Second) <= int64(old.Limit)*int64(nw/time.Second)
+}
+
+// WindowWithin reports whether next allows only times old allows. nil is any time.
+func WindowWithin(next, old *TimeWindow) bool {
+	if old == nil {
+		return true
+	}
+	if next == nil {
+		return false
+	}
+	for _, d := range next.Days {
+		if !slices.Contains(old.Days, d) {
+			return false
+		}
+	}
+	return next.StartHour >= old.StartHour && next.EndHour <= old.EndHour
 }

@@ -110,6 +110,9 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if in.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
 		return Created{}, &ForbiddenError{"creating tokens for another principal needs the tokens:admin scope"}
 	}
+	if in.OwnerID != c.OwnerID && c.Delegated() {
+		return Created{}, &ForbiddenError{fmt.Sprintf("this token was minted by %s for %s: a delegated token cannot mint tokens for other principals", c.Minter(), c.OwnerID)}
+	}
 	if in.Type == TypePermanent && s.Policy.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
 		return Created{}, &ForbiddenError{`creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
 	}
@@ -137,7 +140,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	}
 	pep := s.Keys.Current()
 	t := &Token{
-		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID,
+		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(),
 		Name: in.Name, Description: in.Description,
 		Scopes: dedupe(in.Scopes), Type: in.Type, Status: StatusActive,
 		Hint:      g.Plaintext.Hint(s.Prefix),
@@ -146,6 +149,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		Restrictions: restrict,
 		Version:      1,
 	}
+	t.Restrictions.setBy(c.Minter(), true, true, true)
 	if risk == access.RiskHigh {
 		// High-risk tokens take effect only once another admin approves them.
 		t.Status = StatusPending
@@ -158,6 +162,18 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 }
 
 func (s *Service) expiry(bad *InvalidError, in CreateInput, now time.Time) time.Time {
+	at := s.requestedExpiry(bad, in, now)
+	if in.Type == TypeTemporary {
+		field := "expiresIn"
+		if in.ExpiresAt != nil {
+			field = "expiresAt"
+		}
+		addInvalid(bad, checkTemporary(field, at, now, s.Policy))
+	}
+	return at
+}
+
+func (s *Service) requestedExpiry(bad *InvalidError, in CreateInput, now time.Time) time.Time {
 	switch {
 	case in.ExpiresIn != "" && in.ExpiresAt != nil:
 		bad.Add("expiresAt", "give either expiresIn or expiresAt, not both")
@@ -388,17 +404,56 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 		if in.Description != nil {
 			t.Description = *in.Description
 		}
+		r := &t.Restrictions
+		if in.IPAllowlist != nil && !AllowlistWithin(allow, r.IPAllowlist) {
+			if err := mayLoosen(c, t, r.IPAllowlistSetBy, "ipAllowlist"); err != nil {
+				return false, err
+			}
+		}
+		if in.RateLimit != nil && !RateWithin(*in.RateLimit, r.RateLimit) {
+			if err := mayLoosen(c, t, r.RateLimitSetBy, "rateLimit"); err != nil {
+				return false, err
+			}
+		}
+		if in.TimeRestriction != nil && !WindowWithin(*in.TimeRestriction, r.TimeRestriction) {
+			if err := mayLoosen(c, t, r.TimeRestrictionSetBy, "timeRestriction"); err != nil {
+				return false, err
+			}
+		}
 		if in.IPAllowlist != nil {
-			t.Restrictions.IPAllowlist = allow
+			r.IPAllowlist = allow
 		}
 		if in.RateLimit != nil {
-			t.Restrictions.RateLimit = *in.RateLimit
+			r.RateLimit = *in.RateLimit
 		}
 		if in.TimeRestriction != nil {
-			t.Restrictions.TimeRestriction = *in.TimeRestriction
+			r.TimeRestriction = *in.TimeRestriction
 		}
+		r.setBy(c.Minter(), in.IPAllowlist != nil, in.RateLimit != nil, in.TimeRestriction != nil)
 		return true, nil
 	})
+}
+
+// setByCaller reports whether who (a restriction's setter, or who disabled a token;
+// empty: the token's creator) is the caller acting with its own token. A delegated token
+// acts for nobody in person, not even for its minter.
+func setByCaller(c access.Caller, t *Token, who string) bool {
+	if who == "" {
+		who = t.CreatedBy
+	}
+	return !c.Delegated() && who == c.OwnerID
+}
+
+// mayLoosen refuses to loosen or clear a restriction that another principal set, unless
+// the caller has tokens:admin: restrictions an admin set bind the owner.
+func mayLoosen(c access.Caller, t *Token, setBy, field string) error {
+	if c.Has(access.TokensAdmin) || setByCaller(c, t, setBy) {
+		return nil
+	}
+	if setBy == "" {
+		setBy = t.CreatedBy
+	}
+	return &ForbiddenError{fmt.Sprintf("%s was set by %s: loosening or clearing it needs the tokens:admin scope (tightening is always allowed)", field, setBy)}
 }
 
 // change reads a token the caller may change, applies f, and writes it back only if
@@ -463,7 +518,11 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 	var expiresAt time.Time
 	redate := in.ExpiresIn != "" || in.ExpiresAt != nil
 	if redate {
-		expiresAt = s.expiry(bad, CreateInput{ExpiresIn: in.ExpiresIn, ExpiresAt: in.ExpiresAt}, s.now())
+		expiresAt = s.requestedExpiry(bad, CreateInput{ExpiresIn: in.ExpiresIn, ExpiresAt: in.ExpiresAt}, s.now())
+	}
+	field := "expiresIn"
+	if in.ExpiresAt != nil {
+		field = "expiresAt"
 	}
 	if err := bad.Err(); err != nil {
 		return Created{}, err
@@ -480,6 +539,12 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 	t, err := s.change(ctx, c, id, 0, op{typ: EventRotate, extra: extra}, func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
 			return false, &StateError{fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
+		}
+		if t.Type == TypeTemporary && redate {
+			// A temporary token lives at most MAX_TEMPORARY_TOKEN_LIFETIME after a rotation too.
+			if err := checkTemporary(field, expiresAt, now, s.Policy); err != nil {
+				return false, err
+			}
 		}
 		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
 		if grace > 0 {
@@ -507,7 +572,7 @@ func (s *Service) Disable(ctx context.Context, c access.Caller, id ID, reason st
 		case StatusDisabled:
 			return false, nil
 		case StatusActive:
-			t.Status = StatusDisabled
+			t.Status, t.DisabledBy = StatusDisabled, c.Minter()
 			return true, nil
 		default:
 			return false, &StateError{fmt.Sprintf("the token is %s and cannot be disabled", st)}
@@ -525,7 +590,10 @@ func (s *Service) Enable(ctx context.Context, c access.Caller, id ID, reason str
 		case StatusActive:
 			return false, nil
 		case StatusDisabled:
-			t.Status = StatusActive
+			if !c.Has(access.TokensAdmin) && !setByCaller(c, t, t.DisabledBy) {
+				return false, &ForbiddenError{"the token was disabled by another principal: enabling it needs the tokens:admin scope"}
+			}
+			t.Status, t.DisabledBy = StatusActive, ""
 			return true, nil
 		default:
 			return false, &StateError{fmt.Sprintf("the token is %s and cannot be enabled", st)}

@@ -42,9 +42,17 @@ const (
 // Token is what tokengate keeps of an API token: everything but the secret, of which
 // only a keyed hash is kept.
 type Token struct {
-	ID          ID
-	OwnerID     string
-	CreatedBy   string // the principal whose call created the token
+	ID        ID
+	OwnerID   string
+	CreatedBy string // the principal whose call created the token
+	// MintedBy is the principal whose personal authority the token carries: the owner
+	// for a token it minted for itself, else whoever minted it for the owner, following
+	// the chain (a token minted with a delegated token has the same minter). Empty on
+	// tokens stored before it existed: Minter falls back to CreatedBy.
+	MintedBy string
+	// DisabledBy is the principal who last disabled the token: enabling a token that
+	// another principal disabled needs tokens:admin.
+	DisabledBy  string
 	Name        string
 	Description string
 	Scopes      []string
@@ -119,6 +127,20 @@ func (t *Token) RemoveAt(retention time.Duration) time.Time {
 	}
 	return end.Add(retention)
 }
+
+// Minter is the principal whose authority the token carries (see MintedBy).
+func (t *Token) Minter() string {
+	switch {
+	case t.MintedBy != "":
+		return t.MintedBy
+	case t.CreatedBy != "":
+		return t.CreatedBy
+	}
+	return t.OwnerID
+}
+
+// Delegated reports whether one principal minted the token for another.
+func (t *Token) Delegated() bool { return t.Minter() != t.OwnerID }
 
 // EmergencyActive reports whether break-glass access is on at now.
 func (t *Token) EmergencyActive(now time.Time) bool { return now.Before(t.EmergencyUntil) }

@@ -1,0 +1,124 @@
+package boot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"tokengate/shared/authorizer"
+	"tokengate/shared/pepper"
+)
+
+// PepperRetry bounds how often an authorizer that found no pepper looks again: once the
+// operator has run bootstrap, the next request after at most this long is served.
+const PepperRetry = 5 * time.Second
+
+// AuthorizerHandler is the Lambda handler of the authorizer function. Before bootstrap
+// (no pepper in the table) the cold start does not fail: a function that exits on every
+// start would only crash-loop. Instead every request is refused with one log line that
+// says why, and the table is looked at again at most every PepperRetry, so the first
+// request after bootstrap is served by the same instance. Any other failure to load is
+// returned: the caller exits, and nothing is allowed.
+func AuthorizerHandler(ctx context.Context, s Settings, resp authorizer.Response, getenv func(string) string) (*Pending, error) {
+	p := &Pending{settings: s, resp: resp, getenv: getenv, now: time.Now}
+	if err := p.load(ctx); err != nil && !errors.Is(err, pepper.ErrNotBootstrapped) {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Pending serves the authorizer once the pepper exists and refuses everything before.
+type Pending struct {
+	settings Settings
+	resp     authorizer.Response
+	getenv   func(string) string
+	now      func() time.Time
+
+	mu      sync.Mutex
+	handler func(context.Context, json.RawMessage) (any, error)
+	usage   *authorizer.Usage
+	tried   time.Time
+	// PepperLoad is how long the successful load took, for the cold-start line.
+	PepperLoad time.Duration
+}
+
+// load reads the settings' pepper and builds the authorizer; ErrNotBootstrapped when
+// there is no pepper yet.
+func (p *Pending) load(ctx context.Context) error {
+	p.tried = p.now()
+	d, err := LoadWith(ctx, p.settings)
+	if err != nil {
+		return err
+	}
+	a, usage, err := d.Authorizer(p.getenv)
+	if err != nil {
+		return err
+	}
+	p.handler, p.usage, p.PepperLoad = a.Handler(p.resp), usage, d.PepperLoad
+	return nil
+}
+
+// Ready reports whether the authorizer serves (the pepper was found).
+func (p *Pending) Ready() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.handler != nil
+}
+
+// Flush writes pending usage counts (on SIGTERM).
+func (p *Pending) Flush(ctx context.Context) {
+	p.mu.Lock()
+	u := p.usage
+	p.mu.Unlock()
+	if u != nil {
+		u.Flush(ctx)
+	}
+}
+
+// Handle answers one authorizer event.
+func (p *Pending) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	p.mu.Lock()
+	if p.handler == nil && p.now().Sub(p.tried) >= PepperRetry {
+		if err := p.load(ctx); err == nil {
+			slog.InfoContext(ctx, "pepper found: the authorizer serves from now on")
+		} else if !errors.Is(err, pepper.ErrNotBootstrapped) {
+			slog.ErrorContext(ctx, "authorizer: loading the pepper failed", "err", err)
+		}
+	}
+	h := p.handler
+	p.mu.Unlock()
+	if h != nil {
+		return h(ctx, raw)
+	}
+	slog.WarnContext(ctx, "authorizer decision", "allow", false, "reason", "not_bootstrapped",
+		"detail", "tokengate is not bootstrapped: the table "+p.settings.TableName+" holds no pepper, so every token is refused; an operator runs `tglocal bootstrap` once")
+	return deny(raw, p.resp)
+}
+
+// deny refuses an event of any format the authorizer accepts, as the authorizer refuses
+// a token that is not valid.
+func deny(raw json.RawMessage, resp authorizer.Response) (any, error) {
+	var probe struct {
+		Version  string `json:"version"`
+		Type     string `json:"type"`
+		RouteArn string `json:"routeArn"`
+	}
+	_ = json.Unmarshal(raw, &probe)
+	switch {
+	case probe.Version == "2.0" && resp == authorizer.ResponseIAM:
+		return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{
+			PrincipalID: "denied",
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{{
+				Action: []string{"execute-api:Invoke"}, Effect: "Deny", Resource: []string{probe.RouteArn},
+			}}},
+		}, nil
+	case probe.Version == "2.0":
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+	}
+	return nil, authorizer.ErrUnauthorized
+}
