@@ -52,7 +52,6 @@ var (
 	principalOperations = map[string]func(*principal.Service) http.Handler{
 		"ListPrincipalsFunction":  api.ListPrincipals,
 		"GetPrincipalFunction":    api.GetPrincipal,
-		"CreatePrincipalFunction": api.CreatePrincipal,
 		"UpdatePrincipalFunction": api.UpdatePrincipal,
 		"DeletePrincipalFunction": api.DeletePrincipal,
 	}
@@ -62,9 +61,22 @@ var (
 	}
 )
 
+// depsOperations are the functions built from everything boot.Load provides, as their
+// mains build them with boot.ServeDeps.
+var depsOperations = map[string]func(*boot.Deps) http.Handler{
+	"CreatePrincipalFunction": func(d *boot.Deps) http.Handler {
+		return api.CreatePrincipalAndEnroll(d.PrincipalService(), d.Enroller())
+	},
+	"SendEnrollmentFunction": func(d *boot.Deps) http.Handler { return api.SendEnrollment(d.Enroller()) },
+	"EnrollFunction":         func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller()) },
+}
+
 // handler builds the handler of a template function from deps, or reports that the
 // local gateway has none.
 func handler(function string, deps *boot.Deps) (http.Handler, bool) {
+	if build, ok := depsOperations[function]; ok {
+		return build(deps), true
+	}
 	if build, ok := operations[function]; ok {
 		return build(deps.TokenService()), true
 	}
@@ -159,7 +171,7 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := gateway.Server(s.Handler, gateway.APIGatewayLimits)
 	slog.Info("local gateway listening", "url", "http://"+ln.Addr().String(), "routes", len(tmpl.Routes))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -18,7 +18,8 @@ const MaxBodyBytes = 64 << 10
 var errUnsupportedMedia = errors.New("unsupported media type")
 
 // decode reads a JSON object into v: at most 64 KiB, unknown fields refused, one value
-// only. Every failure names the field when it can. An empty body decodes as {} when
+// only, and strictly (strictJSON: valid UTF-8, no lone surrogates, no duplicate keys,
+// keys matched case-sensitively, no null for a boolean). Every failure names the field when it can. An empty body decodes as {} when
 // optional is true.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -42,6 +43,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 			return nil
 		}
 		return token.Invalid("", "a JSON object body is required")
+	}
+	if err := strictJSON(body, v); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()

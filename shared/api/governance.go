@@ -74,7 +74,7 @@ func page(q url.Values, bad *token.InvalidError, allowed ...string) (int, string
 
 // TokenHistory serves GET /tokens/{id}/history: the token's audit records, newest first.
 func TokenHistory(svc *token.Service) http.Handler {
-	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		bad := &token.InvalidError{}
 		limit, cursor := page(r.URL.Query(), bad)
 		if err := bad.Err(); err != nil {
@@ -92,7 +92,7 @@ func TokenHistory(svc *token.Service) http.Handler {
 // AuditLog serves GET /audit?actor=&tokenId=&type=&since=&until=: the activity log for
 // audit:read, newest first.
 func AuditLog(svc *token.Service) http.Handler {
-	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+	return handleQuery([]string{"limit", "cursor", "actor", "tokenId", "type", "since", "until"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		q := r.URL.Query()
 		bad := &token.InvalidError{}
 		f := token.AuditFilter{ActorID: q.Get("actor"), TokenID: token.ID(q.Get("tokenId"))}
@@ -133,7 +133,7 @@ func AuditLog(svc *token.Service) http.Handler {
 
 // ListApprovals serves GET /approvals: tokens awaiting approval, for tokens:admin.
 func ListApprovals(svc *token.Service) http.Handler {
-	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		bad := &token.InvalidError{}
 		limit, cursor := page(r.URL.Query(), bad)
 		if err := bad.Err(); err != nil {
@@ -231,6 +231,10 @@ const LeakAnswerAfter = time.Second
 
 func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	started := time.Now()
+	if err := checkQuery(r, nil); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"tokengate/shared/access"
 	"tokengate/shared/principal"
@@ -58,7 +59,7 @@ func sortedOrEmpty(names []string) []string {
 
 // ListPrincipals serves GET /principals?limit=&cursor= (tokens:admin), by id.
 func ListPrincipals(svc *principal.Service) http.Handler {
-	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		limit, cursor, err := pageQuery(r.URL.Query())
 		if err != nil {
 			return err
@@ -126,20 +127,24 @@ type createPrincipalRequest struct {
 // CreatePrincipal serves POST /principals: 201 with the principal and its Location.
 func CreatePrincipal(svc *principal.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		var req createPrincipalRequest
-		if err := decode(w, r, &req, false); err != nil {
-			return err
-		}
-		p, err := svc.Create(r.Context(), c, principal.CreateInput{
-			ID: req.ID, Name: req.Name, Email: req.Email, Kind: req.Kind,
-			Roles: req.Roles, Scopes: req.Scopes, Superuser: req.Superuser,
-		})
+		p, err := createPrincipal(w, r, c, svc)
 		if err != nil {
 			return err
 		}
 		w.Header().Set("Location", "/principals/"+url.PathEscape(p.ID))
 		writeJSON(w, http.StatusCreated, viewPrincipal(p, svc.Catalog))
 		return nil
+	})
+}
+
+func createPrincipal(w http.ResponseWriter, r *http.Request, c access.Caller, svc *principal.Service) (*access.Principal, error) {
+	var req createPrincipalRequest
+	if err := decode(w, r, &req, false); err != nil {
+		return nil, err
+	}
+	return svc.Create(r.Context(), c, principal.CreateInput{
+		ID: req.ID, Name: req.Name, Email: req.Email, Kind: req.Kind,
+		Roles: req.Roles, Scopes: req.Scopes, Superuser: req.Superuser,
 	})
 }
 
@@ -161,6 +166,10 @@ func (u updatePrincipalRequest) input(id string) (principal.UpdateInput, error) 
 	// field decodes one present field into v; JSON null leaves v at its zero value.
 	field := func(raw json.RawMessage, name, want string, v any) bool {
 		if raw == nil {
+			return false
+		}
+		if string(raw) == "null" && !strings.Contains(want, "null") {
+			bad.Add(name, "must be "+want+", not null")
 			return false
 		}
 		if err := json.Unmarshal(raw, v); err != nil {

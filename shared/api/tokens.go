@@ -28,12 +28,21 @@ func tokenList(svc *token.Service, items []*token.Token, next string) listView {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c access.Caller) error
 
-// handle runs f for an authenticated caller and maps its error.
-func handle(f handlerFunc) http.Handler {
+// handle runs f for an authenticated caller on a route that takes no query parameter,
+// and maps its error.
+func handle(f handlerFunc) http.Handler { return handleQuery(nil, f) }
+
+// handleQuery is handle for a route that takes the query parameters params: any other,
+// or a malformed query string, is 400 before f runs.
+func handleQuery(params []string, f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := access.CallerFrom(r.Context())
 		if !ok {
 			writeError(w, r, errUnauthenticated)
+			return
+		}
+		if err := checkQuery(r, params); err != nil {
+			writeError(w, r, err)
 			return
 		}
 		if err := f(w, r, c); err != nil {
@@ -89,7 +98,7 @@ func CreateToken(svc *token.Service) http.Handler {
 
 // ListTokens serves GET /tokens?limit=&cursor=&ownerId=&status=&expiringWithin=.
 func ListTokens(svc *token.Service) http.Handler {
-	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
+	return handleQuery([]string{"limit", "cursor", "ownerId", "status", "expiringWithin"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		f, err := listFilter(r.URL.Query())
 		if err != nil {
 			return err
@@ -205,6 +214,19 @@ func (u updateRequest) input() (token.UpdateInput, error) {
 // optional decodes one field strictly; JSON null leaves v at its zero value. Errors
 // name the field inside the body: "rateLimit.limit".
 func optional(raw json.RawMessage, field string, v any) error {
+	if err := strictJSON(raw, v); err != nil {
+		var inv *token.InvalidError
+		if errors.As(err, &inv) {
+			for i, f := range inv.Fields {
+				if f.Field == "" {
+					inv.Fields[i].Field = field
+				} else {
+					inv.Fields[i].Field = field + "." + f.Field
+				}
+			}
+		}
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -85,3 +85,13 @@ type SealedPepper struct {
 	Version    int
 	Ciphertext []byte
 }
+
+// HashWith is HMAC-SHA256 of b under pepper version ver, for other secrets the pepper
+// keys (enrollment secrets); ok is false for an unknown version.
+func (k *Keyring) HashWith(ver int, b []byte) (sum []byte, ok bool) {
+	p, ok := k.byVer[ver]
+	if !ok {
+		return nil, false
+	}
+	return p.Hash(Secret{b: b}), true
+}

@@ -109,6 +109,19 @@ func ParseAllowlist(bad *InvalidError, in []string) []netip.Prefix {
 				bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 CIDR such as 203.0.113.0/24", truncate(s, 64)))
 				continue
 			}
+			if p.Addr().Zone() != "" {
+				bad.Add(field, fmt.Sprintf("%q has a zone: give a CIDR without one", truncate(s, 64)))
+				continue
+			}
+			if p.Addr().Is4In6() {
+				// An IPv4-mapped range means its IPv4 form, as a single mapped address
+				// does; one wider than the mapped space names no IPv4 address and is refused.
+				if p.Bits() < 96 {
+					bad.Add(field, fmt.Sprintf("%q spans beyond the IPv4-mapped range ::ffff:0:0/96; give the IPv4 CIDR instead", truncate(s, 64)))
+					continue
+				}
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			out = append(out, p.Masked())
 			continue
 		}

@@ -1,0 +1,171 @@
+package principal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"tokengate/shared/access"
+	"tokengate/shared/token"
+)
+
+// EnrollmentTTL is how long an enrollment secret can be exchanged.
+const EnrollmentTTL = 24 * time.Hour
+
+// enrollPrefix starts every enrollment secret, so scanners and people can tell it from a
+// token: tge_<pepper version>_<64 hex digits>.
+const enrollPrefix = "tge_"
+
+// Enrollment is a one-time secret a principal exchanges for its first token. Only its
+// keyed hash is stored.
+type Enrollment struct {
+	Hash          []byte
+	PepperVersion int
+	PrincipalID   string
+	CreatedBy     string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// Enrollments keeps enrollment secrets (shared/store implements it on the table).
+type Enrollments interface {
+	PutEnrollment(ctx context.Context, e Enrollment) error
+	// ConsumeEnrollment marks the enrollment with this hash used, once, in one
+	// conditional write, and returns it; token.ErrNotFound when it is unknown, used or
+	// expired at now.
+	ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*Enrollment, error)
+}
+
+// EnrollMailer sends the enrollment mail (shared/notify implements it on SES).
+type EnrollMailer interface {
+	SendEnrollment(ctx context.Context, to string, m EnrollmentMail) error
+}
+
+// EnrollmentMail is what the mail says: the secret goes to the principal's address and
+// nowhere else (no response, log line or table item holds it).
+type EnrollmentMail struct {
+	PrincipalID string
+	Name        string
+	Secret      string
+	ExpiresAt   time.Time
+}
+
+// Enroller hands a principal its own credential: an admin has a one-time secret mailed
+// to the principal, which exchanges it (POST /enroll) for its first token, minted by the
+// principal itself. The admin never sees the secret, so the token is the principal's own.
+type Enroller struct {
+	Principals  Store
+	Enrollments Enrollments
+	Tokens      *token.Service
+	Mailer      EnrollMailer
+	Now         func() time.Time
+	Rand        io.Reader // crypto/rand when nil
+}
+
+// SentEnrollment is what the admin learns: to whom, until when. Never the secret.
+type SentEnrollment struct {
+	PrincipalID string
+	Email       string
+	ExpiresAt   time.Time
+}
+
+// Send mails principal id a new enrollment secret. It needs tokens:admin and a token of
+// the caller's own (handing out credentials is personal authority), and the principal
+// needs an email address.
+func (e *Enroller) Send(ctx context.Context, c access.Caller, id string) (SentEnrollment, error) {
+	if !c.Has(access.TokensAdmin) {
+		return SentEnrollment{}, errNotAdmin
+	}
+	if c.Delegated() {
+		return SentEnrollment{}, token.DelegatedError(c, "enroll principals")
+	}
+	if !token.ValidOwnerID(id) {
+		return SentEnrollment{}, token.ErrNotFound
+	}
+	p, err := e.Principals.GetPrincipal(ctx, id)
+	if err != nil {
+		return SentEnrollment{}, fmt.Errorf("enroll %s: %w", id, err)
+	}
+	if p.Email == "" {
+		return SentEnrollment{}, token.Invalid("email", "the principal has no email address to send the enrollment to; PATCH one first")
+	}
+	return e.send(ctx, c, p)
+}
+
+func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principal) (SentEnrollment, error) {
+	raw := make([]byte, 32)
+	r := e.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return SentEnrollment{}, fmt.Errorf("enroll %s: random: %w", p.ID, err)
+	}
+	secret := hex.EncodeToString(raw)
+	ver := e.Tokens.Keys.Current().Version
+	hash, _ := e.Tokens.Keys.HashWith(ver, []byte(secret))
+	now := e.Now().UTC().Truncate(time.Second)
+	en := Enrollment{Hash: hash, PepperVersion: ver, PrincipalID: p.ID, CreatedBy: c.OwnerID, CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL)}
+	if err := e.Enrollments.PutEnrollment(ctx, en); err != nil {
+		return SentEnrollment{}, fmt.Errorf("enroll %s: put: %w", p.ID, err)
+	}
+	mail := EnrollmentMail{PrincipalID: p.ID, Name: p.Name, Secret: enrollPrefix + strconv.Itoa(ver) + "_" + secret, ExpiresAt: en.ExpiresAt}
+	if err := e.Mailer.SendEnrollment(ctx, p.Email, mail); err != nil {
+		return SentEnrollment{}, fmt.Errorf("enroll %s: mail: %w", p.ID, err)
+	}
+	return SentEnrollment{PrincipalID: p.ID, Email: p.Email, ExpiresAt: en.ExpiresAt}, nil
+}
+
+// errBadEnrollment is the one answer for an enrollment secret that is malformed,
+// unknown, used or expired: the answer tells a guesser nothing.
+var errBadEnrollment = token.Invalid("enrollmentToken", "is not a valid enrollment token: it may be mistyped, used already or expired (after 24h); ask an admin to send a new one")
+
+// Exchange trades an enrollment secret, once, for the principal's first token.
+func (e *Enroller) Exchange(ctx context.Context, secret string) (token.Created, error) {
+	ver, raw, ok := parseEnrollment(strings.TrimSpace(secret))
+	if !ok {
+		return token.Created{}, errBadEnrollment
+	}
+	hash, ok := e.Tokens.Keys.HashWith(ver, []byte(raw))
+	if !ok {
+		return token.Created{}, errBadEnrollment
+	}
+	now := e.Now().UTC()
+	en, err := e.Enrollments.ConsumeEnrollment(ctx, hash, now)
+	if errors.Is(err, token.ErrNotFound) {
+		return token.Created{}, errBadEnrollment
+	}
+	if err != nil {
+		return token.Created{}, fmt.Errorf("enroll: consume: %w", err)
+	}
+	p, err := e.Principals.GetPrincipal(ctx, en.PrincipalID)
+	if errors.Is(err, token.ErrNotFound) || (err == nil && p.CreatedAt.After(en.CreatedAt)) {
+		return token.Created{}, errBadEnrollment // deleted, or deleted and created anew since
+	}
+	if err != nil {
+		return token.Created{}, fmt.Errorf("enroll %s: %w", en.PrincipalID, err)
+	}
+	return e.Tokens.Enroll(ctx, p)
+}
+
+func parseEnrollment(s string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(s, enrollPrefix)
+	if !ok {
+		return 0, "", false
+	}
+	v, raw, ok := strings.Cut(rest, "_")
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil || n < 1 || len(raw) != 64 {
+		return 0, "", false
+	}
+	if _, err := hex.DecodeString(raw); err != nil {
+		return 0, "", false
+	}
+	return n, raw, true
+}
