@@ -7,7 +7,7 @@ API_PORT ?= $(or $(TG_API_PORT),3000)
 LOCAL_BIN := bin/tglocal
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help run stop clean test lint build bench notify status tools
+.PHONY: help run stop clean test lint build bench notify status tools bootstrap
 
 help: ## list the targets
 	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -21,7 +21,8 @@ $(LOCAL_BIN): tools $(shell find shared infra -name '*.go' -not -name '*_test.go
 run: tools ## start the local stack (DynamoDB Local, SES and KMS emulators) and the API on :3000
 	@bash infra/stack.sh up
 	@$(MAKE) --no-print-directory $(LOCAL_BIN)
-	@set -a && source <(bash infra/stack.sh env) && set +a && $(LOCAL_BIN) setup
+	@set -a && source <(bash infra/stack.sh env) && set +a && $(LOCAL_BIN) setup && \
+		$(LOCAL_BIN) bootstrap -state .local -token-file .local/admin-token -email admin@localhost -name "Local admin"
 	@bash infra/gateway.sh start $(API_PORT)
 
 stop: ## stop everything `make run` and `make test` started
@@ -32,6 +33,10 @@ stop: ## stop everything `make run` and `make test` started
 notify: tools $(LOCAL_BIN) ## run the expiry notifier once now against the `make run` stack
 	@test -f .local/env || { echo "no .local/env: start the stack with 'make run' first"; exit 1; }
 	@set -a && source .local/env && set +a && $(LOCAL_BIN) notify
+
+bootstrap: tools $(LOCAL_BIN) ## first superuser and root token on AWS: make bootstrap STACK=<stack name> [REGION=…] [ARGS=…]
+	@test -n "$(STACK)" || { echo "usage: make bootstrap STACK=<CloudFormation stack name> [REGION=eu-west-1] (make run bootstraps the local stack)"; exit 2; }
+	@$(LOCAL_BIN) bootstrap -stack "$(STACK)" $(if $(REGION),-region $(REGION)) $(ARGS)
 
 rotate-pepper: tools $(LOCAL_BIN) ## add a pepper version on the `make run` stack (or, without .local/env, wherever the environment points)
 	@$(LOCAL_BIN) rotate-pepper

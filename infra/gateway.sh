@@ -26,7 +26,7 @@ start)
     sleep 0.2
   done
   curl -s -o /dev/null "$url/tokens/self" || { echo "gateway did not answer on $url; see $log"; exit 1; }
-  ses=$(grep -E '^AWS_ENDPOINT_URL_SES=' "$state/env" | cut -d= -f2- || true)
+  ses=$(grep -E '^AWS_ENDPOINT_URL_SES=' "$state/env" | cut -d= -f2- | tr -d "'" || true)
   cat <<MSG
 
 tokengate is running.

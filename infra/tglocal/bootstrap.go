@@ -108,6 +108,12 @@ func bootstrapTarget(ctx context.Context, o *bootstrapOptions) (target, error) {
 			return target{}, &exitError{2, "no target: give -stack, or -table and -key, or run `make run` for the local stack (" + err.Error() + ")"}
 		}
 		o.Table, o.Key = os.Getenv("TABLE_NAME"), os.Getenv("KMS_KEY_ID")
+		if v := os.Getenv("CATALOG_FILE"); v != "" {
+			o.Catalog = v
+		}
+		if v := os.Getenv("TOKEN_PREFIX"); v != "" {
+			o.Prefix = v
+		}
 		if o.TokenFile == "" {
 			o.TokenFile = filepath.Join(o.State, "admin-token")
 		}
