@@ -242,6 +242,9 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 	if same(old, &p) {
 		return old, nil
 	}
+	if c.Delegated() && !sameGrants(old, &p) {
+		return nil, token.DelegatedError(c, "change roles, scopes or the superuser flag")
+	}
 	if (id == c.OwnerID || id == c.Minter()) && !sameGrants(old, &p) {
 		return nil, &token.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
 	}
