@@ -45,6 +45,11 @@ func LoadWith(ctx context.Context, s Settings) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	return LoadWithClients(ctx, s, c)
+}
+
+// LoadWithClients is LoadWith with clients already made.
+func LoadWithClients(ctx context.Context, s Settings, c Clients) (*Deps, error) {
 	tb := &store.Table{Client: c.DynamoDB, Name: s.TableName, Retention: s.Policy.Retention}
 	start := time.Now()
 	keys, err := pepper.Load(ctx, c.KMS, s.KMSKeyID, tb)

@@ -25,7 +25,16 @@ const PepperRetry = 5 * time.Second
 // request after bootstrap is served by the same instance. Any other failure to load is
 // returned: the caller exits, and nothing is allowed.
 func AuthorizerHandler(ctx context.Context, s Settings, resp authorizer.Response, getenv func(string) string) (*Pending, error) {
-	p := &Pending{settings: s, resp: resp, getenv: getenv, now: time.Now}
+	c, err := NewClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return AuthorizerHandlerWith(ctx, s, c, resp, getenv, time.Now)
+}
+
+// AuthorizerHandlerWith is AuthorizerHandler with clients made and a clock.
+func AuthorizerHandlerWith(ctx context.Context, s Settings, c Clients, resp authorizer.Response, getenv func(string) string, now func() time.Time) (*Pending, error) {
+	p := &Pending{settings: s, clients: c, resp: resp, getenv: getenv, now: now}
 	if err := p.load(ctx); err != nil && !errors.Is(err, pepper.ErrNotBootstrapped) {
 		return nil, err
 	}
@@ -35,6 +44,7 @@ func AuthorizerHandler(ctx context.Context, s Settings, resp authorizer.Response
 // Pending serves the authorizer once the pepper exists and refuses everything before.
 type Pending struct {
 	settings Settings
+	clients  Clients
 	resp     authorizer.Response
 	getenv   func(string) string
 	now      func() time.Time
@@ -51,7 +61,7 @@ type Pending struct {
 // there is no pepper yet.
 func (p *Pending) load(ctx context.Context) error {
 	p.tried = p.now()
-	d, err := LoadWith(ctx, p.settings)
+	d, err := LoadWithClients(ctx, p.settings, p.clients)
 	if err != nil {
 		return err
 	}
