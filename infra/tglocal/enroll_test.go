@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"tokengate/infra/localtest"
+	"tokengate/shared/access"
+	"tokengate/shared/boot"
+	"tokengate/shared/principal"
+	"tokengate/shared/store"
+	"tokengate/shared/token"
+)
+
+var enrollSecret = regexp.MustCompile(`tge_\d+_[0-9a-f]{64}`)
+
+// mailedSecret reads the enrollment secret from the SES emulator's store, as the
+// principal would from its inbox.
+func mailedSecret(t *testing.T, to string) string {
+	t.Helper()
+	localtest.SES(t)
+	mails := localtest.Mails(t, to)
+	require.NotEmpty(t, mails, "no mail to %s", to)
+	m := mails[len(mails)-1]
+	s := enrollSecret.FindString(m.Text)
+	require.NotEmpty(t, s, m.Text)
+	require.Contains(t, m.HTML, s)
+	return s
+}
+
+// TestEnrollment: a second admin gets a credential of its own through its mail, and
+// approves what the first admin requested; a token the first admin minted for it cannot.
+func TestEnrollment(t *testing.T) {
+	t.Setenv("NOTIFICATION_SENDER", "tokengate@example.com")
+	s := newStack(t)
+	rootTok, _ := s.mint(rootOwn, token.CreateInput{Name: "root", Scopes: []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead}})
+	addr := localtest.Address("carol")
+
+	a := s.call(rootTok, "POST", "/principals", `{"id":"carol","name":"Carol","email":"`+addr+`","scopes":["tokens:admin","tokens:read","tokens:write","audit:read"]}`)
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	require.Equal(t, "sent", a.body["enrollment"].(map[string]any)["status"])
+	require.NotContains(t, a.raw, "tge_", "the admin never sees the secret")
+	secret := mailedSecret(t, addr)
+	for _, item := range s.snapshot() {
+		require.NotContains(t, item, secret[6:20], "no table item holds the secret")
+	}
+
+	a = s.call("", "POST", "/enroll", `{"enrollmentToken":"`+secret+`"}`)
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	require.Equal(t, "carol", a.body["ownerId"])
+	require.Equal(t, "carol", a.body["mintedBy"])
+	require.Equal(t, false, a.body["delegated"])
+	carolTok := a.body["token"].(string)
+
+	s.unchanged(func() {
+		first := s.call("", "POST", "/enroll", `{"enrollmentToken":"`+secret+`"}`)
+		refused(t, first, http.StatusBadRequest, "enrollmentToken")
+		for _, bad := range []string{"tge_1_" + strings.Repeat("ab", 32), "tge_9_" + secret[6:], "nonsense", ""} {
+			other := s.call("", "POST", "/enroll", `{"enrollmentToken":"`+bad+`"}`)
+			refused(t, other, http.StatusBadRequest, "enrollmentToken")
+			require.Equal(t, first.raw, other.raw, "one uniform answer for used, unknown and malformed secrets")
+		}
+	})
+
+	// The first admin requests a high-risk token; carol approves it with her own token.
+	_, pending := s.mint(rootOwn, token.CreateInput{Name: "glass", Scopes: []string{access.EmergencyActivate}, Reason: "on call"})
+	lent, _ := s.mint(rootOwn, token.CreateInput{Name: "for carol", OwnerID: "carol", Scopes: []string{access.TokensAdmin, access.TokensRead}})
+	s.unchanged(func() {
+		refused(t, s.call(lent, "POST", "/approvals/"+string(pending.ID)+"/approve", ""), http.StatusForbidden, "minted by root for carol")
+		refused(t, s.call(lent, "POST", "/principals/carol/enrollment", ""), http.StatusForbidden, "delegated")
+	})
+	a = s.call(carolTok, "POST", "/approvals/"+string(pending.ID)+"/approve", `{"reason":"on call this week"}`)
+	require.Equal(t, http.StatusOK, a.status, a.raw)
+	require.Equal(t, "active", a.body["status"])
+
+	// An admin can send a new enrollment; the previous one stays used.
+	a = s.call(rootTok, "POST", "/principals/carol/enrollment", "")
+	require.Equal(t, http.StatusAccepted, a.status, a.raw)
+	require.NotContains(t, a.raw, "tge_")
+	again := mailedSecret(t, addr)
+	require.NotEqual(t, secret, again)
+}
+
+// An enrollment secret expires after 24 hours.
+func TestEnrollmentExpires(t *testing.T) {
+	svc := localtest.Service(t, nil)
+	tb := svc.Store.(*store.Table)
+	clock := localtest.NewClock(time.Now())
+	addr := localtest.Address("late")
+	ctx := context.Background()
+	require.NoError(t, tb.PutPrincipal(ctx, &access.Principal{ID: "late", Name: "Late", Email: addr, Kind: "user", Scopes: []string{access.TokensRead}, Version: 1}, 0))
+	localtest.SES(t)
+	d := &boot.Deps{Clients: localtest.Clients(t), Table: tb, Keys: svc.Keys, Catalog: svc.Catalog, Settings: boot.Settings{Prefix: "tg", Policy: svc.Policy}}
+	t.Setenv("NOTIFICATION_SENDER", "tokengate@example.com")
+	e := d.Enroller()
+	e.Now = clock.Now
+	_, err := e.Send(ctx, rootOwn, "late")
+	require.NoError(t, err)
+	secret := mailedSecret(t, addr)
+	clock.Add(principal.EnrollmentTTL + time.Second)
+	_, err = e.Exchange(ctx, secret)
+	var inv *token.InvalidError
+	require.ErrorAs(t, err, &inv)
+	require.Equal(t, "enrollmentToken", inv.Fields[0].Field)
+}
