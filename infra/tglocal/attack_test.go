@@ -150,7 +150,17 @@ func TestReproduction1BorrowedSuperuser(t *testing.T) {
 	require.Equal(t, "admin", a.body["mintedBy"])
 	borrowed := a.body["token"].(string)
 
+	// Rotating a superuser's own token hands the admin a new secret, not the superuser's
+	// authority: the rotated token is delegated from then on.
+	_, rootOwnToken := s.mint(rootOwn, token.CreateInput{Name: "root's own", Scopes: []string{access.TokensAdmin, access.TokensRead}})
+	a = s.call(adminTok, "POST", "/tokens/"+string(rootOwnToken.ID)+"/rotate", "")
+	require.Equal(t, http.StatusOK, a.status, a.raw)
+	require.Equal(t, true, a.body["delegated"])
+	require.Equal(t, "admin", a.body["mintedBy"])
+	rotated := a.body["token"].(string)
+
 	s.unchanged(func() {
+		refused(t, s.call(rotated, "PATCH", "/principals/admin", `{"superuser":true}`), http.StatusForbidden, "delegated")
 		refused(t, s.call(borrowed, "PATCH", "/principals/admin", `{"superuser":true}`), http.StatusForbidden, "delegated")
 		refused(t, s.call(borrowed, "PATCH", "/principals/alice", `{"superuser":true}`), http.StatusForbidden, "delegated")
 		refused(t, s.call(borrowed, "PATCH", "/principals/bob", `{"roles":["nothing-new"]}`), http.StatusBadRequest, "roles")
@@ -189,14 +199,13 @@ func TestReproduction2BorrowedApprovalAndEmergency(t *testing.T) {
 	// request approved by root, then borrows root's superuser status.
 	_, err := s.svc.Approve(ctx, rootOwn, pending.ID, "ok")
 	require.NoError(t, err)
-	_, glass := s.mint(access.Caller{TokenID: string(pending.ID), OwnerID: "admin", Scopes: pending.Scopes},
-		token.CreateInput{Name: "root glass", OwnerID: "root", Scopes: []string{access.EmergencyActivate, access.TokensRead}, Reason: "x"})
+	glassTok, glass := s.mint(access.Caller{TokenID: string(pending.ID), OwnerID: "admin", Scopes: pending.Scopes},
+		token.CreateInput{Name: "root glass", OwnerID: "root", Scopes: []string{access.EmergencyActivate, access.TokensAdmin, access.TokensRead}, Reason: "x"})
 	// A third admin approves it, unaware.
 	sam := &access.Principal{ID: "sam", Name: "Sam", Kind: "user", Scopes: []string{access.TokensAdmin, access.TokensRead}, Version: 1}
 	require.NoError(t, s.tb.PutPrincipal(ctx, sam, 0))
 	_, err = s.svc.Approve(ctx, access.Caller{TokenID: "sam-own", OwnerID: "sam", Scopes: sam.Scopes}, glass.ID, "looks fine")
 	require.NoError(t, err)
-	glassTok := s.rotateSecret(glass.ID)
 	restrictedTok, restricted := s.mint(aliceOwn, token.CreateInput{Name: "office only", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary,
 		IPAllowlist: []string{"203.0.113.0/24"}})
 	s.unchanged(func() {
@@ -204,15 +213,6 @@ func TestReproduction2BorrowedApprovalAndEmergency(t *testing.T) {
 		a := s.call(restrictedTok, "GET", "/tokens/self", "")
 		require.Equal(t, http.StatusForbidden, a.status, "the IP-restricted token is still refused from 127.0.0.1: "+a.raw)
 	})
-}
-
-// rotateSecret gives a token a new secret through the service (root's own authority) and
-// returns it: the way the test learns the secret of a token created pending.
-func (s *stack) rotateSecret(id token.ID) string {
-	s.t.Helper()
-	c, err := s.svc.Rotate(context.Background(), rootOwn, id, token.RotateInput{})
-	require.NoError(s.t, err)
-	return c.Plaintext.Reveal()
 }
 
 // Reproduction 3 (Medium): the owner removes restrictions an admin set, and re-enables

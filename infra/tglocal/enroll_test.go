@@ -109,3 +109,26 @@ func TestEnrollmentExpires(t *testing.T) {
 	require.ErrorAs(t, err, &inv)
 	require.Equal(t, "enrollmentToken", inv.Fields[0].Field)
 }
+
+// An admin's own credential carries authority, so no admin who is not a superuser can
+// have one mailed to itself: neither by enrolling a principal holding tokens:admin nor by
+// redirecting such a principal's email.
+func TestAdminCredentialsComeFromSuperusers(t *testing.T) {
+	t.Setenv("NOTIFICATION_SENDER", "tokengate@example.com")
+	s := newStack(t)
+	adminTok, _ := s.mint(adminOwn, token.CreateInput{Name: "admin", Scopes: adminOwn.Scopes})
+	puppet := localtest.Address("puppet")
+	a := s.call(adminTok, "POST", "/principals", `{"id":"puppet","name":"Puppet","email":"`+puppet+`","scopes":["tokens:admin","tokens:read"]}`)
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	require.Equal(t, "failed", a.body["enrollment"].(map[string]any)["status"], "no enrollment mail for a sock puppet")
+	localtest.SES(t)
+	require.Empty(t, localtest.Mails(t, puppet))
+	s.unchanged(func() {
+		refused(t, s.call(adminTok, "POST", "/principals/puppet/enrollment", ""), http.StatusForbidden, "superuser")
+	})
+	// The email of a principal holding tokens:admin is a superuser's to change.
+	require.NoError(t, s.tb.PutPrincipal(context.Background(), &access.Principal{ID: "ann", Name: "Ann", Email: "ann@example.com", Kind: "user", Scopes: []string{access.TokensAdmin}, Version: 1}, 0))
+	s.unchanged(func() {
+		refused(t, s.call(adminTok, "PATCH", "/principals/ann", `{"email":"`+puppet+`"}`), http.StatusForbidden, "superuser")
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,18 @@ func (e *Enroller) Send(ctx context.Context, c access.Caller, id string) (SentEn
 	}
 	if p.Email == "" {
 		return SentEnrollment{}, token.Invalid("email", "the principal has no email address to send the enrollment to; PATCH one first")
+	}
+	if slices.Contains(e.Tokens.Catalog.Holds(p), access.TokensAdmin) {
+		// An admin's own credential carries authority (approvals): only a superuser hands
+		// one out, so no admin can enroll a second identity of its own.
+		svc := &Service{Store: e.Principals, Catalog: e.Tokens.Catalog}
+		super, err := svc.superuser(ctx, c)
+		if err != nil {
+			return SentEnrollment{}, err
+		}
+		if !super {
+			return SentEnrollment{}, &token.ForbiddenError{Reason: "the principal holds tokens:admin: only a superuser, with a token of its own, can send it an enrollment"}
+		}
 	}
 	return e.send(ctx, c, p)
 }

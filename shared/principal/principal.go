@@ -248,7 +248,8 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 	if (id == c.OwnerID || id == c.Minter()) && !sameGrants(old, &p) {
 		return nil, &token.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
 	}
-	if old.Superuser && !(sameGrants(old, &p) && old.Email == p.Email && old.Kind == p.Kind) {
+	if (old.Superuser && !(sameGrants(old, &p) && old.Email == p.Email && old.Kind == p.Kind)) ||
+		(old.Email != p.Email && id != c.OwnerID && s.holdsAdmin(old)) {
 		// A superuser's grants, address and kind are changed by a superuser only: else an
 		// admin could empty one out or redirect its notices.
 		super, err := s.superuser(ctx, c)
@@ -256,7 +257,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 			return nil, err
 		}
 		if !super {
-			return nil, &token.ForbiddenError{Reason: "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind"}
+			return nil, &token.ForbiddenError{Reason: "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"}
 		}
 	}
 	if err := s.mayGrant(ctx, c, old, &p); err != nil {
@@ -322,6 +323,16 @@ func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.
 	}
 	return nil
 }
+
+// holdsAdmin reports whether p holds tokens:admin: its credentials carry authority
+// (approvals), so where they are mailed is a superuser's decision.
+func (s *Service) holdsAdmin(p *access.Principal) bool {
+	return slices.Contains(s.Catalog.Holds(p), access.TokensAdmin)
+}
+
+// Superuser reports whether the caller acts as a superuser: its own token, and its own
+// principal a superuser now.
+func (s *Service) Superuser(ctx context.Context, c access.Caller) (bool, error) { return s.superuser(ctx, c) }
 
 // superuser reads the caller's own principal: the flag is not in the token, and a
 // principal deleted meanwhile is no superuser.

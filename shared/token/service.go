@@ -551,6 +551,9 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(grace)
 		}
 		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(s.Prefix)
+		// Whoever receives the new secret minted it: an admin rotating another principal's
+		// token holds a delegated token from now on, never the owner's own authority.
+		t.MintedBy = c.Minter()
 		if redate {
 			t.ExpiresAt = expiresAt
 		}
