@@ -332,7 +332,9 @@ func (s *Service) holdsAdmin(p *access.Principal) bool {
 
 // Superuser reports whether the caller acts as a superuser: its own token, and its own
 // principal a superuser now.
-func (s *Service) Superuser(ctx context.Context, c access.Caller) (bool, error) { return s.superuser(ctx, c) }
+func (s *Service) Superuser(ctx context.Context, c access.Caller) (bool, error) {
+	return s.superuser(ctx, c)
+}
 
 // superuser reads the caller's own principal: the flag is not in the token, and a
 // principal deleted meanwhile is no superuser.
