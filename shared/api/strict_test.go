@@ -74,3 +74,32 @@ func TestCheckQuery(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDecode bounds what the strict checks add to decoding a typical create body:
+// compare "strict" with "plain" (encoding/json alone) in the same run.
+func BenchmarkDecode(b *testing.B) {
+	body := []byte(`{"name":"ci-deploy","description":"GitHub Actions deploy job","scopes":["tokens:read","orders:read"],
+		"expiresIn":"3m","type":"permanent","reason":"release","ipAllowlist":["203.0.113.0/24","2001:db8::/32"],
+		"rateLimit":{"limit":1000,"per":"hour"},"timeRestriction":{"days":["mon","tue","wed"],"startHour":9,"endHour":18}}`)
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var req createRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("strict", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var req createRequest
+			if err := strictJSON(body, &req); err != nil {
+				b.Fatal(err)
+			}
+			if err := json.Unmarshal(body, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
