@@ -35,9 +35,6 @@ func (c Caller) Minter() string {
 // access, makes superusers, changes grants or mints tokens for others.
 func (c Caller) Delegated() bool { return c.Minter() != c.OwnerID }
 
-// Personal reports whether the call is made by principal id with its own token.
-func (c Caller) Personal(id string) bool { return !c.Delegated() && c.OwnerID == id }
-
 // Has reports whether the caller may use scope.
 func (c Caller) Has(scope string) bool {
 	for _, s := range c.Scopes {

@@ -64,7 +64,7 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 		return nil, err
 	}
 	if c.Delegated() {
-		return nil, delegatedError(c, string(typ)+" tokens")
+		return nil, DelegatedError(c, string(typ)+" tokens")
 	}
 	t, err := s.load(ctx, c, id, true)
 	if err != nil {
@@ -84,13 +84,11 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 	})
 }
 
-// delegatedError refuses personal authority to a delegated token.
-func delegatedError(c access.Caller, what string) error {
+// DelegatedError refuses personal authority (what) to a delegated token, naming its
+// minter and owner.
+func DelegatedError(c access.Caller, what string) error {
 	return &ForbiddenError{fmt.Sprintf("authority is personal: this token was minted by %s for %s, and a delegated token cannot %s; use a token of your own", c.Minter(), c.OwnerID, what)}
 }
-
-// DelegatedError is delegatedError for other packages (principal).
-func DelegatedError(c access.Caller, what string) error { return delegatedError(c, what) }
 
 // Emergency access lasts from one to eight hours.
 const (
@@ -153,7 +151,7 @@ func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Toke
 		return nil, &ForbiddenError{"emergency access needs the emergency:activate scope"}
 	}
 	if c.Delegated() {
-		return nil, delegatedError(c, "turn emergency access on or off")
+		return nil, DelegatedError(c, "turn emergency access on or off")
 	}
 	t, err := s.load(ctx, c, id, false)
 	if err != nil {
