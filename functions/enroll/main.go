@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	boot.ServeDeps(func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller()) })
+	boot.ServeDeps(func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller(), d.Table) })
 }

@@ -132,3 +132,22 @@ func TestAdminCredentialsComeFromSuperusers(t *testing.T) {
 		refused(t, s.call(adminTok, "PATCH", "/principals/ann", `{"email":"`+puppet+`"}`), http.StatusForbidden, "superuser")
 	})
 }
+
+// Each address may try 10 enrollment tokens a minute: guessing costs the guesser, not
+// the table.
+func TestEnrollmentIsRateLimited(t *testing.T) {
+	s := newStack(t)
+	// The calls take well under a minute, so they span at most two one-minute windows:
+	// at most 20 are answered, and the 21st is refused at the latest.
+	limited := 0
+	for i := 0; i < 21; i++ {
+		a := s.call("", "POST", "/enroll", `{"enrollmentToken":"nonsense"}`)
+		if a.status == http.StatusTooManyRequests {
+			refused(t, a, http.StatusTooManyRequests, "Retry-After")
+			limited++
+			continue
+		}
+		refused(t, a, http.StatusBadRequest, "enrollmentToken")
+	}
+	require.GreaterOrEqual(t, limited, 1)
+}

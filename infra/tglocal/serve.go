@@ -68,7 +68,7 @@ var depsOperations = map[string]func(*boot.Deps) http.Handler{
 		return api.CreatePrincipalAndEnroll(d.PrincipalService(), d.Enroller())
 	},
 	"SendEnrollmentFunction": func(d *boot.Deps) http.Handler { return api.SendEnrollment(d.Enroller()) },
-	"EnrollFunction":         func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller()) },
+	"EnrollFunction":         func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller(), d.Table) },
 }
 
 // handler builds the handler of a template function from deps, or reports that the

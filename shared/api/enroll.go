@@ -2,12 +2,15 @@ package api
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"tokengate/shared/access"
 	"tokengate/shared/principal"
+	"tokengate/shared/token"
 )
 
 // enrollmentView tells an admin where an enrollment mail went; never its secret.
@@ -67,14 +70,32 @@ type enrollRequest struct {
 	EnrollmentToken string `json:"enrollmentToken"`
 }
 
+// EnrollsPerMinute bounds the exchanges one source address may try.
+const EnrollsPerMinute = 10
+
 // Enroll serves POST /enroll {"enrollmentToken": "tge_…"}, open to anyone: a valid,
 // unused, unexpired enrollment secret is exchanged, once, for its principal's first
 // token, answered like a create (201 with the token, this once). Anything else is one
-// uniform 400.
-func Enroll(e *principal.Enroller) http.Handler {
+// uniform 400. Each source address may try EnrollsPerMinute times a minute.
+func Enroll(e *principal.Enroller, rates RateCounter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkQuery(r, nil); err != nil {
 			writeError(w, r, err)
+			return
+		}
+		ip, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			ip = r.RemoteAddr
+		}
+		t := e.Now().UTC()
+		ok, err := rates.TakeRate(r.Context(), token.ID("ENROLL#"+ip), t.Truncate(time.Minute), time.Minute, EnrollsPerMinute)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(60-t.Second()))
+			writeError(w, r, errRateLimited)
 			return
 		}
 		var req enrollRequest
@@ -89,10 +110,6 @@ func Enroll(e *principal.Enroller) http.Handler {
 		}
 		slog.InfoContext(r.Context(), "principal enrolled", "principalId", created.Token.OwnerID, "tokenId", string(created.Token.ID))
 		w.Header().Set("Location", "/tokens/"+string(created.Token.ID))
-		now := time.Now()
-		if e.Tokens.Now != nil {
-			now = e.Tokens.Now()
-		}
-		writeJSON(w, http.StatusCreated, createdView{view(created.Token, e.Tokens.Catalog, now), created.Plaintext.Reveal()})
+		writeJSON(w, http.StatusCreated, createdView{view(created.Token, e.Tokens.Catalog, e.Now()), created.Plaintext.Reveal()})
 	})
 }
