@@ -145,8 +145,9 @@ func adminScopes(cat *access.Catalog) []string {
 // is printed this once and kept only in a 0600 file.
 func adminToken(ctx context.Context, deps *boot.Deps, path string) error {
 	if s := readFile(path); s != "" {
-		if id, _, err := token.Parse(deps.Settings.Prefix, s); err == nil {
-			if t, err := deps.Table.Get(ctx, id); err == nil && t.EffectiveStatus(deps.TokenService().Now()) == token.StatusActive {
+		// A token of an older format, or tagged under a pepper no longer kept, fails here.
+		if p, err := deps.Keys.Parse(deps.Settings.Prefix, s); err == nil {
+			if t, err := deps.Table.Get(ctx, p.ID); err == nil && t.EffectiveStatus(deps.TokenService().Now()) == token.StatusActive {
 				fmt.Printf("✓ admin token in %s (%s)\n", path, t.Hint)
 				return nil
 			}

@@ -70,8 +70,8 @@ func TestChecks(t *testing.T) {
 	require.Equal(t, []string{"tokens:read"}, d.Caller.Scopes)
 	require.Equal(t, access.RiskLow, d.Caller.Risk)
 
-	other, _ := token.Generate("tg", good.Token.ID, nil)
-	unknown, _ := token.Generate("tg", "", nil)
+	other, _ := token.Generate("tg", good.Token.ID, f.svc.Keys, nil)
+	unknown, _ := token.Generate("tg", "", f.svc.Keys, nil)
 	tests := []struct {
 		name   string
 		token  string
