@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -117,9 +118,25 @@ type Authorizer struct {
 	cfg       Config
 	routes    *RouteTable
 	routesErr error
-	tokens    *expirable.LRU[string, *cached]     // by id and the presented secret's keyed hash
-	unknown   *expirable.LRU[token.ID, time.Time] // ids the table does not have, until when
-	owners    *expirable.LRU[string, cachedOwner] // by owner reference
+	tokens    *expirable.LRU[presentedKey, *cached] // by id and the presented secret's keyed hash
+	unknown   *expirable.LRU[token.ID, time.Time]   // ids the table does not have, until when
+	owners    *expirable.LRU[string, cachedOwner]   // by owner reference
+
+	garbageLogged atomic.Int64 // when a malformed or forged refusal was last logged, Unix ns
+	garbageLeft   atomic.Int64 // how many were not logged since
+}
+
+// presentedKey is a cache key: the token id and the HMAC of id and secret (the tag's),
+// copied so that no cache entry holds on to the presented string and its secret.
+type presentedKey struct {
+	id  [32]byte // token.ID, zero-padded
+	mac [32]byte
+}
+
+func keyOf(p token.Presented) presentedKey {
+	k := presentedKey{mac: p.Key}
+	copy(k.id[:], p.ID)
+	return k
 }
 
 // cached is what one read decided for one presented (id, secret): the token with its
@@ -161,7 +178,7 @@ func New(cfg Config) *Authorizer {
 	if cfg.CacheTTL > 0 {
 		// The LRUs' own expiry only frees memory; every entry carries its expiry on the
 		// authorizer's clock, which is what is checked.
-		a.tokens = expirable.NewLRU[string, *cached](cfg.CacheSize, nil, cfg.CacheTTL)
+		a.tokens = expirable.NewLRU[presentedKey, *cached](cfg.CacheSize, nil, cfg.CacheTTL)
 		a.unknown = expirable.NewLRU[token.ID, time.Time](cfg.CacheSize, nil, min(cfg.NegativeTTL, cfg.CacheTTL))
 		a.owners = expirable.NewLRU[string, cachedOwner](cfg.CacheSize, nil, cfg.CacheTTL)
 	}
@@ -180,17 +197,39 @@ func BearerToken(authorization, apiKey string) string {
 	return strings.TrimSpace(apiKey)
 }
 
-// Check runs every check in order and logs one line with the outcome.
+// Check runs every check in order and logs one line with the outcome. Refusals of
+// malformed and forged strings, which cost nothing else, are logged at most once a second
+// per instance, with the count of those left out: a flood of garbage cannot flood the log.
 func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	start := time.Now()
 	d := a.check(ctx, req)
+	var left int64
+	if d.Reason == ReasonMalformed || d.Reason == ReasonForged {
+		last, now := a.garbageLogged.Load(), start.UnixNano()
+		if now-last < int64(time.Second) || !a.garbageLogged.CompareAndSwap(last, now) {
+			a.garbageLeft.Add(1)
+			return d
+		}
+		left = a.garbageLeft.Swap(0)
+	}
 	level := slog.LevelInfo
 	if d.Reason == ReasonStoreFailed {
 		level = slog.LevelError
 	}
-	slog.Log(ctx, level, "authorizer decision",
-		"tokenId", string(d.TokenID), "allow", d.Allow, "reason", string(d.Reason),
-		"route", req.Route, "sourceIp", req.SourceIP, "latencyUs", time.Since(start).Microseconds())
+	// Straight to the handler: a record without a source position skips a stack walk.
+	h := slog.Default().Handler()
+	if !h.Enabled(ctx, level) {
+		return d
+	}
+	r := slog.NewRecord(time.Now(), level, "authorizer decision", 0)
+	r.AddAttrs(
+		slog.String("tokenId", string(d.TokenID)), slog.Bool("allow", d.Allow), slog.String("reason", string(d.Reason)),
+		slog.String("route", req.Route), slog.String("sourceIp", req.SourceIP), slog.Int64("latencyUs", time.Since(start).Microseconds()),
+	)
+	if left > 0 {
+		r.AddAttrs(slog.Int64("garbageNotLogged", left))
+	}
+	_ = h.Handle(ctx, r)
 	return d
 }
 
@@ -293,9 +332,9 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 // of token and owner. Errors are never cached.
 func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Time) (*cached, error) {
 	id := p.ID
-	var key string
+	var key presentedKey
 	if a.tokens != nil {
-		key = string(id) + string(p.Key[:])
+		key = keyOf(p)
 		if c, ok := a.tokens.Get(key); ok && now.Before(c.expires) {
 			return c, nil
 		}
@@ -327,7 +366,8 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	switch {
 	case errors.Is(err, token.ErrNotFound):
 		if a.unknown != nil {
-			a.unknown.Add(id, now.Add(min(a.cfg.NegativeTTL, a.cfg.CacheTTL)))
+			// Cloned: the id is a substring of the presented string, secret included.
+			a.unknown.Add(token.ID(strings.Clone(string(id))), now.Add(min(a.cfg.NegativeTTL, a.cfg.CacheTTL)))
 		}
 		return nil, err
 	case err != nil:
@@ -365,7 +405,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 		a.tokens.Add(key, entry)
 	}
 	if owner != nil && !ownerOK {
-		a.owners.Add(id.OwnerRef(), cachedOwner{p: owner, expires: now.Add(a.cfg.CacheTTL)})
+		a.owners.Add(strings.Clone(id.OwnerRef()), cachedOwner{p: owner, expires: now.Add(a.cfg.CacheTTL)})
 	}
 	return entry, nil
 }
