@@ -86,7 +86,8 @@ type Config struct {
 	Keys    *token.Keyring
 	Catalog *access.Catalog
 	Prefix  string
-	Now     func() time.Time
+	// Now is the clock; nil means the real one (time.Now), read once per decision.
+	Now func() time.Time
 	// Routes is ROUTE_SCOPES parsed (NewRouteTable); when nil, RouteScopes is parsed by
 	// New, and an ambiguous one makes the authorizer refuse everything.
 	Routes *RouteTable
@@ -122,6 +123,7 @@ type Authorizer struct {
 	unknown   *expirable.LRU[token.ID, time.Time]   // ids the table does not have, until when
 	owners    *expirable.LRU[string, cachedOwner]   // by owner reference
 
+	realClock     bool         // cfg.Now is time.Now: a decision reuses the time it started
 	garbageLogged atomic.Int64 // when a malformed or forged refusal was last logged, Unix ns
 	garbageLeft   atomic.Int64 // how many were not logged since
 }
@@ -159,7 +161,8 @@ type cachedOwner struct {
 
 // New returns an Authorizer.
 func New(cfg Config) *Authorizer {
-	if cfg.Now == nil {
+	realClock := cfg.Now == nil
+	if realClock {
 		cfg.Now = time.Now
 	}
 	if cfg.NegativeTTL == 0 {
@@ -171,7 +174,7 @@ func New(cfg Config) *Authorizer {
 	if cfg.Catalog == nil {
 		cfg.Catalog, _ = access.NewCatalog() // the built-in scopes only
 	}
-	a := &Authorizer{cfg: cfg, routes: cfg.Routes}
+	a := &Authorizer{cfg: cfg, routes: cfg.Routes, realClock: realClock}
 	if a.routes == nil && len(cfg.RouteScopes) > 0 {
 		a.routes, a.routesErr = NewRouteTable(cfg.RouteScopes)
 	}
@@ -202,7 +205,7 @@ func BearerToken(authorization, apiKey string) string {
 // per instance, with the count of those left out: a flood of garbage cannot flood the log.
 func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	start := time.Now()
-	d := a.check(ctx, req)
+	d := a.check(ctx, req, start)
 	var left int64
 	if d.Reason == ReasonMalformed || d.Reason == ReasonForged {
 		last, now := a.garbageLogged.Load(), start.UnixNano()
@@ -221,10 +224,11 @@ func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	if !h.Enabled(ctx, level) {
 		return d
 	}
-	r := slog.NewRecord(time.Now(), level, "authorizer decision", 0)
+	end := time.Now()
+	r := slog.NewRecord(end, level, "authorizer decision", 0)
 	r.AddAttrs(
 		slog.String("tokenId", string(d.TokenID)), slog.Bool("allow", d.Allow), slog.String("reason", string(d.Reason)),
-		slog.String("route", req.Route), slog.String("sourceIp", req.SourceIP), slog.Int64("latencyUs", time.Since(start).Microseconds()),
+		slog.String("route", req.Route), slog.String("sourceIp", req.SourceIP), slog.Int64("latencyUs", end.Sub(start).Microseconds()),
 	)
 	if left > 0 {
 		r.AddAttrs(slog.Int64("garbageNotLogged", left))
@@ -233,7 +237,7 @@ func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	return d
 }
 
-func (a *Authorizer) check(ctx context.Context, req Request) Decision {
+func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) Decision {
 	if req.Token == "" {
 		return Decision{Reason: ReasonMissing}
 	}
@@ -248,7 +252,10 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		return Decision{Reason: ReasonMalformed}
 	}
 	id := p.ID
-	now := a.cfg.Now()
+	now := start
+	if !a.realClock {
+		now = a.cfg.Now()
+	}
 	entry, err := a.lookup(ctx, p, now)
 	switch {
 	case errors.Is(err, token.ErrNotFound):

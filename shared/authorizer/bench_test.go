@@ -121,7 +121,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	tok := f.create(b, token.CreateInput{})
 	s := tok.Plaintext.Reveal()
 	ctx := context.Background()
-	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", Now: time.Now, CacheTTL: time.Hour})
+	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", CacheTTL: time.Hour})
 	if !a.Check(ctx, authorizer.Request{Token: s}).Allow {
 		b.Fatal("denied")
 	}

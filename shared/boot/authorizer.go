@@ -31,7 +31,7 @@ func (d *Deps) Authorizer(getenv func(string) string) (*authorizer.Authorizer, *
 	}
 	usage := &authorizer.Usage{Store: d.Table, Every: d.Settings.UsageFlushInterval}
 	a := authorizer.New(authorizer.Config{
-		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix, Now: time.Now,
+		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix,
 		Routes: table, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage, Rates: d.Table,
 	})
 	return a, usage, nil
