@@ -61,9 +61,11 @@ test: tools lint ## start the test stack and run every test (CI=true: a missing 
 
 bench: tools ## benchmarks against the test stack, side by side with raw DynamoDB calls
 	@STACK_MODE=test bash infra/stack.sh up
-	@# In-process work (parse, hash, cached validation) runs for the default benchtime;
-	@# DynamoDB-bound benchmarks (BenchmarkLocal*) a fixed count, each reporting medians and
-	@# ratios to the raw SDK calls measured in the same loop; the 100,000-token notifier
+	@# In-process work (parse, tag, hash, cached validation, forged refusal) runs for the
+	@# default benchtime; DynamoDB-bound benchmarks (BenchmarkLocal*) a fixed count, each
+	@# reporting medians and ratios to what they are compared with in the same loop (raw SDK
+	@# calls; for the local gateway's GET /demo/echo, a bare net/http handler, 16 loopback
+	@# clients, 1000 requests each per side); the 100,000-token notifier
 	@# benchmark three runs (its Scan baseline takes ~40 s).
 	@set -a && source <(STACK_MODE=test bash infra/stack.sh env) && set +a && \
 		go test -run '^$$' -bench . -skip '^Benchmark(Local|Expiring)' -benchmem ./... && \

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"tokengate/infra/gateway"
@@ -118,7 +119,7 @@ func NewServer(tmpl *samtemplate.Template, deps *boot.Deps) (*Server, error) {
 		d := auth.Check(r.Context(), authorizer.Request{
 			Token:    authorizer.BearerToken(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")),
 			SourceIP: sourceIP(r),
-			Route:    r.Pattern,
+			Route:    routeKey(r),
 		})
 		return d.Caller, d.Allow
 	})
@@ -126,6 +127,16 @@ func NewServer(tmpl *samtemplate.Template, deps *boot.Deps) (*Server, error) {
 		return nil, err
 	}
 	return &Server{Handler: h, Usage: usage}, nil
+}
+
+// routeKey is the route as API Gateway names it in routeKey ("GET /orders/{id}",
+// "ANY /files/{proxy+}"), from the ServeMux pattern that matched.
+func routeKey(r *http.Request) string {
+	method, path, ok := strings.Cut(r.Pattern, " ")
+	if !ok {
+		method, path = "ANY", r.Pattern
+	}
+	return method + " " + strings.ReplaceAll(path, "...}", "+}")
 }
 
 func sourceIP(r *http.Request) string {
@@ -167,6 +178,12 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 	if err := startSchedules(ctx, tmpl); err != nil {
 		return err
 	}
+	// Usage counts are written off the response path: due ones every second (a first
+	// use shows within a second), every one on shutdown.
+	usageDone := make(chan struct{})
+	usageCtx, stopUsage := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { s.Usage.Run(usageCtx, time.Second, time.Now); close(usageDone) }()
+	defer func() { stopUsage(); <-usageDone }()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -182,8 +199,7 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdown)
-	s.Usage.Flush(shutdown)
+	err = srv.Shutdown(shutdown) // then the deferred stop: Run flushes every pending count
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

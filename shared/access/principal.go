@@ -15,4 +15,8 @@ type Principal struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int64 // increases with every change; writes are conditional on it
+	// Incarnation is random and set once, when the principal is created (shared/store
+	// does it): its tokens carry it, so a principal deleted and created again under the
+	// same id, even within the same second, never revives the old one's tokens.
+	Incarnation string
 }

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"tokengate/shared/access"
@@ -198,7 +200,7 @@ type RateCounter interface {
 	TakeRate(ctx context.Context, id token.ID, window time.Time, per time.Duration, limit int) (bool, error)
 }
 
-// LeakReportsPerMinute bounds the reports one source address may make.
+// LeakReportsPerMinute bounds the reports one source (an IPv4 address, an IPv6 /64) may make.
 const LeakReportsPerMinute = 10
 
 type leakRequest struct {
@@ -214,7 +216,8 @@ var leakAccepted = map[string]string{
 // LeakedRoute serves POST /leaked-tokens, open to anyone (secret scanners, people who
 // found a token): valid tokens are revoked and their owners emailed. The answer is 202
 // and the same whether or not anything was valid, so the route cannot be used to test
-// tokens. Each source address may report LeakReportsPerMinute times a minute.
+// tokens. Each source may report LeakReportsPerMinute times a minute: an IPv4 address,
+// or an IPv6 /64 (one subscriber's network, which hands out addresses freely).
 type LeakedRoute struct {
 	Tokens   *token.Service
 	Notifier LeakNotifier
@@ -224,6 +227,47 @@ type LeakedRoute struct {
 	// does not tell whether something valid was revoked and mailed (LeakAnswerAfter in
 	// production; 0 in tests that do not measure it).
 	AnswerAfter time.Duration
+
+	mu      sync.Mutex
+	limited map[string]time.Time // source -> end of the window it used up, on this instance
+}
+
+// leakSource is what the limit counts: an IPv4 address, or the /64 of an IPv6 one.
+func leakSource(host string) string {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+	}
+	return a.String()
+}
+
+// takeRate counts a report of src, answering from memory once src used up the window
+// on this instance: a refused report then writes nothing and reads nothing.
+func (l *LeakedRoute) takeRate(ctx context.Context, src string, now time.Time) (bool, error) {
+	window := now.Truncate(time.Minute)
+	l.mu.Lock()
+	if end, ok := l.limited[src]; ok {
+		if now.Before(end) {
+			l.mu.Unlock()
+			return false, nil
+		}
+		delete(l.limited, src)
+	}
+	l.mu.Unlock()
+	ok, err := l.Rates.TakeRate(ctx, token.ID("LEAK#"+src), window, time.Minute, LeakReportsPerMinute)
+	if err == nil && !ok {
+		l.mu.Lock()
+		if l.limited == nil || len(l.limited) > 10000 {
+			l.limited = map[string]time.Time{}
+		}
+		l.limited[src] = window.Add(time.Minute)
+		l.mu.Unlock()
+	}
+	return ok, err
 }
 
 // LeakAnswerAfter is longer than a revocation and its emails normally take.
@@ -240,7 +284,7 @@ func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ip = r.RemoteAddr
 	}
 	t := l.Now().UTC()
-	ok, err := l.Rates.TakeRate(r.Context(), token.ID("LEAK#"+ip), t.Truncate(time.Minute), time.Minute, LeakReportsPerMinute)
+	ok, err := l.takeRate(r.Context(), leakSource(ip), t)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -231,7 +231,7 @@ func TestLeakedTokens(t *testing.T) {
 	require.NoError(t, tb.PutPrincipal(context.Background(), owner, 0))
 	valid := e.create(admin, map[string]any{"name": "pasted <in> a gist", "scopes": []string{"tokens:read"}, "ownerId": owner.ID})
 	other := e.create(alice, temp("wrong secret"))
-	wrong, _ := token.Generate("tg", token.ID(other["id"].(string)), nil)
+	wrong, _ := token.Generate("tg", token.ID(other["id"].(string)), e.svc.Keys, nil)
 
 	route := &api.LeakedRoute{Tokens: e.svc, Rates: tb, Now: e.clock.Now,
 		Notifier: &notify.LeakNotices{Mailer: &notify.Mailer{Client: localtest.SES(t), From: "tokengate@example.com"}, Principals: tb}}

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"tokengate/shared/access"
 	"tokengate/shared/token"
@@ -31,6 +33,7 @@ const (
 	ReasonOK          Reason = "ok"
 	ReasonMissing     Reason = "missing_token"
 	ReasonMalformed   Reason = "malformed"
+	ReasonForged      Reason = "forged" // well-formed, but the tag does not verify
 	ReasonUnknown     Reason = "unknown_token"
 	ReasonBadSecret   Reason = "bad_secret"
 	ReasonInactive    Reason = "inactive"
@@ -41,6 +44,8 @@ const (
 	ReasonTime        Reason = "outside_time_window"
 	ReasonRateLimited Reason = "rate_limited"
 	ReasonRouteScope  Reason = "route_scope"
+	ReasonUnlisted    Reason = "route_unlisted" // ROUTE_SCOPES has keys and none matches
+	ReasonBadData     Reason = "bad_restriction"
 	ReasonStoreFailed Reason = "store_error"
 )
 
@@ -48,7 +53,7 @@ const (
 // authorizer answers 401), as opposed to a valid token refused this request (403).
 func (r Reason) Rejected() bool {
 	switch r {
-	case ReasonIP, ReasonTime, ReasonRateLimited, ReasonRouteScope:
+	case ReasonIP, ReasonTime, ReasonRateLimited, ReasonRouteScope, ReasonUnlisted:
 		return false
 	}
 	return true
@@ -81,41 +86,70 @@ type Config struct {
 	Keys    *token.Keyring
 	Catalog *access.Catalog
 	Prefix  string
-	Now     func() time.Time
+	// Now is the clock; nil means the real one (time.Now), read once per decision.
+	Now func() time.Time
+	// Routes is ROUTE_SCOPES parsed (NewRouteTable); when nil, RouteScopes is parsed by
+	// New, and an ambiguous one makes the authorizer refuse everything.
+	Routes *RouteTable
 	// RouteScopes maps "METHOD /path" to the scopes a token needs for it.
 	RouteScopes map[string][]string
 	// CacheTTL bounds how long a token read from the table is reused; 0 disables.
 	CacheTTL time.Duration
+	// CacheSize bounds each cache (tokens, owners, unknown ids); 0 means DefaultCacheSize.
+	CacheSize int
 	// Usage records uses; nil records nothing.
 	Usage *Usage
 	// Rates counts requests of rate-limited tokens. Without it a rate-limited token is
 	// refused: the authorizer fails closed.
 	Rates RateCounter
-	// NegativeTTL bounds how long an unknown token id is remembered, so a flood of the
-	// same made-up token costs one read; 0 means DefaultNegativeTTL.
+	// NegativeTTL bounds how long a read that refuses is reused: an unknown id, a wrong
+	// secret, a token disabled, revoked or expired; 0 means DefaultNegativeTTL.
 	NegativeTTL time.Duration
 }
 
-// DefaultNegativeTTL is how long an unknown id is remembered. It is short: a token
-// created meanwhile works after at most this long.
+// DefaultNegativeTTL is how long a refusing read is reused. It is short: a token
+// enabled meanwhile works again after at most this long.
 const DefaultNegativeTTL = 5 * time.Second
+
+// DefaultCacheSize bounds each cache; the least recently used entry goes first.
+const DefaultCacheSize = 10000
 
 // Authorizer decides requests. It is safe for concurrent use.
 type Authorizer struct {
-	cfg    Config
-	mu     sync.Mutex
-	cache  map[token.ID]cached
-	owners map[string]cachedOwner // by owner reference
+	cfg       Config
+	routes    *RouteTable
+	routesErr error
+	tokens    *expirable.LRU[presentedKey, *cached] // by id and the presented secret's keyed hash
+	unknown   *expirable.LRU[token.ID, time.Time]   // ids the table does not have, until when
+	owners    *expirable.LRU[string, cachedOwner]   // by owner reference
+
+	realClock     bool         // cfg.Now is time.Now: a decision reuses the time it started
+	garbageLogged atomic.Int64 // when a malformed or forged refusal was last logged, Unix ns
+	garbageLeft   atomic.Int64 // how many were not logged since
 }
 
-// cached is a token read from the table with its owner, or nil for an id the table
-// does not have.
+// presentedKey is a cache key: the token id and the HMAC of id and secret (the tag's),
+// copied so that no cache entry holds on to the presented string and its secret.
+type presentedKey struct {
+	id  [32]byte // token.ID, zero-padded
+	mac [32]byte
+}
+
+func keyOf(p token.Presented) presentedKey {
+	k := presentedKey{mac: p.Key}
+	copy(k.id[:], p.ID)
+	return k
+}
+
+// cached is what one read decided for one presented (id, secret): the token with its
+// owner, and whether the secret verified.
 type cached struct {
-	t       *token.Token
-	owner   *access.Principal
-	scopes  []string    // the token's scopes that the owner holds, worked out once per read
-	risk    access.Risk // of scopes
-	expires time.Time
+	t        *token.Token
+	owner    *access.Principal
+	secretOK bool
+	scopes   []string    // the token's scopes that the owner holds, worked out once per read
+	risk     access.Risk // of scopes
+	expires  time.Time
 }
 
 // cachedOwner is a principal read with one of its tokens; the next token of the same
@@ -125,21 +159,33 @@ type cachedOwner struct {
 	expires time.Time
 }
 
-// maxCached bounds the cache; past it the cache is emptied, which costs only reads.
-const maxCached = 10000
-
 // New returns an Authorizer.
 func New(cfg Config) *Authorizer {
-	if cfg.Now == nil {
+	realClock := cfg.Now == nil
+	if realClock {
 		cfg.Now = time.Now
 	}
 	if cfg.NegativeTTL == 0 {
 		cfg.NegativeTTL = DefaultNegativeTTL
 	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
 	if cfg.Catalog == nil {
 		cfg.Catalog, _ = access.NewCatalog() // the built-in scopes only
 	}
-	return &Authorizer{cfg: cfg, cache: map[token.ID]cached{}, owners: map[string]cachedOwner{}}
+	a := &Authorizer{cfg: cfg, routes: cfg.Routes, realClock: realClock}
+	if a.routes == nil && len(cfg.RouteScopes) > 0 {
+		a.routes, a.routesErr = NewRouteTable(cfg.RouteScopes)
+	}
+	if cfg.CacheTTL > 0 {
+		// The LRUs' own expiry only frees memory; every entry carries its expiry on the
+		// authorizer's clock, which is what is checked.
+		a.tokens = expirable.NewLRU[presentedKey, *cached](cfg.CacheSize, nil, cfg.CacheTTL)
+		a.unknown = expirable.NewLRU[token.ID, time.Time](cfg.CacheSize, nil, min(cfg.NegativeTTL, cfg.CacheTTL))
+		a.owners = expirable.NewLRU[string, cachedOwner](cfg.CacheSize, nil, cfg.CacheTTL)
+	}
+	return a
 }
 
 // BearerToken extracts the token from an Authorization header ("Bearer x", any case of
@@ -154,30 +200,63 @@ func BearerToken(authorization, apiKey string) string {
 	return strings.TrimSpace(apiKey)
 }
 
-// Check runs every check in order and logs one line with the outcome.
+// Check runs every check in order and logs one line with the outcome. Refusals of
+// malformed and forged strings, which cost nothing else, are logged at most once a second
+// per instance, with the count of those left out: a flood of garbage cannot flood the log.
 func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	start := time.Now()
-	d := a.check(ctx, req)
+	d := a.check(ctx, req, start)
+	var left int64
+	if d.Reason == ReasonMalformed || d.Reason == ReasonForged {
+		last, now := a.garbageLogged.Load(), start.UnixNano()
+		if now-last < int64(time.Second) || !a.garbageLogged.CompareAndSwap(last, now) {
+			a.garbageLeft.Add(1)
+			return d
+		}
+		left = a.garbageLeft.Swap(0)
+	}
 	level := slog.LevelInfo
 	if d.Reason == ReasonStoreFailed {
 		level = slog.LevelError
 	}
-	slog.Log(ctx, level, "authorizer decision",
-		"tokenId", string(d.TokenID), "allow", d.Allow, "reason", string(d.Reason),
-		"route", req.Route, "sourceIp", req.SourceIP, "latencyUs", time.Since(start).Microseconds())
+	// Straight to the handler: a record without a source position skips a stack walk.
+	h := slog.Default().Handler()
+	if !h.Enabled(ctx, level) {
+		return d
+	}
+	end := time.Now()
+	r := slog.NewRecord(end, level, "authorizer decision", 0)
+	r.AddAttrs(
+		slog.String("tokenId", string(d.TokenID)), slog.Bool("allow", d.Allow), slog.String("reason", string(d.Reason)),
+		slog.String("route", req.Route), slog.String("sourceIp", req.SourceIP), slog.Int64("latencyUs", end.Sub(start).Microseconds()),
+	)
+	if left > 0 {
+		r.AddAttrs(slog.Int64("garbageNotLogged", left))
+	}
+	_ = h.Handle(ctx, r)
 	return d
 }
 
-func (a *Authorizer) check(ctx context.Context, req Request) Decision {
+func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) Decision {
 	if req.Token == "" {
 		return Decision{Reason: ReasonMissing}
 	}
-	id, secret, err := token.Parse(a.cfg.Prefix, req.Token)
-	if err != nil {
+	if a.routesErr != nil {
+		return Decision{Reason: ReasonStoreFailed}
+	}
+	p, err := a.cfg.Keys.Parse(a.cfg.Prefix, req.Token)
+	switch {
+	case errors.Is(err, token.ErrForged):
+		return Decision{Reason: ReasonForged}
+	case err != nil:
 		return Decision{Reason: ReasonMalformed}
 	}
-	now := a.cfg.Now()
-	entry, err := a.lookup(ctx, id, now)
+	id := p.ID
+	now := start
+	if !a.realClock {
+		now = a.cfg.Now()
+	}
+	entry, err := a.lookup(ctx, p, now)
 	switch {
 	case errors.Is(err, token.ErrNotFound):
 		return Decision{Reason: ReasonUnknown, TokenID: id}
@@ -186,7 +265,7 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		return Decision{Reason: ReasonStoreFailed, TokenID: id}
 	}
 	t, owner := entry.t, entry.owner
-	if !t.Verify(a.cfg.Keys, secret, now) {
+	if !entry.secretOK {
 		return Decision{Reason: ReasonBadSecret, TokenID: id}
 	}
 	switch t.EffectiveStatus(now) {
@@ -196,9 +275,14 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 	default:
 		return Decision{Reason: ReasonInactive, TokenID: id}
 	}
+	if len(t.Unreadable) > 0 {
+		return Decision{Reason: ReasonBadData, TokenID: id}
+	}
 	// A token never grants more than its owner holds now. A principal deleted and
-	// created again under the same id is someone new: the old one's tokens stay dead.
-	if owner == nil || t.CreatedAt.Before(owner.CreatedAt) {
+	// created again under the same id is someone new (a new incarnation): the old one's
+	// tokens stay dead.
+	if owner == nil || t.OwnerIncarnation != owner.Incarnation ||
+		(owner.Incarnation == "" && t.CreatedAt.Before(owner.CreatedAt)) {
 		return Decision{Reason: ReasonOwnerGone, TokenID: id}
 	}
 	scopes := entry.scopes
@@ -212,6 +296,16 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 		if w := t.Restrictions.TimeRestriction; w != nil && !w.Allows(now) {
 			return Decision{Reason: ReasonTime, TokenID: id}
 		}
+	}
+	var need []string
+	if a.routes.Len() > 0 {
+		var listed bool
+		if need, listed = a.routes.Scopes(req.Route); !listed {
+			return Decision{Reason: ReasonUnlisted, TokenID: id}
+		}
+	}
+	if len(access.Missing(need, scopes)) > 0 {
+		return Decision{Reason: ReasonRouteScope, TokenID: id}
 	}
 	if rl := t.Restrictions.RateLimit; rl != nil {
 		if a.cfg.Rates == nil {
@@ -227,75 +321,98 @@ func (a *Authorizer) check(ctx context.Context, req Request) Decision {
 			return Decision{Reason: ReasonRateLimited, TokenID: id}
 		}
 	}
-	if need := routeScopes(a.cfg.RouteScopes, req.Route); len(access.Missing(need, scopes)) > 0 {
-		return Decision{Reason: ReasonRouteScope, TokenID: id}
-	}
 	if a.cfg.Usage != nil {
-		a.cfg.Usage.Record(ctx, t, now, req.SourceIP)
+		a.cfg.Usage.Record(t, now, req.SourceIP)
 	}
 	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, MinterID: t.Minter(), Scopes: scopes, Risk: entry.risk}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 
-// lookup reads a token and its owner through the caches: tokens for CacheTTL, unknown
-// ids for the shorter NegativeTTL, owners for CacheTTL (a CacheTTL of 0 turns all off).
+// lookup reads a token and its owner through the caches and verifies the presented
+// secret. Entries are keyed by what was presented (the id and the keyed hash of the
+// secret), so a new secret for a cached id is a miss and is read at once. What a read
+// decides is kept CacheTTL when the token was active and the secret matched, at most
+// NegativeTTL when it refuses (wrong secret, disabled, revoked, expired), and not at all
+// for a pending token (approval then works at once); the previous secret of a rotation
+// no longer than its grace period. Unknown ids are kept NegativeTTL, owners CacheTTL.
 // A miss costs one round trip: a GetItem when the owner is cached, else a BatchGetItem
 // of token and owner. Errors are never cached.
-func (a *Authorizer) lookup(ctx context.Context, id token.ID, now time.Time) (cached, error) {
-	a.mu.Lock()
-	c, ok := a.cache[id]
-	o, ownerOK := a.owners[id.OwnerRef()]
-	a.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		if c.t == nil {
-			return cached{}, token.ErrNotFound
+func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Time) (*cached, error) {
+	id := p.ID
+	var key presentedKey
+	if a.tokens != nil {
+		key = keyOf(p)
+		if c, ok := a.tokens.Get(key); ok && now.Before(c.expires) {
+			return c, nil
 		}
-		return c, nil
+		if until, ok := a.unknown.Get(id); ok && now.Before(until) {
+			return nil, token.ErrNotFound
+		}
 	}
 	var (
-		t     *token.Token
-		owner *access.Principal
-		err   error
+		t       *token.Token
+		owner   *access.Principal
+		err     error
+		o       cachedOwner
+		ownerOK bool
 	)
-	if ownerOK && now.Before(o.expires) {
+	if a.owners != nil {
+		o, ownerOK = a.owners.Get(id.OwnerRef())
+		ownerOK = ownerOK && now.Before(o.expires)
+	}
+	if ownerOK {
 		t, err = a.cfg.Tokens.Get(ctx, id)
 		owner = o.p
 		if err == nil && t.OwnerID != owner.ID {
 			t, owner, err = a.cfg.Tokens.GetWithOwner(ctx, id)
+			ownerOK = false
 		}
 	} else {
 		t, owner, err = a.cfg.Tokens.GetWithOwner(ctx, id)
 	}
-	ttl := a.cfg.CacheTTL
 	switch {
 	case errors.Is(err, token.ErrNotFound):
-		ttl = min(a.cfg.NegativeTTL, a.cfg.CacheTTL)
+		if a.unknown != nil {
+			// Cloned: the id is a substring of the presented string, secret included.
+			a.unknown.Add(token.ID(strings.Clone(string(id))), now.Add(min(a.cfg.NegativeTTL, a.cfg.CacheTTL)))
+		}
+		return nil, err
 	case err != nil:
-		return cached{}, err
+		return nil, err
 	}
-	entry := cached{t: t, owner: owner}
-	if t != nil && owner != nil {
+	if len(t.Unreadable) > 0 {
+		slog.ErrorContext(ctx, "token has stored data that does not parse: refused", "tokenId", string(id), "fields", t.Unreadable)
+	}
+	entry := &cached{t: t, owner: owner}
+	var until time.Time
+	entry.secretOK, until = t.VerifyUntil(a.cfg.Keys, p.Secret, now)
+	if owner != nil {
 		entry.scopes = access.Intersect(t.Scopes, a.cfg.Catalog.Holds(owner))
 		entry.risk = a.cfg.Catalog.RiskOf(entry.scopes)
 	}
-	if ttl > 0 {
-		a.mu.Lock()
-		if len(a.cache) >= maxCached {
-			a.cache = map[token.ID]cached{}
-		}
-		if len(a.owners) >= maxCached {
-			a.owners = map[string]cachedOwner{}
-		}
-		expires := now.Add(ttl)
-		if ownerOK && now.Before(o.expires) && o.expires.Before(expires) {
-			expires = o.expires // never keep an owner longer than CacheTTL after it was read
-		}
-		entry.expires = expires
-		a.cache[id] = entry
-		if owner != nil && !(ownerOK && now.Before(o.expires)) {
-			a.owners[id.OwnerRef()] = cachedOwner{p: owner, expires: now.Add(a.cfg.CacheTTL)}
-		}
-		a.mu.Unlock()
+	if a.tokens == nil {
+		return entry, nil
 	}
-	return entry, err
+	ttl := a.cfg.CacheTTL
+	switch st := t.EffectiveStatus(now); {
+	case st == token.StatusPending:
+		ttl = 0
+	case !entry.secretOK || st != token.StatusActive || len(t.Unreadable) > 0:
+		ttl = min(ttl, a.cfg.NegativeTTL)
+	}
+	expires := now.Add(ttl)
+	if ownerOK && o.expires.Before(expires) {
+		expires = o.expires // never keep an owner longer than CacheTTL after it was read
+	}
+	if !until.IsZero() && until.Before(expires) {
+		expires = until // the previous secret, only as long as its grace period
+	}
+	if ttl > 0 {
+		entry.expires = expires
+		a.tokens.Add(key, entry)
+	}
+	if owner != nil && !ownerOK {
+		a.owners.Add(strings.Clone(id.OwnerRef()), cachedOwner{p: owner, expires: now.Add(a.cfg.CacheTTL)})
+	}
+	return entry, nil
 }

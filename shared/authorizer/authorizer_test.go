@@ -35,7 +35,7 @@ func newFixture(t testing.TB, cacheTTL time.Duration) *fixture {
 	usage := &authorizer.Usage{Store: tb, Every: time.Minute}
 	a := authorizer.New(authorizer.Config{
 		Tokens: tb, Rates: tb, Keys: svc.Keys, Catalog: svc.Catalog, Prefix: "tg", Now: clock.Now, CacheTTL: cacheTTL, Usage: usage,
-		RouteScopes: map[string][]string{"GET /orders": {"tokens:admin"}},
+		RouteScopes: map[string][]string{"GET /orders": {"tokens:admin"}, "ANY /{proxy+}": {}},
 	})
 	return &fixture{svc: svc, clock: clock, auth: a, usage: usage, table: tb}
 }
@@ -70,8 +70,8 @@ func TestChecks(t *testing.T) {
 	require.Equal(t, []string{"tokens:read"}, d.Caller.Scopes)
 	require.Equal(t, access.RiskLow, d.Caller.Risk)
 
-	other, _ := token.Generate("tg", good.Token.ID, nil)
-	unknown, _ := token.Generate("tg", "", nil)
+	other, _ := token.Generate("tg", good.Token.ID, f.svc.Keys, nil)
+	unknown, _ := token.Generate("tg", "", f.svc.Keys, nil)
 	tests := []struct {
 		name   string
 		token  string
@@ -148,12 +148,17 @@ func TestUsage(t *testing.T) {
 	require.True(t, f.check(s).Allow)
 	got, err := f.table.Get(ctx, tok.Token.ID)
 	require.NoError(t, err)
-	require.Equal(t, f.clock.Now(), got.LastUsedAt, "the first use shows at once")
+	require.Zero(t, got.UseCount, "a decision never writes")
+	f.usage.FlushDue(ctx, f.clock.Now()) // what runs after the answer
+	got, err = f.table.Get(ctx, tok.Token.ID)
+	require.NoError(t, err)
+	require.Equal(t, f.clock.Now(), got.LastUsedAt, "the first use is due at once")
 	require.Equal(t, "203.0.113.9", got.LastUsedIP)
 	require.EqualValues(t, 1, got.UseCount)
 
 	for i := 0; i < 5; i++ {
 		require.True(t, f.check(s).Allow)
+		f.usage.FlushDue(ctx, f.clock.Now())
 	}
 	got, err = f.table.Get(ctx, tok.Token.ID)
 	require.NoError(t, err)
@@ -161,6 +166,7 @@ func TestUsage(t *testing.T) {
 
 	f.clock.Add(time.Minute)
 	require.True(t, f.check(s).Allow)
+	f.usage.FlushDue(ctx, f.clock.Now())
 	got, err = f.table.Get(ctx, tok.Token.ID)
 	require.NoError(t, err)
 	require.EqualValues(t, 7, got.UseCount, "flushed once the interval passed, exactly")

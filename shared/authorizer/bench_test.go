@@ -35,13 +35,19 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 	s := tok.Plaintext.Reveal()
 	// One token per iteration, so the warm instance never has the token cached.
 	fresh := make([]string, b.N)
+	firsts := make([]string, b.N) // never used: the first validation on a warm instance
 	for i := range fresh {
 		fresh[i] = f.create(b, token.CreateInput{}).Plaintext.Reveal()
+		firsts[i] = f.create(b, token.CreateInput{}).Plaintext.Reveal()
 	}
 	cold := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: time.Now})
 	warm := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: time.Now, CacheTTL: time.Hour})
-	if !warm.Check(ctx, authorizer.Request{Token: s}).Allow { // reads the owner
-		b.Fatal("denied")
+	usage := &authorizer.Usage{Store: f.table, Every: time.Minute}
+	warmUsage := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: time.Now, CacheTTL: time.Hour, Usage: usage})
+	for _, a := range []*authorizer.Authorizer{warm, warmUsage} {
+		if !a.Check(ctx, authorizer.Request{Token: s}).Allow { // reads the owner
+			b.Fatal("denied")
+		}
 	}
 	key := map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + string(tok.Token.ID)},
@@ -65,6 +71,9 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		}},
 		{"validate-miss-warm", func() error { return check(warm, fresh[n]) }},
 		{"validate-miss-cold", func() error { return check(cold, s) }},
+		// A token's first use, with usage counted: the count is written after the answer
+		// (FlushDue, outside the timed decision), never before it.
+		{"first-use-warm", func() error { return check(warmUsage, firsts[n]) }},
 		{"raw-PutItem", func() error {
 			_, err := raw.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(f.table.Name), Item: map[string]types.AttributeValue{
 				"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%d", n)},
@@ -99,21 +108,25 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 	}
 	b.ReportMetric(p50[1]/p50[0], "warm-miss/GetItem")
 	b.ReportMetric(p50[2]/p50[0], "cold-miss/GetItem")
-	b.ReportMetric(p50[4]/p50[3], "create/PutItem")
+	b.ReportMetric(p50[3]/p50[1], "first-use/warm-miss")
+	b.ReportMetric(p50[5]/p50[4], "create/PutItem")
+	usage.FlushDue(ctx, time.Now())
 }
 
-// BenchmarkCacheHit bounds a warm validation: parse, checksum, cached lookup, one HMAC,
-// beside the HMAC alone.
+// BenchmarkCacheHit bounds a warm validation: parse, checksum, the tag's HMAC, the cached
+// lookup (by id and that HMAC), beside the HMAC alone; and the refusal of a forged token
+// (valid checksum, wrong tag), which reads nothing.
 func BenchmarkCacheHit(b *testing.B) {
 	f := newFixture(b, time.Hour)
 	tok := f.create(b, token.CreateInput{})
 	s := tok.Plaintext.Reveal()
 	ctx := context.Background()
-	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", Now: time.Now, CacheTTL: time.Hour})
+	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", CacheTTL: time.Hour})
 	if !a.Check(ctx, authorizer.Request{Token: s}).Allow {
 		b.Fatal("denied")
 	}
-	_, secret, _ := token.Parse("tg", s)
+	p, _ := f.svc.Keys.Parse("tg", s)
+	secret := p.Secret
 	pep := f.svc.Keys.Current()
 	b.Run("hmac-sha256", func(b *testing.B) {
 		b.ReportAllocs()
@@ -126,6 +139,17 @@ func BenchmarkCacheHit(b *testing.B) {
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	defer slog.SetDefault(old)
+	forger, _ := token.NewPepper(pep.Version, make([]byte, 32))
+	forgerKeys, _ := token.NewKeyring(forger)
+	forged, _ := token.Generate("tg", tok.Token.ID, forgerKeys, nil)
+	b.Run("validate-forged", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if a.Check(ctx, authorizer.Request{Token: forged.Plaintext.Reveal()}).Reason != authorizer.ReasonForged {
+				b.Fatal("not refused as forged")
+			}
+		}
+	})
 	b.Run("validate-hit", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -154,14 +154,14 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("a flood of one well-formed unknown token costs one read", func(t *testing.T) {
 		before := tb.gets.Load()
-		unknown, _ := token.Generate("tg", "", nil)
+		unknown, _ := token.Generate("tg", "", f.svc.Keys, nil)
 		for i := 0; i < 1000; i++ {
 			require.Equal(t, authorizer.ReasonUnknown, a.Check(ctx, authorizer.Request{Token: unknown.Plaintext.Reveal()}).Reason)
 		}
 		require.Equal(t, before+1, tb.gets.Load())
 	})
 	t.Run("a wrong secret for a cached id is still refused", func(t *testing.T) {
-		other, _ := token.Generate("tg", c.Token.ID, nil)
+		other, _ := token.Generate("tg", c.Token.ID, f.svc.Keys, nil)
 		require.Equal(t, authorizer.ReasonBadSecret, a.Check(ctx, authorizer.Request{Token: other.Plaintext.Reveal()}).Reason)
 	})
 }

@@ -25,17 +25,23 @@ func (d *Deps) Authorizer(getenv func(string) string) (*authorizer.Authorizer, *
 			return nil, nil, fmt.Errorf(`settings: ROUTE_SCOPES must be a JSON object such as {"GET /orders": ["orders:read"]}: %w`, err)
 		}
 	}
+	table, err := authorizer.NewRouteTable(routes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("settings: %w", err)
+	}
 	usage := &authorizer.Usage{Store: d.Table, Every: d.Settings.UsageFlushInterval}
 	a := authorizer.New(authorizer.Config{
-		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix, Now: time.Now,
-		RouteScopes: routes, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage, Rates: d.Table,
+		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix,
+		Routes: table, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage, Rates: d.Table,
 	})
 	return a, usage, nil
 }
 
-// ServeAuthorizer is the whole main of the authorizer function. Pending usage counts
-// are written when Lambda sends SIGTERM, so no use is lost when an instance ends. Before
-// bootstrap it serves too, refusing every token (AuthorizerHandler).
+// ServeAuthorizer is the whole main of the authorizer function. Usage counts that are
+// due are written after each answer by an internal extension (afterEachInvoke), so no
+// write delays a decision; pending ones are written on SHUTDOWN and when Lambda sends
+// SIGTERM, so no use is lost when an instance ends. Before bootstrap it serves too,
+// refusing every token (AuthorizerHandler).
 func ServeAuthorizer() {
 	Logger()
 	ctx := context.Background()
@@ -46,7 +52,20 @@ func ServeAuthorizer() {
 			var p *Pending
 			if p, err = AuthorizerHandler(ctx, s, resp, nil); err == nil {
 				slog.Info("cold start", "function", "authorizer", "initMs", ms(time.Since(processStart)), "pepperLoadMs", ms(p.PepperLoad), "bootstrapped", p.Ready())
-				lambda.StartWithOptions(p.Handle, lambda.WithEnableSIGTERM(func() { p.Flush(ctx) }))
+				answered, xerr := afterEachInvoke(func(ctx context.Context) { p.FlushDue(ctx, time.Now()) }, p.Flush)
+				if xerr != nil {
+					// Without the extension, due counts are written in the background after
+					// each answer; if Lambda freezes the instance first, the write finishes
+					// when it next runs (and a failed one is kept for the next flush).
+					slog.Warn("usage extension not registered: flushing at the next invocation", "err", xerr)
+					answered = func() { go p.FlushDue(ctx, time.Now()) }
+				}
+				handler := func(ctx context.Context, raw json.RawMessage) (any, error) {
+					out, err := p.Handle(ctx, raw)
+					answered()
+					return out, err
+				}
+				lambda.StartWithOptions(handler, lambda.WithEnableSIGTERM(func() { p.Flush(ctx) }))
 				return
 			}
 		} else {

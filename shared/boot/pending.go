@@ -90,6 +90,16 @@ func (p *Pending) Flush(ctx context.Context) {
 	}
 }
 
+// FlushDue writes the usage counts that are due (after each answer).
+func (p *Pending) FlushDue(ctx context.Context, now time.Time) {
+	p.mu.Lock()
+	u := p.usage
+	p.mu.Unlock()
+	if u != nil {
+		u.FlushDue(ctx, now)
+	}
+}
+
 // Handle answers one authorizer event.
 func (p *Pending) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	p.mu.Lock()

@@ -44,7 +44,7 @@ func TestLoad(t *testing.T) {
 	// A second cold start decrypts the same pepper: hashes made by the first verify.
 	second, err := pepper.Load(ctx, c.KMS, key, tb)
 	require.NoError(t, err)
-	g, err := token.Generate("tg", "", nil)
+	g, err := token.Generate("tg", "", first, nil)
 	require.NoError(t, err)
 	require.True(t, second.Verify(g.Secret, 1, first.Current().Hash(g.Secret)))
 

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -37,6 +39,8 @@ type principalItem struct {
 	CreatedAt string   `dynamodbav:"createdAt,omitempty"`
 	UpdatedAt string   `dynamodbav:"updatedAt,omitempty"`
 	Version   int64    `dynamodbav:"version"`
+	// Incarnation is set once, when the principal is created; its tokens copy it.
+	Incarnation string `dynamodbav:"incarnation,omitempty"`
 }
 
 func principalKey(id string) map[string]types.AttributeValue {
@@ -54,6 +58,7 @@ func principalFromItem(av map[string]types.AttributeValue) (*access.Principal, e
 	return &access.Principal{
 		ID: it.ID, Name: it.Name, Email: it.Email, Kind: it.Kind, Roles: it.Roles, Scopes: it.Scopes, Superuser: it.Superuser,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
+		Incarnation: it.Incarnation,
 	}, nil
 }
 
@@ -77,12 +82,21 @@ func (tb *Table) GetPrincipal(ctx context.Context, id string) (*access.Principal
 }
 
 // PutPrincipal writes p only if the stored version is still ifVersion (0: p is new and
-// neither its id nor its owner reference is taken), else returns token.ErrConflict.
+// neither its id nor its owner reference is taken), else returns token.ErrConflict. A new
+// principal without an Incarnation gets a random one.
 func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error {
+	if ifVersion == 0 && p.Incarnation == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("principal %s incarnation: %w", p.ID, err)
+		}
+		p.Incarnation = hex.EncodeToString(b)
+	}
 	av, err := attributevalue.MarshalMap(principalItem{
 		PK: "PRINCIPAL#" + token.OwnerRef(p.ID), SK: "PRINCIPAL", GSI3PK: "PRINCIPALS", GSI3SK: p.ID,
 		ID: p.ID, Name: p.Name, Email: p.Email, Kind: p.Kind, Roles: p.Roles, Scopes: p.Scopes, Superuser: p.Superuser,
 		CreatedAt: formatTime(p.CreatedAt), UpdatedAt: formatTime(p.UpdatedAt), Version: p.Version,
+		Incarnation: p.Incarnation,
 	})
 	if err != nil {
 		return fmt.Errorf("encode principal %s: %w", p.ID, err)

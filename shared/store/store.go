@@ -114,6 +114,8 @@ type tokenItem struct {
 	UseCount   int64  `dynamodbav:"useCount,omitempty"`
 	// Only the notifier's conditional claim writes this (ClaimNotice).
 	LastNotifiedAt string `dynamodbav:"lastNotifiedAt,omitempty"`
+
+	OwnerIncarnation string `dynamodbav:"ownerIncarnation,omitempty"`
 }
 
 // usageAttrs are never written by Put: a Put that replaced them would lose the
@@ -145,6 +147,7 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 		IPAllowlistSetBy:     t.Restrictions.IPAllowlistSetBy,
 		RateLimitSetBy:       t.Restrictions.RateLimitSetBy,
 		TimeRestrictionSetBy: t.Restrictions.TimeRestrictionSetBy,
+		OwnerIncarnation:     t.OwnerIncarnation,
 	}
 	for _, p := range t.Restrictions.IPAllowlist {
 		it.IPAllowlist = append(it.IPAllowlist, p.String())
@@ -172,28 +175,69 @@ func ExpiryIndexed(t *token.Token) bool {
 // the notifier reads only the days its window covers.
 func ExpiryBucket(at time.Time) string { return "EXP#" + at.UTC().Format("2006-01-02") }
 
+// fromItem turns an item into a token. A stored value that does not parse (an allowlist
+// entry, a time window, a rate limit, a timestamp) is named in Unreadable rather than
+// dropped, so the authorizer refuses the token instead of reading "no restriction".
 func fromItem(it tokenItem) *token.Token {
+	var bad []string
+	at := func(name, s string) time.Time {
+		t, ok := parseTimeOK(s)
+		if !ok {
+			bad = append(bad, name)
+		}
+		return t
+	}
 	t := &token.Token{
 		ID: token.ID(it.ID), OwnerID: it.OwnerID, CreatedBy: it.CreatedBy, MintedBy: it.MintedBy, DisabledBy: it.DisabledBy,
 		Name: it.Name, Description: it.Description, Scopes: it.Scopes,
 		Type: token.Type(it.Type), Status: token.Status(it.Status), Hint: it.Hint,
-		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
-		ExpiresAt: parseTime(it.ExpiresAt), EndedAt: parseTime(it.EndedAt),
+		CreatedAt: at("createdAt", it.CreatedAt), UpdatedAt: at("updatedAt", it.UpdatedAt),
+		ExpiresAt: at("expiresAt", it.ExpiresAt), EndedAt: at("endedAt", it.EndedAt),
 		Hash: it.Hash, PepperVersion: it.PepperVersion,
-		PrevHash: it.PrevHash, PrevPepperVersion: it.PrevPepperVersion, PrevValidUntil: parseTime(it.PrevValidUntil),
+		PrevHash: it.PrevHash, PrevPepperVersion: it.PrevPepperVersion, PrevValidUntil: at("prevValidUntil", it.PrevValidUntil),
 		LastUsedAt: parseTime(it.LastUsedAt), LastUsedIP: it.LastUsedIP, UseCount: it.UseCount,
 		LastNotifiedAt: parseTime(it.LastNotifiedAt),
 		Version:        it.Version,
-		EmergencyUntil: parseTime(it.EmergencyUntil),
+		EmergencyUntil: at("emergencyUntil", it.EmergencyUntil),
 		Restrictions: token.Restrictions{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction,
 			IPAllowlistSetBy: it.IPAllowlistSetBy, RateLimitSetBy: it.RateLimitSetBy, TimeRestrictionSetBy: it.TimeRestrictionSetBy},
+
+		OwnerIncarnation: it.OwnerIncarnation,
 	}
 	for _, s := range it.IPAllowlist {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			t.Restrictions.IPAllowlist = append(t.Restrictions.IPAllowlist, p)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			bad = append(bad, "ipAllowlist")
+			continue
+		}
+		t.Restrictions.IPAllowlist = append(t.Restrictions.IPAllowlist, p)
+	}
+	if w := it.TimeRestriction; w != nil {
+		check := &token.InvalidError{}
+		days := append([]string(nil), w.Days...)
+		token.CheckTimeWindow(check, &token.TimeWindow{Days: days, StartHour: w.StartHour, EndHour: w.EndHour})
+		if check.Err() != nil {
+			bad = append(bad, "timeRestriction")
 		}
 	}
+	if r := it.RateLimit; r != nil {
+		check := &token.InvalidError{}
+		token.CheckRateLimit(check, r)
+		if check.Err() != nil {
+			bad = append(bad, "rateLimit")
+		}
+	}
+	t.Unreadable = bad
 	return t
+}
+
+// parseTimeOK is parseTime that also says whether s was empty or parsed.
+func parseTimeOK(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(timeFormat, s)
+	return t, err == nil
 }
 
 // Get reads a token with a strongly consistent read, so a rotation or revocation is

@@ -12,11 +12,15 @@ import (
 // nobody yet who could approve it). Only the operator's bootstrap command calls it; no
 // route leads here. The audit record has the type "bootstrap".
 func (s *Service) Bootstrap(ctx context.Context, ownerID, reason string) (Created, error) {
+	p, err := s.Principals.GetPrincipal(ctx, ownerID)
+	if err != nil {
+		return Created{}, fmt.Errorf("bootstrap: read principal %s: %w", ownerID, err)
+	}
 	var scopes []string
 	for _, sc := range s.Catalog.Scopes() {
 		scopes = append(scopes, sc.Name)
 	}
-	return s.mintOwn(ctx, ownerID, scopes, EventBootstrap, "root token",
+	return s.mintOwn(ctx, p, scopes, EventBootstrap, "root token",
 		"Minted by tglocal bootstrap. Name two admins, then revoke it.", reason)
 }
 
@@ -35,25 +39,25 @@ func (s *Service) Enroll(ctx context.Context, p *access.Principal) (Created, err
 	if len(scopes) == 0 {
 		return Created{}, Invalid("enrollmentToken", "the principal holds no scope a first token could carry; ask an admin for a role")
 	}
-	return s.mintOwn(ctx, p.ID, scopes, EventEnroll, "first token",
+	return s.mintOwn(ctx, p, scopes, EventEnroll, "first token",
 		"Minted at enrollment by the principal itself.", "enrollment")
 }
 
-// mintOwn mints an active permanent token that ownerID mints for itself, with the
+// mintOwn mints an active permanent token that owner mints for itself, with the
 // default expiry, written with its audit record of type typ.
-func (s *Service) mintOwn(ctx context.Context, ownerID string, scopes []string, typ EventType, name, description, reason string) (Created, error) {
-	now := s.now()
+func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes []string, typ EventType, name, description, reason string) (Created, error) {
+	now, ownerID := s.now(), owner.ID
 	id, err := NewID(ownerID, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}
-	g, err := Generate(s.Prefix, id, s.Rand)
+	g, err := Generate(s.Prefix, id, s.Keys, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}
 	pep := s.Keys.Current()
 	t := &Token{
-		ID: g.ID, OwnerID: ownerID, CreatedBy: ownerID, MintedBy: ownerID,
+		ID: g.ID, OwnerID: ownerID, CreatedBy: ownerID, MintedBy: ownerID, OwnerIncarnation: owner.Incarnation,
 		Name: name, Description: description, Scopes: dedupe(scopes), Type: TypePermanent, Status: StatusActive,
 		Hint: g.Plaintext.Hint(s.Prefix), CreatedAt: now, UpdatedAt: now, ExpiresAt: DefaultExpiry(TypePermanent, now, s.Policy),
 		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version, Version: 1,

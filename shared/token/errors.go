@@ -16,6 +16,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrMalformed: not a well-formed token string (bad shape or checksum).
 	ErrMalformed = errors.New("malformed token")
+	// ErrForged: a well-formed token string whose tag does not verify: not made by
+	// tokengate (or by a pepper version no longer in use).
+	ErrForged = errors.New("token tag does not verify")
 )
 
 // FieldError names one invalid input field and says what is wrong in words a client can show.

@@ -3,14 +3,17 @@ package token
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math/big"
 	"strings"
+	"unsafe"
 )
 
-// A token string is <prefix>_<id>_<secret><checksum>:
+// A token string is <prefix>_<id>_<secret><version><tag><checksum>:
 //
 //   - prefix: configurable (default "tg"), lower-case letters and digits, so secret
 //     scanners can recognise tokengate tokens;
@@ -19,16 +22,27 @@ import (
 //     reference lets the authorizer read the token and its owner in one round trip; it
 //     tells which tokens share an owner, nothing more;
 //   - secret: 256 random bits as 43 base62 characters;
-//   - checksum: CRC32 (IEEE) of everything before it, as 6 base62 characters. It lets
-//     Parse reject mistyped or made-up strings without a database read.
+//   - version: the pepper version the tag was made under, 2 base62 characters (1-3843);
+//   - tag: the first 64 bits of HMAC-SHA256(tag key, "<prefix>_<id>_<secret>") as 11
+//     base62 characters, where the tag key is HMAC-SHA256(pepper, "tokengate tag v1")
+//     of that pepper version. Only tokengate can make a valid tag, so a made-up token
+//     (a made-up id, or a real id with a made-up secret) is refused without a database
+//     read (Keyring.Parse);
+//   - checksum: CRC32 (IEEE) of everything before it, as 6 base62 characters. It is
+//     public, last, and what secret scanners check; Parse rejects mistyped strings with it.
 const (
 	idBytes       = 16
 	ownerRefLen   = 8
 	idLen         = ownerRefLen + 22
 	secretBytes   = 32
 	secretLen     = 43
+	versionLen    = 2
+	tagBytes      = 8
+	tagLen        = 11 // 62^11 > 2^64
 	checksumLen   = 6
 	DefaultPrefix = "tg"
+	// MaxPepperVersion is the highest pepper version a token string can name.
+	MaxPepperVersion = 62*62 - 1
 )
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -65,10 +79,19 @@ func valid62(s string) bool {
 	return true
 }
 
+// uint62 writes v as exactly n base62 digits without allocating.
+func uint62(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = base62[v%62]
+		v /= 62
+	}
+}
+
 // checksum62 is the CRC32 of s as 6 base62 digits (62^6 > 2^32). It runs on every
 // validation, so it avoids big.Int and allocations.
 func checksum62(s string) [checksumLen]byte {
-	c := uint64(crc32.ChecksumIEEE([]byte(s)))
+	// crc32 only reads its input: viewing the string's bytes saves a copy per validation.
+	c := uint64(crc32.ChecksumIEEE(unsafe.Slice(unsafe.StringData(s), len(s))))
 	var out [checksumLen]byte
 	for i := checksumLen - 1; i >= 0; i-- {
 		out[i] = base62[c%62]
@@ -156,42 +179,108 @@ func Hint(prefix, s string) string {
 }
 
 // Generate makes a new token string with the given id (NewID makes one; rotation keeps
-// it). An empty id gets a fresh one with no known owner, for tests. r is the randomness
-// source (crypto/rand when nil).
-func Generate(prefix string, id ID, r io.Reader) (Generated, error) {
+// it), tagged under the keyring's current pepper. An empty id gets a fresh one with no
+// known owner, for tests. r is the randomness source (crypto/rand when nil).
+func Generate(prefix string, id ID, k *Keyring, r io.Reader) (Generated, error) {
+	if k == nil {
+		return Generated{}, fmt.Errorf("new token: no keyring to tag it with")
+	}
 	if id == "" {
 		var err error
 		if id, err = NewID("", r); err != nil {
 			return Generated{}, err
 		}
 	}
+	pep := k.Current()
+	if pep.Version > MaxPepperVersion {
+		return Generated{}, fmt.Errorf("new token: pepper version %d is above %d", pep.Version, MaxPepperVersion)
+	}
 	b := make([]byte, secretBytes)
 	if _, err := io.ReadFull(reader(r), b); err != nil {
 		return Generated{}, fmt.Errorf("new token secret: %w", err)
 	}
 	secret := encode62(b, secretLen)
-	body := prefix + "_" + string(id) + "_" + secret
+	tagged := prefix + "_" + string(id) + "_" + secret
+	mac := pep.tag(tagged)
+	var vt [versionLen + tagLen]byte
+	uint62(vt[:versionLen], uint64(pep.Version))
+	uint62(vt[versionLen:], binary.BigEndian.Uint64(mac[:tagBytes]))
+	body := tagged + string(vt[:])
 	sum := checksum62(body)
 	return Generated{ID: id, Secret: Secret{b: []byte(secret)}, Plaintext: Plaintext{s: body + string(sum[:])}}, nil
 }
 
-// Parse checks the shape and checksum of a token string and splits it. It reads nothing:
-// a mistyped, truncated or made-up string costs no database read. The error never
-// contains the input.
-func Parse(prefix, s string) (ID, Secret, error) {
-	want := len(prefix) + 1 + idLen + 1 + secretLen + checksumLen
+// parts are the pieces of a token string of the right shape and checksum.
+type parts struct {
+	id      ID
+	secret  string
+	tagged  string // "<prefix>_<id>_<secret>", what the tag is over
+	version int
+	tag     string
+}
+
+func split(prefix, s string) (parts, error) {
+	want := len(prefix) + 1 + idLen + 1 + secretLen + versionLen + tagLen + checksumLen
 	if len(s) != want || !strings.HasPrefix(s, prefix) || s[len(prefix)] != '_' || s[len(prefix)+1+idLen] != '_' {
-		return "", Secret{}, ErrMalformed
+		return parts{}, ErrMalformed
 	}
 	body, sum := s[:len(s)-checksumLen], s[len(s)-checksumLen:]
 	if want := checksum62(body); string(want[:]) != sum {
-		return "", Secret{}, ErrMalformed
+		return parts{}, ErrMalformed
 	}
-	id, secret := s[len(prefix)+1:len(prefix)+1+idLen], body[len(body)-secretLen:]
-	if !valid62(id) || !valid62(secret) {
-		return "", Secret{}, ErrMalformed
+	tagged := body[:len(body)-versionLen-tagLen]
+	id, secret := s[len(prefix)+1:len(prefix)+1+idLen], tagged[len(tagged)-secretLen:]
+	ver, tag := body[len(tagged):len(tagged)+versionLen], body[len(body)-tagLen:]
+	if !valid62(id) || !valid62(secret) || !valid62(ver) || !valid62(tag) {
+		return parts{}, ErrMalformed
 	}
-	return ID(id), Secret{b: []byte(secret)}, nil
+	v := int(base62Index[ver[0]])*62 + int(base62Index[ver[1]])
+	return parts{id: ID(id), secret: secret, tagged: tagged, version: v, tag: tag}, nil
+}
+
+// Parse checks the shape and checksum of a token string and splits it, without checking
+// its tag: Keyring.Parse does, and is what decides anything about a presented token. It
+// reads nothing: a mistyped, truncated or made-up string costs no database read. The
+// error never contains the input.
+func Parse(prefix, s string) (ID, Secret, error) {
+	p, err := split(prefix, s)
+	if err != nil {
+		return "", Secret{}, err
+	}
+	return p.id, Secret{b: []byte(p.secret)}, nil
+}
+
+// Presented is a token string whose shape, checksum and tag verified.
+type Presented struct {
+	// ID is a substring of the presented string: whatever keeps it for long (a cache)
+	// must copy it (strings.Clone), or it keeps the whole string, secret included, alive.
+	ID     ID
+	Secret Secret
+	// Key is the whole HMAC the tag was cut from: a keyed hash of id and secret, so a
+	// cache can hold what was presented without holding the secret.
+	Key [32]byte
+}
+
+// Parse checks a token string's shape, checksum and tag. The tag must verify under the
+// pepper version the string names, which must be in the keyring; otherwise the string
+// was not made by tokengate and ErrForged is returned (ErrMalformed for a bad shape or
+// checksum). Either way nothing was read.
+func (k *Keyring) Parse(prefix, s string) (Presented, error) {
+	p, err := split(prefix, s)
+	if err != nil {
+		return Presented{}, err
+	}
+	pep, ok := k.byVer[p.version]
+	if !ok {
+		return Presented{}, ErrForged
+	}
+	mac := pep.tag(p.tagged)
+	var want [tagLen]byte
+	uint62(want[:], binary.BigEndian.Uint64(mac[:tagBytes]))
+	if subtle.ConstantTimeCompare(want[:], []byte(p.tag)) != 1 {
+		return Presented{}, ErrForged
+	}
+	return Presented{ID: p.id, Secret: Secret{b: []byte(p.secret)}, Key: mac}, nil
 }
 
 func reader(r io.Reader) io.Reader {

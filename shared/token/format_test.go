@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"strings"
 	"testing"
@@ -13,12 +14,18 @@ import (
 	"tokengate/shared/token"
 )
 
+var testKeys = func() *token.Keyring {
+	p, _ := token.NewPepper(1, bytes.Repeat([]byte{9}, 32))
+	k, _ := token.NewKeyring(p)
+	return k
+}()
+
 func TestGenerateParse(t *testing.T) {
-	g, err := token.Generate("tg", "", nil)
+	g, err := token.Generate("tg", "", testKeys, nil)
 	require.NoError(t, err)
 	s := g.Plaintext.Reveal()
 	require.True(t, strings.HasPrefix(s, "tg_"+string(g.ID)+"_"))
-	require.Len(t, s, 3+30+1+43+6)
+	require.Len(t, s, 3+30+1+43+2+11+6)
 	require.True(t, token.ValidID(string(g.ID)))
 
 	id, secret, err := token.Parse("tg", s)
@@ -27,15 +34,20 @@ func TestGenerateParse(t *testing.T) {
 	require.Equal(t, g.Secret.Bytes(), secret.Bytes())
 	require.Len(t, secret.Bytes(), 43, "43 base62 characters: 256 random bits")
 
+	p, err := testKeys.Parse("tg", s)
+	require.NoError(t, err, "the tag verifies")
+	require.Equal(t, g.ID, p.ID)
+	require.Equal(t, g.Secret.Bytes(), p.Secret.Bytes())
+
 	// Rotation keeps the id and changes the secret.
-	r, err := token.Generate("tg", g.ID, nil)
+	r, err := token.Generate("tg", g.ID, testKeys, nil)
 	require.NoError(t, err)
 	require.Equal(t, g.ID, r.ID)
 	require.NotEqual(t, s, r.Plaintext.Reveal())
 }
 
 func TestParseRejects(t *testing.T) {
-	g, err := token.Generate("tg", "", nil)
+	g, err := token.Generate("tg", "", testKeys, nil)
 	require.NoError(t, err)
 	s := g.Plaintext.Reveal()
 	flip := func(i int) string {
@@ -58,6 +70,7 @@ func TestParseRejects(t *testing.T) {
 		{"typo in the checksum", flip(len(s) - 1)},
 		{"missing separator", strings.Replace(s, "_", "-", 2)},
 		{"non-base62 character", s[:30] + "+" + s[31:]},
+		{"non-base62 tag", s[:len(s)-8] + "+" + s[len(s)-7:]},
 		{"whitespace", " " + s[1:]},
 	}
 	for _, tt := range tests {
@@ -69,8 +82,65 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// TestTag: only the keyring that made a token can vouch for it; a made-up id, a made-up
+// secret, a real id with a made-up secret, or a tag from another pepper is ErrForged,
+// though the public checksum is right.
+func TestTag(t *testing.T) {
+	p1, _ := token.NewPepper(1, bytes.Repeat([]byte{1}, 32))
+	p2, _ := token.NewPepper(2, bytes.Repeat([]byte{2}, 32))
+	old, _ := token.NewKeyring(p1)
+	both, _ := token.NewKeyring(p1, p2)
+	onlyNew, _ := token.NewKeyring(p2)
+	attacker, _ := token.NewKeyring(func() token.Pepper { p, _ := token.NewPepper(1, bytes.Repeat([]byte{3}, 32)); return p }())
+
+	underOld, err := token.Generate("tg", "", old, nil)
+	require.NoError(t, err)
+	underNew, err := token.Generate("tg", underOld.ID, both, nil)
+	require.NoError(t, err)
+	s := underOld.Plaintext.Reveal()
+	require.Equal(t, "01", s[3+30+1+43:3+30+1+43+2], "the token names its pepper version")
+	require.Equal(t, "02", underNew.Plaintext.Reveal()[3+30+1+43:3+30+1+43+2])
+
+	_, err = both.Parse("tg", s)
+	require.NoError(t, err, "every pepper version in the keyring verifies its tags")
+	_, err = both.Parse("tg", underNew.Plaintext.Reveal())
+	require.NoError(t, err)
+	_, err = onlyNew.Parse("tg", s)
+	require.ErrorIs(t, err, token.ErrForged, "a version no longer kept")
+
+	forged, err := token.Generate("tg", underOld.ID, attacker, nil) // a real id, a made-up secret
+	require.NoError(t, err)
+	madeUp, err := token.Generate("tg", "", attacker, nil)
+	require.NoError(t, err)
+	for _, f := range []string{forged.Plaintext.Reveal(), madeUp.Plaintext.Reveal()} {
+		_, _, err := token.Parse("tg", f)
+		require.NoError(t, err, "the public checksum is right")
+		_, err = both.Parse("tg", f)
+		require.ErrorIs(t, err, token.ErrForged)
+	}
+
+	// Swapping the secret of a real token, with the checksum fixed up, breaks the tag.
+	other, _ := token.Generate("tg", "", old, nil)
+	swapped := s[:3+30+1] + other.Plaintext.Reveal()[3+30+1:3+30+1+43] + s[3+30+1+43:len(s)-6]
+	swapped += crc62(swapped)
+	_, _, err = token.Parse("tg", swapped)
+	require.NoError(t, err)
+	_, err = both.Parse("tg", swapped)
+	require.ErrorIs(t, err, token.ErrForged)
+}
+
+func crc62(s string) string {
+	c := uint64(crc32.ChecksumIEEE([]byte(s)))
+	out := make([]byte, 6)
+	for i := 5; i >= 0; i-- {
+		out[i] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[c%62]
+		c /= 62
+	}
+	return string(out)
+}
+
 func TestSecretsHideThemselves(t *testing.T) {
-	g, err := token.Generate("tg", "", nil)
+	g, err := token.Generate("tg", "", testKeys, nil)
 	require.NoError(t, err)
 	s := g.Plaintext.Reveal()
 	var logs bytes.Buffer
@@ -85,7 +155,7 @@ func TestSecretsHideThemselves(t *testing.T) {
 
 func TestHint(t *testing.T) {
 	require.Equal(t, "tg_…9aQ3", token.Hint("tg", "tg_abc_xyz9aQ3"))
-	g, err := token.Generate("tg", "", nil)
+	g, err := token.Generate("tg", "", testKeys, nil)
 	require.NoError(t, err)
 	s := g.Plaintext.Reveal()
 	require.Equal(t, "tg_…"+s[len(s)-4:], g.Plaintext.Hint("tg"))
@@ -100,7 +170,7 @@ func TestKeyring(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, k.Current().Version)
 
-	g, err := token.Generate("tg", "", nil)
+	g, err := token.Generate("tg", "", testKeys, nil)
 	require.NoError(t, err)
 	h1 := p1.Hash(g.Secret)
 	require.Len(t, h1, 32)
@@ -108,7 +178,7 @@ func TestKeyring(t *testing.T) {
 	require.False(t, k.Verify(g.Secret, 2, h1), "wrong version")
 	require.False(t, k.Verify(g.Secret, 3, h1), "unknown version")
 	require.False(t, k.Verify(g.Secret, 1, nil))
-	other, _ := token.Generate("tg", "", nil)
+	other, _ := token.Generate("tg", "", testKeys, nil)
 	require.False(t, k.Verify(other.Secret, 1, h1))
 	require.NotEqual(t, h1, p2.Hash(g.Secret), "the pepper keys the hash")
 
@@ -121,7 +191,7 @@ func TestKeyring(t *testing.T) {
 func BenchmarkParseAndHash(b *testing.B) {
 	p, _ := token.NewPepper(1, bytes.Repeat([]byte{7}, 32))
 	k, _ := token.NewKeyring(p)
-	g, _ := token.Generate("tg", "", nil)
+	g, _ := token.Generate("tg", "", k, nil)
 	s := g.Plaintext.Reveal()
 	want := p.Hash(g.Secret)
 	b.Run("parse+checksum", func(b *testing.B) {
@@ -136,6 +206,14 @@ func BenchmarkParseAndHash(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			p.Hash(g.Secret)
+		}
+	})
+	b.Run("parse+checksum+tag", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := k.Parse("tg", s); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("parse+checksum+verify", func(b *testing.B) {

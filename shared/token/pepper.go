@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"hash"
+	"io"
 	"sync"
 )
 
@@ -17,7 +18,12 @@ type Pepper struct {
 	Version int
 	key     []byte
 	pool    *sync.Pool
+	tags    *sync.Pool // HMAC under the tag key, HMAC-SHA256(key, tagLabel)
 }
+
+// tagLabel derives a pepper's tag key, so the token tag and the stored hash are never
+// made under the same key.
+const tagLabel = "tokengate tag v1"
 
 // NewPepper wraps a decrypted pepper key. The key must be at least 32 bytes.
 func NewPepper(version int, key []byte) (Pepper, error) {
@@ -28,7 +34,13 @@ func NewPepper(version int, key []byte) (Pepper, error) {
 		return Pepper{}, fmt.Errorf("pepper version %d: key has %d bytes, want at least 32", version, len(key))
 	}
 	k := append([]byte(nil), key...)
-	return Pepper{Version: version, key: k, pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}, nil
+	d := hmac.New(sha256.New, k)
+	d.Write([]byte(tagLabel))
+	tk := d.Sum(nil)
+	return Pepper{Version: version, key: k,
+		pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }},
+		tags: &sync.Pool{New: func() any { return hmac.New(sha256.New, tk) }},
+	}, nil
 }
 
 func (Pepper) String() string { return "[redacted pepper]" }
@@ -40,6 +52,16 @@ func (p Pepper) Hash(s Secret) []byte {
 	h.Write(s.b)
 	sum := h.Sum(make([]byte, 0, sha256.Size))
 	p.pool.Put(h)
+	return sum
+}
+
+// tag returns HMAC-SHA256(tag key, s): the token tag is its first 64 bits.
+func (p Pepper) tag(s string) (sum [sha256.Size]byte) {
+	h := p.tags.Get().(hash.Hash)
+	h.Reset()
+	_, _ = io.WriteString(h, s)
+	h.Sum(sum[:0])
+	p.tags.Put(h)
 	return sum
 }
 

@@ -134,13 +134,13 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if err != nil {
 		return Created{}, err
 	}
-	g, err := Generate(s.Prefix, id, s.Rand)
+	g, err := Generate(s.Prefix, id, s.Keys, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}
 	pep := s.Keys.Current()
 	t := &Token{
-		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(),
+		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(), OwnerIncarnation: owner.Incarnation,
 		Name: in.Name, Description: in.Description,
 		Scopes: dedupe(in.Scopes), Type: in.Type, Status: StatusActive,
 		Hint:      g.Plaintext.Hint(s.Prefix),
@@ -527,7 +527,7 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 	if err := bad.Err(); err != nil {
 		return Created{}, err
 	}
-	g, err := Generate(s.Prefix, id, s.Rand)
+	g, err := Generate(s.Prefix, id, s.Keys, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}

@@ -60,6 +60,10 @@ type Token struct {
 	Status      Status // stored status; see EffectiveStatus
 	Hint        string
 
+	// OwnerIncarnation is the owner's Incarnation when the token was created: a principal
+	// deleted and created again has a new one, so its old tokens stay dead.
+	OwnerIncarnation string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	ExpiresAt time.Time // zero: never expires
@@ -84,6 +88,10 @@ type Token struct {
 	// LastNotifiedAt is when the expiry notifier last claimed a notice of the token;
 	// only its conditional claim writes it, never Store.Put.
 	LastNotifiedAt time.Time
+
+	// Unreadable names stored fields that did not parse (shared/store sets it): the
+	// authorizer refuses such a token rather than read "no restriction" into it.
+	Unreadable []string
 
 	// Version increases with every change; Store.Put writes only if it is unchanged.
 	Version int64
@@ -144,6 +152,20 @@ func (t *Token) Delegated() bool { return t.Minter() != t.OwnerID }
 
 // EmergencyActive reports whether break-glass access is on at now.
 func (t *Token) EmergencyActive(now time.Time) bool { return now.Before(t.EmergencyUntil) }
+
+// VerifyUntil is Verify that also says until when the match holds: zero for the
+// current secret, the end of the grace period for the previous one.
+func (t *Token) VerifyUntil(k *Keyring, s Secret, now time.Time) (bool, time.Time) {
+	cur := k.Verify(s, t.PepperVersion, t.Hash)
+	prev := len(t.PrevHash) > 0 && now.Before(t.PrevValidUntil) && k.Verify(s, t.PrevPepperVersion, t.PrevHash)
+	if cur {
+		return true, time.Time{}
+	}
+	if prev {
+		return true, t.PrevValidUntil
+	}
+	return false, time.Time{}
+}
 
 // Verify reports whether s is the token's secret, or its previous secret during a
 // rotation grace period. Both comparisons always run, so timing does not tell which.

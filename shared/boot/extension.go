@@ -1,0 +1,82 @@
+package boot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// afterEachInvoke runs work after every invocation's answer, off the response path, on
+// Lambda: it registers an internal extension (Lambda Extensions API) in the same
+// process. Lambda freezes an instance only once the runtime has answered and every
+// extension has asked for the next event, so work the extension does after the handler
+// returned completes before the freeze without delaying the answer. On SHUTDOWN it runs
+// last. The returned function is what the handler calls once it has its answer.
+func afterEachInvoke(work func(ctx context.Context), last func(ctx context.Context)) (func(), error) {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if api == "" {
+		return nil, errors.New("AWS_LAMBDA_RUNTIME_API is not set")
+	}
+	base := "http://" + api + "/2020-01-01/extension"
+	req, err := http.NewRequest(http.MethodPost, base+"/register", strings.NewReader(`{"events":["INVOKE","SHUTDOWN"]}`))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Lambda-Extension-Name", "tokengate-usage")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("register extension: %w", err)
+	}
+	res.Body.Close()
+	id := res.Header.Get("Lambda-Extension-Identifier")
+	if res.StatusCode != http.StatusOK || id == "" {
+		return nil, fmt.Errorf("register extension: status %d", res.StatusCode)
+	}
+	answered := make(chan struct{}, 1)
+	go func() {
+		for {
+			req, _ := http.NewRequest(http.MethodGet, base+"/event/next", nil)
+			req.Header.Set("Lambda-Extension-Identifier", id)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				slog.Error("usage extension: next event", "err", err)
+				return
+			}
+			var ev struct {
+				EventType  string `json:"eventType"`
+				DeadlineMs int64  `json:"deadlineMs"`
+			}
+			err = json.NewDecoder(res.Body).Decode(&ev)
+			res.Body.Close()
+			if err != nil {
+				slog.Error("usage extension: decode event", "err", err)
+				return
+			}
+			deadline := time.UnixMilli(ev.DeadlineMs)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			if ev.EventType == "SHUTDOWN" {
+				last(ctx)
+				cancel()
+				return
+			}
+			select { // the handler's answer first, then the work
+			case <-answered:
+			case <-ctx.Done():
+			}
+			work(ctx)
+			cancel()
+		}
+	}()
+	return func() {
+		select {
+		case answered <- struct{}{}:
+		default:
+		}
+	}, nil
+}
