@@ -120,7 +120,7 @@ func diff(b, a map[string]string) []Change {
 
 // AuditFilter selects events for the activity log.
 type AuditFilter struct {
-	ActorID string
+	ActorID string // the actor, or the minter of the delegated token the actor used
 	TokenID ID
 	Type    EventType
 	Since   time.Time // inclusive; zero: from the start
@@ -141,5 +141,5 @@ func event(typ EventType, c access.Caller, t *Token, now time.Time, reason strin
 
 // Match reports whether e passes the filter's conditions that no index serves.
 func (f AuditFilter) Match(e *Event) bool {
-	return (f.Type == "" || e.Type == f.Type) && (f.ActorID == "" || e.ActorID == f.ActorID) && (f.TokenID == "" || e.TokenID == f.TokenID)
+	return (f.Type == "" || e.Type == f.Type) && (f.ActorID == "" || e.ActorID == f.ActorID || e.ActorMintedBy == f.ActorID) && (f.TokenID == "" || e.TokenID == f.TokenID)
 }
