@@ -56,8 +56,12 @@ func toAuditItem(e *token.Event) auditItem {
 	if changes == nil {
 		changes = []token.Change{}
 	}
+	pk := "AUDIT#" + string(e.TokenID)
+	if e.TokenID == "" {
+		pk = "AUDIT#PRINCIPAL#" + e.OwnerID // an action on a principal that concerns no token
+	}
 	return auditItem{
-		PK: "AUDIT#" + string(e.TokenID), SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
+		PK: pk, SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
 		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Version: e.Version, Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
 		ActorMinter: e.ActorMintedBy, TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: changes,
 	}

@@ -28,11 +28,14 @@ const (
 	EventLeakedRevoke EventType = "leaked.revoke"
 	EventBootstrap    EventType = "bootstrap"
 	EventEnroll       EventType = "enroll"
+	// EventEnrollSend: an admin had an enrollment secret mailed to a principal (tokenId
+	// empty, ownerId the principal); it supersedes any earlier unused one.
+	EventEnrollSend EventType = "enroll.send"
 )
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []EventType{EventCreate, EventUpdate, EventRotate, EventDisable, EventEnable, EventRevoke,
-	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll}
+	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend}
 
 // LeakReporter is the actor of a revocation by a leaked-token report: anyone may report.
 const LeakReporter = "leak-report"
@@ -133,6 +136,16 @@ type AuditFilter struct {
 func event(typ EventType, c access.Caller, t *Token, now time.Time, reason string, changes []Change) Event {
 	e := Event{ID: newEventID(), Time: now, Version: t.Version, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID,
 		TokenID: t.ID, OwnerID: t.OwnerID, Reason: reason, Changes: changes}
+	if c.Delegated() {
+		e.ActorMintedBy = c.Minter()
+	}
+	return e
+}
+
+// PrincipalEvent makes the audit record of an action c took on principal id that
+// concerns no token.
+func PrincipalEvent(typ EventType, c access.Caller, id string, now time.Time, reason string) Event {
+	e := Event{ID: newEventID(), Time: now, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID, OwnerID: id, Reason: reason}
 	if c.Delegated() {
 		e.ActorMintedBy = c.Minter()
 	}
