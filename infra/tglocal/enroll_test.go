@@ -151,3 +151,75 @@ func TestEnrollmentIsRateLimited(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, limited, 1)
 }
+
+// TestNewEnrollmentSupersedesTheOld: a new enrollment mail makes every earlier unused
+// secret worthless (the same uniform 400, nothing written), and each send is audited.
+// Two sends racing leave exactly one secret that works.
+func TestNewEnrollmentSupersedesTheOld(t *testing.T) {
+	t.Setenv("NOTIFICATION_SENDER", "tokengate@example.com")
+	s := newStack(t)
+	rootTok, _ := s.mint(rootOwn, token.CreateInput{Name: "root", Scopes: []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead}})
+	addr := localtest.Address("dave")
+	a := s.call(rootTok, "POST", "/principals", `{"id":"dave","name":"Dave","email":"`+addr+`","scopes":["tokens:read"]}`)
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	old := mailedSecret(t, addr)
+	a = s.call(rootTok, "POST", "/principals/dave/enrollment", "")
+	require.Equal(t, http.StatusAccepted, a.status, a.raw)
+	current := mailedSecret(t, addr)
+	require.NotEqual(t, old, current)
+
+	s.unchanged(func() {
+		superseded := s.call("", "POST", "/enroll", `{"enrollmentToken":"`+old+`"}`)
+		refused(t, superseded, http.StatusBadRequest, "enrollmentToken")
+		unknown := s.call("", "POST", "/enroll", `{"enrollmentToken":"tge_1_`+strings.Repeat("ab", 32)+`"}`)
+		require.Equal(t, unknown.raw, superseded.raw, "a superseded secret gets the uniform answer")
+	})
+	a = s.call("", "POST", "/enroll", `{"enrollmentToken":"`+current+`"}`)
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	require.Equal(t, "dave", a.body["ownerId"])
+
+	a = s.call(rootTok, "GET", "/audit?type=enroll.send", "")
+	require.Equal(t, http.StatusOK, a.status, a.raw)
+	items := a.body["items"].([]any)
+	require.Len(t, items, 2, "both sends are audited")
+	for _, it := range items {
+		m := it.(map[string]any)
+		require.Equal(t, "root", m["actorId"])
+		require.Equal(t, "dave", m["ownerId"])
+		require.NotContains(t, a.raw, old[6:20], "no secret in the audit")
+		require.NotContains(t, a.raw, current[6:20])
+	}
+
+	// Two sends at once: both mail a secret, exactly one of them works.
+	race := localtest.Address("erin")
+	a = s.call(rootTok, "POST", "/principals", `{"id":"erin","name":"Erin","email":"`+race+`","scopes":["tokens:read"]}`)
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	statuses := make(chan int, 2)
+	for range 2 {
+		go func() {
+			req, _ := http.NewRequest("POST", s.url+"/principals/erin/enrollment", nil)
+			req.Header.Set("Authorization", "Bearer "+rootTok)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	require.Equal(t, http.StatusAccepted, <-statuses)
+	require.Equal(t, http.StatusAccepted, <-statuses)
+	mails := localtest.Mails(t, race)
+	require.Len(t, mails, 3, "the create's mail and the two sends'")
+	worked := 0
+	for _, m := range mails {
+		a = s.call("", "POST", "/enroll", `{"enrollmentToken":"`+enrollSecret.FindString(m.Text)+`"}`)
+		if a.status == http.StatusCreated {
+			worked++
+		} else {
+			refused(t, a, http.StatusBadRequest, "enrollmentToken")
+		}
+	}
+	require.Equal(t, 1, worked, "exactly one of the racing secrets works")
+}

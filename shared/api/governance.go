@@ -106,7 +106,7 @@ func AuditLog(svc *token.Service) http.Handler {
 				known = known || t == f.Type
 			}
 			if !known {
-				bad.Add("type", "is not an event type (create, update, rotate, disable, enable, revoke, approve, reject, emergency.on, emergency.off, leaked.revoke, bootstrap, enroll)")
+				bad.Add("type", "is not an event type (create, update, rotate, disable, enable, revoke, approve, reject, emergency.on, emergency.off, leaked.revoke, bootstrap, enroll, enroll.send)")
 			}
 		}
 		for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {

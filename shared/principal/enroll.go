@@ -36,10 +36,12 @@ type Enrollment struct {
 
 // Enrollments keeps enrollment secrets (shared/store implements it on the table).
 type Enrollments interface {
-	PutEnrollment(ctx context.Context, e Enrollment) error
+	// PutEnrollment stores e as its principal's current enrollment (every earlier one
+	// can no longer be exchanged) with its audit record ev, in one transaction.
+	PutEnrollment(ctx context.Context, e Enrollment, ev token.Event) error
 	// ConsumeEnrollment marks the enrollment with this hash used, once, in one
-	// conditional write, and returns it; token.ErrNotFound when it is unknown, used or
-	// expired at now.
+	// conditional write, and returns it; token.ErrNotFound when it is unknown, used,
+	// superseded or expired at now.
 	ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*Enrollment, error)
 }
 
@@ -76,7 +78,8 @@ type SentEnrollment struct {
 	ExpiresAt   time.Time
 }
 
-// Send mails principal id a new enrollment secret. It needs tokens:admin and a token of
+// Send mails principal id a new enrollment secret, which supersedes any earlier unused
+// one, and audits it (enroll.send). It needs tokens:admin and a token of
 // the caller's own (handing out credentials is personal authority), and the principal
 // needs an email address.
 func (e *Enroller) Send(ctx context.Context, c access.Caller, id string) (SentEnrollment, error) {
@@ -125,7 +128,8 @@ func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principa
 	hash, _ := e.Tokens.Keys.HashWith(ver, []byte(secret))
 	now := e.Now().UTC().Truncate(time.Second)
 	en := Enrollment{Hash: hash, PepperVersion: ver, PrincipalID: p.ID, CreatedBy: c.OwnerID, CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL)}
-	if err := e.Enrollments.PutEnrollment(ctx, en); err != nil {
+	ev := token.PrincipalEvent(token.EventEnrollSend, c, p.ID, now, "enrollment mailed to the principal; any earlier unused one is superseded")
+	if err := e.Enrollments.PutEnrollment(ctx, en, ev); err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: put: %w", p.ID, err)
 	}
 	mail := EnrollmentMail{PrincipalID: p.ID, Name: p.Name, Secret: enrollPrefix + strconv.Itoa(ver) + "_" + secret, ExpiresAt: en.ExpiresAt}

@@ -16,16 +16,18 @@ import (
 
 // Audit records live under pk AUDIT#<token id>, sk <time>#<event id>, so a token's
 // history is one Query. The same sort key serves the activity log through byCreated
-// (gsi3pk AUDIT) and an actor's changes through byOwner (gsi1pk ACTOR#<id>). They have
-// no TTL and nothing updates or deletes them; the functions' IAM policies deny both on
-// AUDIT# keys.
+// (gsi3pk AUDIT) and an actor's changes through byOwner (gsi1pk ACTOR#<id>). A record
+// a delegated token caused has a copy under pk AUDIT#MINTER#<minter> (a token id has no
+// '#'), indexed under gsi1pk ACTOR#<minter> only, so the minter's log shows what it did
+// through the tokens it lent. They have no TTL and nothing updates or deletes them; the
+// functions' IAM policies deny both on AUDIT# keys.
 type auditItem struct {
 	PK           string         `dynamodbav:"pk"`
 	SK           string         `dynamodbav:"sk"`
 	GSI1PK       string         `dynamodbav:"gsi1pk"`
 	GSI1SK       string         `dynamodbav:"gsi1sk"`
-	GSI3PK       string         `dynamodbav:"gsi3pk"`
-	GSI3SK       string         `dynamodbav:"gsi3sk"`
+	GSI3PK       string         `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK       string         `dynamodbav:"gsi3sk,omitempty"`
 	ID           string         `dynamodbav:"id"`
 	Time         string         `dynamodbav:"time"`
 	Version      int64          `dynamodbav:"version"`
@@ -54,8 +56,12 @@ func toAuditItem(e *token.Event) auditItem {
 	if changes == nil {
 		changes = []token.Change{}
 	}
+	pk := "AUDIT#" + string(e.TokenID)
+	if e.TokenID == "" {
+		pk = "AUDIT#PRINCIPAL#" + e.OwnerID // an action on a principal that concerns no token
+	}
 	return auditItem{
-		PK: "AUDIT#" + string(e.TokenID), SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
+		PK: pk, SK: sk, GSI1PK: "ACTOR#" + e.ActorID, GSI1SK: sk, GSI3PK: "AUDIT", GSI3SK: sk,
 		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Version: e.Version, Type: string(e.Type), ActorID: e.ActorID, ActorTokenID: e.ActorTokenID,
 		ActorMinter: e.ActorMintedBy, TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: changes,
 	}
@@ -69,17 +75,31 @@ func fromAuditItem(it auditItem) *token.Event {
 	}
 }
 
+// auditItems is the record of e and, when a delegated token caused it, the copy in the
+// minter's log.
+func auditItems(e *token.Event) []auditItem {
+	it := toAuditItem(e)
+	if e.ActorMintedBy == "" || e.ActorMintedBy == e.ActorID {
+		return []auditItem{it}
+	}
+	cp := it
+	cp.PK, cp.GSI1PK, cp.GSI3PK, cp.GSI3SK = "AUDIT#MINTER#"+e.ActorMintedBy, "ACTOR#"+e.ActorMintedBy, "", ""
+	return []auditItem{it, cp}
+}
+
 // transact writes the token update and its audit records in one transaction.
 func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event) error {
 	items := []types.TransactWriteItem{{Update: update}}
 	for i := range events {
-		av, err := attributevalue.MarshalMap(toAuditItem(&events[i]))
-		if err != nil {
-			return fmt.Errorf("encode audit record: %w", err)
+		for _, it := range auditItems(&events[i]) {
+			av, err := attributevalue.MarshalMap(it)
+			if err != nil {
+				return fmt.Errorf("encode audit record: %w", err)
+			}
+			items = append(items, types.TransactWriteItem{Put: &types.Put{
+				TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			}})
 		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}})
 	}
 	_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException

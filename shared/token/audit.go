@@ -28,11 +28,14 @@ const (
 	EventLeakedRevoke EventType = "leaked.revoke"
 	EventBootstrap    EventType = "bootstrap"
 	EventEnroll       EventType = "enroll"
+	// EventEnrollSend: an admin had an enrollment secret mailed to a principal (tokenId
+	// empty, ownerId the principal); it supersedes any earlier unused one.
+	EventEnrollSend EventType = "enroll.send"
 )
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []EventType{EventCreate, EventUpdate, EventRotate, EventDisable, EventEnable, EventRevoke,
-	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll}
+	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend}
 
 // LeakReporter is the actor of a revocation by a leaked-token report: anyone may report.
 const LeakReporter = "leak-report"
@@ -120,7 +123,7 @@ func diff(b, a map[string]string) []Change {
 
 // AuditFilter selects events for the activity log.
 type AuditFilter struct {
-	ActorID string
+	ActorID string // the actor, or the minter of the delegated token the actor used
 	TokenID ID
 	Type    EventType
 	Since   time.Time // inclusive; zero: from the start
@@ -139,7 +142,17 @@ func event(typ EventType, c access.Caller, t *Token, now time.Time, reason strin
 	return e
 }
 
+// PrincipalEvent makes the audit record of an action c took on principal id that
+// concerns no token.
+func PrincipalEvent(typ EventType, c access.Caller, id string, now time.Time, reason string) Event {
+	e := Event{ID: newEventID(), Time: now, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID, OwnerID: id, Reason: reason}
+	if c.Delegated() {
+		e.ActorMintedBy = c.Minter()
+	}
+	return e
+}
+
 // Match reports whether e passes the filter's conditions that no index serves.
 func (f AuditFilter) Match(e *Event) bool {
-	return (f.Type == "" || e.Type == f.Type) && (f.ActorID == "" || e.ActorID == f.ActorID) && (f.TokenID == "" || e.TokenID == f.TokenID)
+	return (f.Type == "" || e.Type == f.Type) && (f.ActorID == "" || e.ActorID == f.ActorID || e.ActorMintedBy == f.ActorID) && (f.TokenID == "" || e.TokenID == f.TokenID)
 }
