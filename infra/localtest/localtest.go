@@ -132,8 +132,10 @@ func KMSKey(t testing.TB) string {
 	}
 	id, err := provision.Key(context.Background(), c.KMS, "tokengate test pepper key")
 	require.NoError(t, err)
-	keyOnce.Store(ep, id)
-	return id
+	// Parallel tests may both get here: every caller must see the same key, or a pepper
+	// sealed under one is decrypted under the other (AccessDenied).
+	v, _ := keyOnce.LoadOrStore(ep, id)
+	return v.(string)
 }
 
 // Keyring loads (creating on first use, as bootstrap does) the pepper of tb through KMS.

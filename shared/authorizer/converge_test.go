@@ -131,7 +131,7 @@ func TestWhatTheOwnerDidShowsOnEveryInstance(t *testing.T) {
 	t.Run("approve a pending token: works at once", func(t *testing.T) {
 		p := newPair(t)
 		c, err := p.svc.Create(ctx, access.Caller{OwnerID: "root", Scopes: []string{"emergency:activate", "tokens:write", "tokens:admin"}},
-			token.CreateInput{Name: "bg", OwnerID: "admin", Scopes: []string{"emergency:activate"}, Reason: "drill"})
+			token.CreateInput{Name: "bg", OwnerID: "root", Scopes: []string{"emergency:activate"}, Reason: "drill"})
 		require.NoError(t, err)
 		require.Equal(t, authorizer.ReasonInactive, allow(p.a, c.Plaintext.Reveal()).Reason)
 		_, err = p.svc.Approve(ctx, localtest.Admin, c.Token.ID, "ok")
