@@ -171,7 +171,6 @@ func httpStatus(t *testing.T, method, url, tok string) int {
 	return res.StatusCode
 }
 
-
 func chromedpNavigate(ctx context.Context, url string) error {
 	return chromedp.Do(ctx, chromedp.Navigate(url))
 }
@@ -187,7 +186,9 @@ func listenDialogs(ctx context.Context, out chan<- string) error {
 			case out <- d.Message:
 			default:
 			}
-			go func() { _, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+			go func() {
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}()
 		}
 	})
 }
