@@ -4,17 +4,21 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/boot"
 	"tokengate/shared/console"
+	"tokengate/shared/notify"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -324,4 +328,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("a page opened a JavaScript dialog: %q", msg)
 	default:
 	}
+}
+
+// TestExpiryEmailAt600px renders the expiry notice's HTML in chromium 600 px wide: it
+// must fit without sideways scrolling, long names and ids included.
+func TestExpiryEmailAt600px(t *testing.T) {
+	at := time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
+	alert := func(name string, days int) token.Alert {
+		id, err := token.NewID("platform", nil)
+		require.NoError(t, err)
+		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour)}, DaysLeft: days}
+	}
+	msg, err := notify.Render([]token.Alert{
+		alert("ci-deploy", 2),
+		alert("nightly-backup-to-the-object-store-in-the-second-region-with-a-rather-long-name-indeed", 5),
+		alert(`<img src=x onerror=alert(1)>`, 7),
+	}, "http://127.0.0.1:3000/console/")
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(msg.HTML))
+	}))
+	defer srv.Close()
+
+	ctx := browser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(600, 900), chromedp.Navigate(srv.URL)))
+	require.Equal(t, 600, eval[int](t, ctx, `document.documentElement.clientWidth`))
+	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 600, "no sideways scrolling at 600 px")
+	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("a")].filter(a => a.textContent === "Rotate this token").length`))
+	require.Equal(t, 0, eval[int](t, ctx, `document.querySelectorAll("img").length`))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(screenshotDir(t), "expiry-email.png"), png, 0o644))
 }

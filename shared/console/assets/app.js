@@ -167,7 +167,8 @@ function renderSignIn(message) {
     try {
       await signIn(value);
       input.value = "";
-      location.hash = "#/tokens";
+      // A link from an expiry email (#/tokens/<id>/security) opens that page once signed in.
+      if (!location.hash.startsWith("#/")) location.hash = "#/tokens";
       route();
     } catch (e) {
       input.value = "";
@@ -273,9 +274,9 @@ function tokenRow(t) {
     h("td", {}, h("div", { class: "scopes" }, t.scopes.map((s) => h("code", {}, s)))),
     h("td", {}, badge(t.risk)),
     h("td", {}, badge(t.status)),
-    h("td", {}, fmtDate(t.createdAt)),
+    h("td", { class: "nowrap" }, fmtDate(t.createdAt)),
     h("td", { class: "last-used" }, t.lastUsedAt ? fmtTime(t.lastUsedAt) : "Never"),
-    h("td", {}, t.expiresAt ? fmtDate(t.expiresAt) : "Never",
+    h("td", { class: "nowrap" }, t.expiresAt ? fmtDate(t.expiresAt) : "Never",
       days !== undefined ? h("div", {}, badge(`Expires in < ${days} day${days === 1 ? "" : "s"}`, "expiring")) : null),
     h("td", {}, revocable ? h("button", { type: "button", class: "quiet small", "aria-label": `Revoke ${t.name}`, onclick: () => confirmRevoke(t, renderTokens) }, "Revoke") : null));
 }
@@ -340,12 +341,12 @@ async function openGenerate() {
   const reason = h("input", { type: "text", maxlength: 500 });
   const reasonHint = h("p", { class: "hint" }, "Required for medium- and high-risk scopes; kept in the audit log.");
   const ips = h("textarea", { rows: 2, placeholder: "203.0.113.0/24, 2001:db8::/32" });
-  const rateN = h("input", { type: "number", min: 1, "aria-label": "Rate limit (requests)", placeholder: "1000" });
+  const rateN = h("input", { type: "number", min: 1, "aria-label": "Requests", placeholder: "1000" });
   const rateP = h("select", { "aria-label": "Rate limit period" }, ["second", "minute", "hour", "day"].map((p) => h("option", { value: p }, `per ${p}`)));
   rateP.value = "hour";
   const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((d) => h("input", { type: "checkbox", value: d }));
-  const startH = h("input", { type: "number", min: 0, max: 23, "aria-label": "From hour (UTC)", placeholder: "9" });
-  const endH = h("input", { type: "number", min: 1, max: 24, "aria-label": "Until hour (UTC)", placeholder: "18" });
+  const startH = h("input", { type: "number", min: 0, max: 23, placeholder: "9" });
+  const endH = h("input", { type: "number", min: 1, max: 24, placeholder: "18" });
 
   expiry.addEventListener("change", () => { custom.hidden = expiry.value !== "custom"; });
   const dlg = h("dialog", { "aria-labelledby": "gen-title", id: "generate" });
@@ -364,7 +365,7 @@ async function openGenerate() {
       h("fieldset", {}, h("legend", {}, "Rate limit"), h("div", { class: "row" }, rateN, rateP), h("p", { class: "error", "data-field": "rateLimit" })),
       h("fieldset", {}, h("legend", {}, "Time window (UTC)"),
         h("div", { class: "inline" }, days.map((d) => h("label", {}, d, d.value))),
-        h("div", { class: "row" }, startH, endH), h("p", { class: "error", "data-field": "timeRestriction" }))),
+        hours(startH, endH), h("p", { class: "error", "data-field": "timeRestriction" }))),
     h("p", { class: "error", "data-field": "", role: "alert" }),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "quiet", onclick: () => dlg.close() }, "Cancel"),
@@ -419,6 +420,12 @@ function showReveal(dlg, created, title) {
     h("div", { class: "actions" }, h("button", { type: "button", onclick: () => dlg.close() }, "Done"))));
   out.focus();
   out.select();
+}
+
+// hours labels the two hour fields of a time window.
+function hours(startH, endH) {
+  return h("div", { class: "row" },
+    h("label", { class: "inline" }, "From hour", startH), h("label", { class: "inline" }, "until hour (exclusive)", endH));
 }
 
 // ---- Token detail -------------------------------------------------------------------
@@ -507,15 +514,15 @@ function security(panel, t, reload) {
   rateP.value = t.rateLimit ? t.rateLimit.per : "hour";
   const tw = t.timeRestriction;
   const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((d) => h("input", { type: "checkbox", value: d, checked: !!tw && tw.days.includes(d) }));
-  const startH = h("input", { type: "number", min: 0, max: 23, value: tw ? tw.startHour : "", "aria-label": "From hour (UTC)" });
-  const endH = h("input", { type: "number", min: 1, max: 24, value: tw ? tw.endHour : "", "aria-label": "Until hour (UTC)" });
+  const startH = h("input", { type: "number", min: 0, max: 23, value: tw ? tw.startHour : "" });
+  const endH = h("input", { type: "number", min: 1, max: 24, value: tw ? tw.endHour : "" });
   const reason = h("input", { type: "text", maxlength: 500 });
   const settings = h("form", { "aria-label": "Security settings" },
     h("h2", {}, "Restrictions"),
     field("IP allowlist", ips, "ipAllowlist", "Empty: any address."),
     h("fieldset", {}, h("legend", {}, "Rate limit"), h("div", { class: "row" }, rateN, rateP), h("p", { class: "hint" }, "Empty: no limit."), h("p", { class: "error", "data-field": "rateLimit" })),
     h("fieldset", {}, h("legend", {}, "Time window (UTC)"), h("div", { class: "inline" }, days.map((d) => h("label", {}, d, d.value))),
-      h("div", { class: "row" }, startH, endH), h("p", { class: "error", "data-field": "timeRestriction" })),
+      hours(startH, endH), h("p", { class: "error", "data-field": "timeRestriction" })),
     field("Reason", reason, "reason", "Required: every change here is audited."),
     h("p", { class: "error", "data-field": "", role: "alert" }),
     h("div", { class: "actions" }, h("button", { type: "submit", disabled: !live }, "Save restrictions")));
