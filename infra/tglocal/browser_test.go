@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -144,9 +146,19 @@ func waitJS(t *testing.T, ctx context.Context, js string) {
 // test's temporary directory.
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	raw, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+	writePNG(t, filepath.Join(dir, name+".png"), raw)
+}
+
+// writePNG writes a screenshot recompressed at png.BestCompression, to keep docs/img small.
+func writePNG(t *testing.T, path string, raw []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(raw))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 }
 
 func screenshotDir(t *testing.T) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -245,6 +244,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Overview"`)
 		require.Contains(t, eval[string](t, ctx, `document.querySelector(".timeline").textContent`), "create by root")
+		meta := eval[string](t, ctx, `document.querySelector("dl.meta").textContent`)
+		require.Contains(t, meta, "GitHub Actions deploy job")
+		require.Contains(t, meta, "tokens:read")
+		require.NotContains(t, eval[string](t, ctx, `document.body.textContent`), "[object", "every value is rendered as text")
 		screenshot(t, ctx, shots, "console-detail")
 		click(t, ctx, "tab", "ACL")
 		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-ACL"`)
@@ -255,6 +258,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		for _, name := range []string{"Rotate", "Disable", "Revoke", "Activate emergency access"} {
 			ax(t, ctx, "button", name)
 		}
+		_ = eval[bool](t, ctx, `(document.querySelector(".danger-zone").scrollIntoView(), true)`)
 		screenshot(t, ctx, shots, "console-security")
 		click(t, ctx, "button", "Rotate")
 		click(t, ctx, "button", "Copy")
@@ -357,7 +361,7 @@ func TestExpiryEmailAt600px(t *testing.T) {
 	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 600, "no sideways scrolling at 600 px")
 	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("a")].filter(a => a.textContent === "Rotate this token").length`))
 	require.Equal(t, 0, eval[int](t, ctx, `document.querySelectorAll("img").length`))
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	raw, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(screenshotDir(t), "expiry-email.png"), png, 0o644))
+	writePNG(t, filepath.Join(screenshotDir(t), "expiry-email.png"), raw)
 }
