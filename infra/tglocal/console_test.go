@@ -29,6 +29,7 @@ type consoleStack struct {
 	url             string
 	root, admin     string // token strings
 	revoked, xssTok string
+	expired         string
 	xssID           token.ID
 }
 
@@ -61,6 +62,10 @@ func newConsoleStack(t *testing.T) *consoleStack {
 	_, err = svc.Revoke(ctx, localtest.Admin, gone.Token.ID, "")
 	require.NoError(t, err)
 	st.revoked = gone.Plaintext.Reveal()
+	old, err := svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "old", Scopes: []string{access.TokensRead}})
+	require.NoError(t, err)
+	localtest.Change(t, tb, old.Token, func(tok *token.Token) { tok.ExpiresAt = time.Now().Add(-time.Hour) })
+	st.expired = old.Plaintext.Reveal()
 	// A token that expires in two days, named like markup: the banner and the list must
 	// show it as text.
 	in2d := time.Now().Add(49 * time.Hour).UTC()
@@ -148,11 +153,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, listenDialogs(ctx, alerted))
 
 	require.NoError(t, chromedpNavigate(ctx, console))
-	t.Run("sign in refuses garbage and revoked tokens with a clear message", func(t *testing.T) {
-		for _, bad := range []string{"tg_garbage", st.revoked} {
+	t.Run("sign in refuses garbage, revoked and expired tokens with a clear message", func(t *testing.T) {
+		for _, bad := range []string{"tg_garbage", st.revoked, st.expired} {
 			fill(t, ctx, "textbox", "API token", bad)
 			click(t, ctx, "button", "Sign in")
 			waitJS(t, ctx, `document.querySelector(".signin .error[data-field='']").textContent.includes("not accepted")`)
+			require.Equal(t, "", eval[string](t, ctx, `sessionStorage.getItem("tokengate.session") || ""`))
+			_ = eval[bool](t, ctx, `(document.querySelector(".signin .error[data-field='']").textContent = "", true)`)
 		}
 		screenshot(t, ctx, shots, "console-signin")
 	})
@@ -316,6 +323,19 @@ func TestConsoleInBrowser(t *testing.T) {
 		waitJS(t, other, `document.querySelector("main").dataset.ready === "principals"`)
 		require.Contains(t, eval[string](t, other, `document.querySelector("main table").textContent`), "root")
 		screenshot(t, other, shots, "console-principals")
+	})
+
+	t.Run("revoke from the list, after a confirmation", func(t *testing.T) {
+		require.NoError(t, chromedpNavigate(ctx, console+"#/tokens"))
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "tokens"`)
+		click(t, ctx, "button", "Revoke ci-deploy")
+		ax(t, ctx, "heading", "Revoke this token?")
+		fill(t, ctx, "textbox", "Reason", "moved to OIDC")
+		click(t, ctx, "button", "Revoke")
+		waitJS(t, ctx, `document.querySelector("tr[data-id='`+ciID+`'] .badge.revoked") !== null`)
+		tok, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(ciID))
+		require.NoError(t, err)
+		require.Equal(t, token.StatusRevoked, tok.Status)
 	})
 
 	t.Run("sign out revokes the session token", func(t *testing.T) {

@@ -94,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
-	i := strings.LastIndex(p, "/console")
+	i := strings.Index(p, "/console")
 	if i < 0 {
 		http.NotFound(w, r)
 		return
