@@ -161,6 +161,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			require.Equal(t, "", eval[string](t, ctx, `sessionStorage.getItem("tokengate.session") || ""`))
 			_ = eval[bool](t, ctx, `(document.querySelector(".signin .error[data-field='']").textContent = "", true)`)
 		}
+		require.True(t, eval[bool](t, ctx, `getComputedStyle(document.getElementById("nav")).display === "none"`), "no navigation before sign-in")
 		screenshot(t, ctx, shots, "console-signin")
 	})
 
