@@ -333,8 +333,7 @@ async function openGenerate() {
   });
   const scopesSet = h("fieldset", { "aria-describedby": "gen-scopes-err" }, h("legend", {}, "Scopes"), groups,
     h("p", { class: "error", id: "gen-scopes-err", "data-field": "scopes" }));
-  const expiry = h("select", {}, presets.map(([v, l]) => h("option", { value: v }, l)));
-  expiry.value = "1y";
+  const expiry = h("select", {}, h("option", { value: "" }, "Default: 1 year (temporary: a session)"), presets.map(([v, l]) => h("option", { value: v }, l)));
   const custom = h("input", { type: "date", "aria-label": "Custom expiration date", hidden: true });
   const type = h("select", {}, h("option", { value: "permanent" }, "Permanent"), h("option", { value: "temporary" }, "Temporary (a session)"));
   if (!held.includes("tokens:admin")) type.value = "temporary";
@@ -381,7 +380,7 @@ async function openGenerate() {
     if (expiry.value === "custom") {
       if (!custom.value) { showErrors(form, { errors: [{ field: "expiresAt", message: "Choose a date." }] }); return; }
       req.expiresAt = new Date(`${custom.value}T00:00:00Z`).toISOString().replace(".000Z", "Z");
-    } else if (!(type.value === "temporary" && expiry.value === "1y")) {
+    } else if (expiry.value) {
       req.expiresIn = expiry.value;
     }
     if (reason.value) req.reason = reason.value;
