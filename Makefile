@@ -7,7 +7,7 @@ API_PORT ?= $(or $(TG_API_PORT),3000)
 LOCAL_BIN := bin/tglocal
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help run stop clean test lint build bench notify status tools bootstrap
+.PHONY: help run stop clean test lint build bench notify status tools bootstrap browser screenshots rotate-pepper
 
 help: ## list the targets
 	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -17,6 +17,13 @@ tools:
 
 $(LOCAL_BIN): tools $(shell find shared infra -name '*.go' -not -name '*_test.go') go.mod
 	@mkdir -p bin && go build -o $@ ./infra/tglocal
+
+# The console's browser tests drive Debian's chromium; install it when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing chromium for the console's browser tests (apt-get)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: tools ## start the local stack (DynamoDB Local, SES and KMS emulators) and the API on :3000
 	@bash infra/stack.sh up
@@ -53,7 +60,7 @@ lint: tools ## gofmt, go vet and cfn-lint (SAM transform included)
 	go vet ./...
 	cfn-lint template.yaml
 
-test: tools lint ## start the test stack and run every test (CI=true: a missing emulator fails)
+test: tools lint browser ## start the test stack and run every test (CI=true: a missing emulator fails)
 	@STACK_MODE=test bash infra/stack.sh up
 	@set -a && source <(STACK_MODE=test bash infra/stack.sh env) && set +a && \
 		go test -count=1 -race ./... ; status=$$?; \
@@ -72,6 +79,12 @@ bench: tools ## benchmarks against the test stack, side by side with raw DynamoD
 		go test -run '^$$' -bench '^BenchmarkLocal' -benchtime 1000x ./... && \
 		go test -run '^$$' -bench '^BenchmarkExpiring$$' -benchmem -benchtime 3x ./shared/store ; status=$$?; \
 		STACK_MODE=test bash infra/stack.sh down >/dev/null; exit $$status
+
+screenshots: tools browser ## PNGs of the console's main pages and of the expiry email into docs/img/
+	@STACK_MODE=test bash infra/stack.sh up
+	@set -a && source <(STACK_MODE=test bash infra/stack.sh env) && set +a && \
+		TG_SCREENSHOTS_DIR=$(CURDIR)/docs/img CI=true go test -count=1 -run '^(TestConsoleInBrowser|TestExpiryEmailAt600px)$$' ./infra/tglocal ; status=$$?; \
+		STACK_MODE=test bash infra/stack.sh down >/dev/null; ls -l docs/img; exit $$status
 
 build: tools ## one stripped linux/arm64 bootstrap per function in bin/<function>/
 	@for f in $(FUNCTIONS); do \

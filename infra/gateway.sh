@@ -31,6 +31,7 @@ start)
 
 tokengate is running.
   API            $url   (routes from template.yaml; log: $log)
+  console        $url/console/   (sign in by pasting the admin token)
   admin token    $state/admin-token   (mode 0600)
   SES mail view  ${ses:-http://127.0.0.1:8005}
   stop           make stop

@@ -11,7 +11,9 @@ import (
 )
 
 func main() {
-	boot.ServeNotifier(func(cfg aws.Config, endpoint *string, from string) notifier.Mailer {
-		return notify.NewMailer(cfg, endpoint, from)
+	boot.ServeNotifier(func(cfg aws.Config, endpoint *string, from, consoleURL string) notifier.Mailer {
+		m := notify.NewMailer(cfg, endpoint, from)
+		m.ConsoleURL = consoleURL
+		return m
 	})
 }

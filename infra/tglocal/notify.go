@@ -29,6 +29,7 @@ var notifierParams = map[string]string{
 	"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL": "TokenExpirationNotifierBackoffInterval",
 	"EXPIRY_NOTIFICATION_EMAILS":                 "ExpiryNotificationEmails",
 	"NOTIFICATION_SENDER":                        "NotificationSender",
+	"CONSOLE_URL":                                "ConsoleUrl",
 }
 
 // localSender stands in for NOTIFICATION_SENDER, which the template leaves without a
@@ -48,6 +49,14 @@ func notifierEnv(tmpl *samtemplate.Template) {
 	}
 	if os.Getenv("NOTIFICATION_SENDER") == "" {
 		os.Setenv("NOTIFICATION_SENDER", localSender)
+	}
+	if os.Getenv("CONSOLE_URL") == "" {
+		// The local gateway serves the console (make run: TG_API_PORT, default 3000).
+		port := os.Getenv("TG_API_PORT")
+		if port == "" {
+			port = "3000"
+		}
+		os.Setenv("CONSOLE_URL", "http://127.0.0.1:"+port+"/console/")
 	}
 }
 
@@ -159,6 +168,8 @@ func parseRate(expr string) (time.Duration, error) {
 }
 
 // newMailer is the notifier's SES mailer, as functions/notifier wires it.
-func newMailer(cfg aws.Config, endpoint *string, from string) notifier.Mailer {
-	return notify.NewMailer(cfg, endpoint, from)
+func newMailer(cfg aws.Config, endpoint *string, from, consoleURL string) notifier.Mailer {
+	m := notify.NewMailer(cfg, endpoint, from)
+	m.ConsoleURL = consoleURL
+	return m
 }

@@ -18,6 +18,7 @@ import (
 	"tokengate/shared/api"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
+	"tokengate/shared/console"
 	"tokengate/shared/notify"
 	"tokengate/shared/principal"
 	"tokengate/shared/token"
@@ -86,6 +87,10 @@ func handler(function string, deps *boot.Deps) (http.Handler, bool) {
 	}
 	if build, ok := catalogOperations[function]; ok {
 		return build(deps.Catalog), true
+	}
+	if function == "ConsoleFunction" {
+		h, err := console.New()
+		return h, err == nil
 	}
 	if function == "ReportLeakedFunction" {
 		sender := os.Getenv("NOTIFICATION_SENDER") // notifierEnv gives it the local default

@@ -321,3 +321,23 @@ func TestEscalation(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, e.do(alice, "POST", "/tokens", map[string]any{"name": "x", "scopes": []string{"tokens:admin"}, "type": "temporary", "reason": "r"}).status)
 	require.Len(t, e.do(admin, "GET", "/audit?type=create", nil).body["items"], 1, "only the allowed token was created")
 }
+
+// TestSessionOfAnApprovedToken: a temporary token for the caller itself, within
+// TEMPORARY_TOKEN_TTL, with scopes its calling token holds (the console's sign-in), needs
+// no second approval even when high-risk; anything else high-risk still waits.
+func TestSessionOfAnApprovedToken(t *testing.T) {
+	e := newEnv(t)
+	high := []string{"emergency:activate", "tokens:admin"}
+	session := e.create(root, map[string]any{"name": "Console session", "type": "temporary", "scopes": high, "reason": "Console sign-in"})
+	require.Equal(t, "active", session["status"])
+	require.Equal(t, "high", session["risk"])
+
+	permanent := e.create(root, map[string]any{"name": "kit", "scopes": high, "reason": "on-call"})
+	require.Equal(t, "pending", permanent["status"], "a permanent high-risk token still needs a second admin")
+
+	long := e.create(root, map[string]any{"name": "long", "type": "temporary", "expiresIn": "1w", "scopes": high, "reason": "x"})
+	require.Equal(t, "pending", long["status"], "a temporary token that outlives TEMPORARY_TOKEN_TTL is no session")
+
+	forOther := e.create(root, map[string]any{"name": "for admin", "type": "temporary", "ownerId": "admin", "scopes": []string{"emergency:activate"}, "reason": "x"})
+	require.Equal(t, "pending", forOther["status"], "a token for another principal is no session")
+}

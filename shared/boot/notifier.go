@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type NotifierSettings struct {
 	Backoff    time.Duration // TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL
 	Recipients []string      // EXPIRY_NOTIFICATION_EMAILS, semicolon-separated
 	Sender     string        // NOTIFICATION_SENDER
+	ConsoleURL string        // CONSOLE_URL: the web console, for the links in notices; "" for none
 }
 
 // LoadNotifierSettings reads NotifierSettings from getenv (os.Getenv when nil) and
@@ -51,15 +53,36 @@ func LoadNotifierSettings(getenv func(string) string) (NotifierSettings, error) 
 	} else if s.Sender, err = notifier.ParseAddress(sender); err != nil {
 		errs = append(errs, fmt.Errorf("NOTIFICATION_SENDER: %w", err))
 	}
+	if s.ConsoleURL, err = consoleURL(getenv("CONSOLE_URL")); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return NotifierSettings{}, fmt.Errorf("settings: %w", err)
 	}
 	return s, nil
 }
 
-// MailerFunc makes the notifier's mailer on an AWS configuration (notify.NewMailer). It
-// is passed in, so that package boot, linked into every function, does not link SES.
-type MailerFunc func(cfg aws.Config, endpoint *string, from string) notifier.Mailer
+// consoleURL checks CONSOLE_URL: empty, or an absolute http(s) URL without a query or
+// fragment, returned ending in "/" so that "#/tokens/<id>" can follow it.
+func consoleURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("CONSOLE_URL=%q is not an http(s) address such as https://api.example.com/console/", s)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u.String(), nil
+}
+
+// MailerFunc makes the notifier's mailer on an AWS configuration (notify.NewMailer),
+// linking notices to the console at consoleURL. It is passed in, so that package boot,
+// linked into every function, does not link SES.
+type MailerFunc func(cfg aws.Config, endpoint *string, from, consoleURL string) notifier.Mailer
 
 // Notifier builds the expiry notifier from getenv (os.Getenv when nil): the table and
 // SES, but no KMS: the notifier never needs the pepper, so its role cannot use it.
@@ -76,7 +99,7 @@ func Notifier(ctx context.Context, getenv func(string) string, mailer MailerFunc
 	tb := &store.Table{Client: c.DynamoDB, Name: s.TableName, Retention: s.Policy.Retention}
 	return &notifier.Notifier{
 		Tokens: tb, Principals: tb,
-		Mailer:     mailer(c.AWS, Endpoint("SES"), ns.Sender),
+		Mailer:     mailer(c.AWS, Endpoint("SES"), ns.Sender, ns.ConsoleURL),
 		Window:     s.Policy.DetectionWindow,
 		Backoff:    ns.Backoff,
 		Recipients: ns.Recipients,

@@ -37,6 +37,17 @@ func TestLoadNotifierSettings(t *testing.T) {
 			boot.NotifierSettings{}, []string{"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL"}},
 		{"backoff not a duration", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL": "1 day"},
 			boot.NotifierSettings{}, []string{"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL", "24h"}},
+		// CONSOLE_URL: where notices link; it ends in "/" so "#/tokens/<id>" can follow.
+		{"console address gets its slash", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "https://api.example.com/Prod/console"},
+			boot.NotifierSettings{Backoff: 24 * time.Hour, Sender: "tokengate@example.com", ConsoleURL: "https://api.example.com/Prod/console/"}, nil},
+		{"console address kept", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "http://127.0.0.1:3000/console/"},
+			boot.NotifierSettings{Backoff: 24 * time.Hour, Sender: "tokengate@example.com", ConsoleURL: "http://127.0.0.1:3000/console/"}, nil},
+		{"console address must be http(s)", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "javascript:alert(1)"},
+			boot.NotifierSettings{}, []string{"CONSOLE_URL"}},
+		{"console address must be absolute", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "/console/"},
+			boot.NotifierSettings{}, []string{"CONSOLE_URL"}},
+		{"console address has no fragment", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "https://x.example/console/#/a"},
+			boot.NotifierSettings{}, []string{"CONSOLE_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

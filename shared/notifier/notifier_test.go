@@ -47,7 +47,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) notifier(recipients ...string) *notifier.Notifier {
 	return &notifier.Notifier{
 		Tokens: e.tb, Principals: e.tb,
-		Mailer:  &notify.Mailer{Client: e.ses, From: "tokengate@example.com"},
+		Mailer:  &notify.Mailer{Client: e.ses, From: "tokengate@example.com", ConsoleURL: "https://tokens.example.com/console/"},
 		Window:  168 * time.Hour,
 		Backoff: 24 * time.Hour, Recipients: recipients,
 		Now: e.clock.Now, Log: slog.New(slog.NewJSONHandler(e.logs, nil)),
@@ -146,23 +146,23 @@ func TestRecipientsAndContent(t *testing.T) {
 	m := mails[0]
 	require.Equal(t, "tokengate@example.com", m.From)
 	require.Equal(t, []string{aliceMail}, m.To, "one recipient per message: nobody sees another's address")
-	require.Equal(t, "tokengate: 2 API tokens expire soon, the first in less than 2 days ("+deploy.ExpiresAt.Format("2006-01-02 15:04")+" UTC)", m.Subject)
+	require.Equal(t, "Action needed: 2 API tokens expire soon, the first in less than 2 days", m.Subject)
 	for _, body := range []string{m.Text, m.HTML} {
 		for _, tok := range []*token.Token{deploy, backup} {
 			require.Contains(t, body, tok.Name)
 			require.Contains(t, body, tok.Hint)
-			require.Contains(t, body, "POST /tokens/"+string(tok.ID)+"/rotate")
+			require.Contains(t, body, "https://tokens.example.com/console/#/tokens/"+string(tok.ID)+"/security", "a link to the token's page")
 		}
 		require.NotContains(t, body, string(ci.ID), "only the recipient's own tokens")
 		require.NotContains(t, body, string(legacy.ID))
 		require.Less(t, strings.Index(body, "deploy"), strings.Index(body, "backup"), "soonest first")
 	}
-	require.Contains(t, m.Text, "Expires:  "+deploy.ExpiresAt.Format("2006-01-02 15:04")+" UTC (in less than 2 days)")
+	require.Contains(t, m.Text, "Expires:  "+deploy.ExpiresAt.UTC().Format("Mon 2 Jan 2006, 15:04")+" UTC (in less than 2 days)")
 
 	for _, ops := range []string{ops1, ops2} {
 		mails := localtest.Mails(t, ops)
 		require.Len(t, mails, 1)
-		require.True(t, strings.HasPrefix(mails[0].Subject, "tokengate: 4 API tokens expire soon"), mails[0].Subject)
+		require.True(t, strings.HasPrefix(mails[0].Subject, "Action needed: 4 API tokens expire soon"), mails[0].Subject)
 		for _, tok := range []*token.Token{deploy, backup, ci, legacy} {
 			require.Contains(t, mails[0].Text, string(tok.ID), "configured addresses get every token")
 		}
@@ -230,7 +230,7 @@ func TestOverlappingRunsSendOneNotice(t *testing.T) {
 	seen := map[token.ID]int{}
 	for _, m := range localtest.Mails(t, ops) {
 		for _, id := range want {
-			seen[id] += strings.Count(m.Text, "ID:       "+string(id))
+			seen[id] += strings.Count(m.Text, "(id "+string(id)+")")
 		}
 	}
 	for _, id := range want {
@@ -278,7 +278,7 @@ func TestOnlyActivePermanentTokens(t *testing.T) {
 	require.Equal(t, []string{warning(active, "2")}, e.warnings())
 	mails := localtest.Mails(t, addr)
 	require.Len(t, mails, 1)
-	require.Contains(t, mails[0].Subject, "1 API token expires")
+	require.Contains(t, mails[0].Subject, "API token “active” expires")
 }
 
 // closedMailer is a mailer whose SES endpoint refuses connections.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
+	"net/url"
 	texttemplate "text/template"
 	"time"
 
@@ -23,8 +24,9 @@ import (
 // Mailer sends expiry notices from one sender address through SES (SendEmail, the v1
 // API: the ses:SendEmail permission is all it needs).
 type Mailer struct {
-	Client *ses.Client
-	From   string
+	Client     *ses.Client
+	From       string
+	ConsoleURL string // CONSOLE_URL, ending in "/": notices link each token's page there; "" for no links
 }
 
 // NewMailer makes a Mailer on an SES client of cfg; endpoint overrides the SES endpoint
@@ -42,7 +44,7 @@ func (m *Mailer) Send(ctx context.Context, to string, alerts []token.Alert) erro
 	if _, err := notifier.ParseAddress(to); err != nil {
 		return fmt.Errorf("send expiry notice: %w", err)
 	}
-	msg, err := Render(alerts)
+	msg, err := Render(alerts, m.ConsoleURL)
 	if err != nil {
 		return err
 	}
@@ -78,23 +80,29 @@ type Message struct {
 
 // item is what a notice shows of one token: nothing that is not already in a listing.
 type item struct {
-	Name, Hint, ID, Expires, Left string
+	Name, Hint, ID, Expires, Left, Link string
 }
 
-// Render renders the notice of alerts. Names go through html/template in the HTML
-// part, so a token named "<script>" shows as text.
-func Render(alerts []token.Alert) (Message, error) {
+// Render renders the notice of alerts, soonest first as given. consoleURL is the web
+// console (CONSOLE_URL, ending in "/"); each token gets a button to its page there, or
+// none when it is empty. Names go through html/template in the HTML part, so a token
+// named "<script>" shows as text.
+func Render(alerts []token.Alert, consoleURL string) (Message, error) {
 	items := make([]item, len(alerts))
 	for i, a := range alerts {
 		items[i] = item{
 			Name: a.Token.Name, Hint: a.Token.Hint, ID: string(a.Token.ID),
 			Expires: formatTime(a.Token.ExpiresAt), Left: lessThan(a.DaysLeft),
 		}
+		if consoleURL != "" {
+			items[i].Link = consoleURL + "#/tokens/" + url.PathEscape(string(a.Token.ID)) + "/security"
+		}
 	}
 	data := struct {
-		Intro string
-		Items []item
-	}{intro(len(alerts)), items}
+		Subject, Intro string
+		Items          []item
+		Console        bool
+	}{Subject(alerts), intro(len(alerts)), items, consoleURL != ""}
 	var html, text bytes.Buffer
 	if err := htmlBody.Execute(&html, data); err != nil {
 		return Message{}, fmt.Errorf("render notice html: %w", err)
@@ -102,28 +110,35 @@ func Render(alerts []token.Alert) (Message, error) {
 	if err := textBody.Execute(&text, data); err != nil {
 		return Message{}, fmt.Errorf("render notice text: %w", err)
 	}
-	return Message{Subject: Subject(alerts), HTML: html.String(), Text: text.String()}, nil
+	return Message{Subject: data.Subject, HTML: html.String(), Text: text.String()}, nil
 }
 
-// Subject says how many tokens a notice lists and when the first of them expires, so
-// the inbox alone tells how urgent it is. alerts are soonest first.
+// Subject names the token (or how many, and the first) and when it expires, so the inbox
+// alone tells what and how urgent. alerts are soonest first.
 func Subject(alerts []token.Alert) string {
 	if len(alerts) == 0 {
 		return ""
 	}
 	first := alerts[0]
-	when := fmt.Sprintf("in %s (%s)", lessThan(first.DaysLeft), formatTime(first.Token.ExpiresAt))
 	if len(alerts) == 1 {
-		return "tokengate: 1 API token expires " + when
+		return fmt.Sprintf("Action needed: API token “%s” expires in %s", truncate(first.Token.Name, 60), lessThan(first.DaysLeft))
 	}
-	return fmt.Sprintf("tokengate: %d API tokens expire soon, the first %s", len(alerts), when)
+	return fmt.Sprintf("Action needed: %d API tokens expire soon, the first in %s", len(alerts), lessThan(first.DaysLeft))
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
 
 func intro(n int) string {
 	if n == 1 {
-		return "One API token expires soon."
+		return "An API token expires soon. Once it expires, every script, job or service that uses it is refused."
 	}
-	return fmt.Sprintf("%d API tokens expire soon.", n)
+	return fmt.Sprintf("%d API tokens expire soon. Once a token expires, every script, job or service that uses it is refused.", n)
 }
 
 // lessThan words days left the way the log line does: whole days, rounded up.
@@ -134,42 +149,77 @@ func lessThan(days int) string {
 	return fmt.Sprintf("less than %d days", days)
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+func formatTime(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04 UTC") }
 
-const rotateHelp = `Rotate each token before it expires: POST /tokens/{id}/rotate with {"expiresIn": "1y"} returns a new secret ` +
-	`under the same id with a new expiry (add "gracePeriod", up to 24h, to keep the old secret working while clients switch over). ` +
-	`Then hand the new secret to the clients that use the token.`
+// What the owner should do, in words a token owner knows: no API routes, no settings.
+const (
+	todo = `To keep a token working, rotate it before it expires and choose a new expiry: ` +
+		`it keeps its name and id and gets a new secret, shown once. Put the new secret where the old one was used. ` +
+		`A grace period of up to 24 hours keeps the old secret working while you switch over.`
+	unused = `If you no longer need a token, do nothing: it stops working when it expires.`
+	why    = `You receive this notice because you own these tokens or your address is on the list for expiry notices. ` +
+		`You will be reminded until each token is rotated or has expired.`
+)
 
-const footer = `You receive this notice because you own these tokens or your address is in EXPIRY_NOTIFICATION_EMAILS. ` +
-	`It is sent at most once per token every TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL.`
+var textBody = texttemplate.Must(texttemplate.New("text").Parse(`{{.Subject}}
 
-var textBody = texttemplate.Must(texttemplate.New("text").Parse(`{{.Intro}}
+{{.Intro}}
 
-` + rotateHelp + `
+` + todo + `
 {{range .Items}}
-Token:    {{.Name}}
-Hint:     {{.Hint}}
-ID:       {{.ID}}
-Expires:  {{.Expires}} (in {{.Left}})
-Rotate:   POST /tokens/{{.ID}}/rotate
+{{.Name}}
+  Expires:  {{.Expires}} (in {{.Left}})
+  Token:    {{.Hint}}  (id {{.ID}})
+{{- if .Link}}
+  Rotate:   {{.Link}}
+{{- end}}
 {{end}}
+{{- if not .Console}}
+Rotate a token in the tokengate console, or ask whoever runs tokengate for you.
+{{end}}
+` + unused + `
+
 --
-` + footer + `
+` + why + `
 `))
 
+// htmlBody is one column, 600 px at most, with nothing wider than the screen: a phone
+// or a narrow preview pane reads it without scrolling sideways. Inline styles only, as
+// mail clients drop style sheets.
 var htmlBody = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>tokengate: API tokens expire soon</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p><strong>{{.Intro}}</strong></p>
-<p>` + rotateHelp + `</p>
-<table cellpadding="6" style="border-collapse: collapse">
-<thead><tr style="text-align: left; border-bottom: 1px solid #999"><th>Token</th><th>Hint</th><th>ID</th><th>Expires</th><th>Rotate</th></tr></thead>
-<tbody>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Subject}}</title></head>
+<body style="margin:0;padding:0;background:#f6f8fa">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;background:#f6f8fa">
+<tr><td align="center" style="padding:16px 8px">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;max-width:560px;background:#ffffff;border:1px solid #d0d7de;border-radius:8px;font-family:-apple-system,'Segoe UI',Roboto,Arial,sans-serif;font-size:15px;line-height:1.5;color:#1b1f24">
+<tr><td style="padding:20px 20px 4px">
+<p style="margin:0 0 4px;font-size:13px;color:#57606a">tokengate</p>
+<h1 style="margin:0 0 12px;font-size:20px;line-height:1.3">{{.Subject}}</h1>
+<p style="margin:0 0 12px">{{.Intro}}</p>
+<p style="margin:0 0 4px">` + todo + `</p>
+</td></tr>
 {{- range .Items}}
-<tr style="border-bottom: 1px solid #ddd"><td>{{.Name}}</td><td><code>{{.Hint}}</code></td><td><code>{{.ID}}</code></td><td>{{.Expires}}<br>in {{.Left}}</td><td><code>POST /tokens/{{.ID}}/rotate</code></td></tr>
+<tr><td style="padding:12px 20px 0">
+<div style="border:1px solid #d4a72c;background:#fff8e1;border-radius:6px;padding:12px 14px;word-wrap:break-word;overflow-wrap:anywhere">
+<p style="margin:0 0 4px;font-size:16px;font-weight:600">{{.Name}}</p>
+<p style="margin:0 0 4px">Expires <strong>{{.Expires}}</strong> (in {{.Left}})</p>
+<p style="margin:0 0 8px;font-size:13px;color:#57606a">Token <code>{{.Hint}}</code> · id <code style="word-break:break-all">{{.ID}}</code></p>
+{{- if .Link}}
+<a href="{{.Link}}" style="display:inline-block;background:#0b5cad;color:#ffffff;text-decoration:none;font-weight:600;padding:9px 16px;border-radius:6px">Rotate this token</a>
 {{- end}}
-</tbody>
+</div>
+</td></tr>
+{{- end}}
+<tr><td style="padding:16px 20px 20px">
+{{- if not .Console}}
+<p style="margin:0 0 12px">Rotate a token in the tokengate console, or ask whoever runs tokengate for you.</p>
+{{- end}}
+<p style="margin:0 0 12px">` + unused + `</p>
+<p style="margin:0;font-size:13px;color:#57606a">` + why + `</p>
+</td></tr>
 </table>
-<p style="color: #666; font-size: smaller">` + footer + `</p>
+</td></tr>
+</table>
 </body></html>
 `))

@@ -26,11 +26,10 @@ func TestSubject(t *testing.T) {
 		alerts []token.Alert
 		want   string
 	}{
-		{"one token", []token.Alert{alert("a", expiry, 2)}, "tokengate: 1 API token expires in less than 2 days (2026-03-08 09:30 UTC)"},
+		{"one token: its name and how soon", []token.Alert{alert("ci-deploy", expiry, 2)}, "Action needed: API token “ci-deploy” expires in less than 2 days"},
 		{"several: count and the nearest", []token.Alert{alert("a", expiry, 1), alert("b", expiry.Add(72*time.Hour), 4)},
-			"tokengate: 2 API tokens expire soon, the first in less than 1 day (2026-03-08 09:30 UTC)"},
-		{"a day is singular", []token.Alert{alert("a", expiry, 1)}, "tokengate: 1 API token expires in less than 1 day (2026-03-08 09:30 UTC)"},
-		{"times are UTC", []token.Alert{alert("a", expiry.In(time.FixedZone("CET", 3600)), 7)}, "tokengate: 1 API token expires in less than 7 days (2026-03-08 09:30 UTC)"},
+			"Action needed: 2 API tokens expire soon, the first in less than 1 day"},
+		{"a long name is cut", []token.Alert{alert(strings.Repeat("x", 100), expiry, 7)}, "Action needed: API token “" + strings.Repeat("x", 60) + "…” expires in less than 7 days"},
 		{"nothing", nil, ""},
 	}
 	for _, tt := range tests {
@@ -42,7 +41,8 @@ func TestSubject(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	evil := `<script>alert("x")</script> & co`
-	msg, err := notify.Render([]token.Alert{alert(evil, expiry, 3), alert("second", expiry.Add(24*time.Hour), 4)})
+	const console = "https://tokens.example.com/console/"
+	msg, err := notify.Render([]token.Alert{alert(evil, expiry, 3), alert("second", expiry.Add(24*time.Hour), 4)}, console)
 	require.NoError(t, err)
 
 	require.NotContains(t, msg.HTML, "<script>", "names are escaped: a token name is text, never markup")
@@ -51,12 +51,22 @@ func TestRender(t *testing.T) {
 	for _, body := range []string{msg.HTML, msg.Text} {
 		require.Contains(t, body, "tg_…9aQ3")
 		require.Contains(t, body, "4Qm0bT0pXqvJ8dZk2r1W7e")
-		require.Contains(t, body, "2026-03-08 09:30 UTC")
+		require.Contains(t, body, "Sun 8 Mar 2026, 09:30 UTC")
 		require.Contains(t, body, "less than 3 days")
-		require.Contains(t, body, "POST /tokens/4Qm0bT0pXqvJ8dZk2r1W7e/rotate")
+		require.Contains(t, body, console+"#/tokens/4Qm0bT0pXqvJ8dZk2r1W7e/security", "a link to the token's page in the console")
 		require.Contains(t, body, "2 API tokens expire soon.")
+		require.Contains(t, body, "rotate it before it expires", "what to do")
 		require.Less(t, strings.Index(body, "less than 3 days"), strings.Index(body, "less than 4 days"), "in the order given: soonest first")
+		for _, jargon := range []string{"POST /tokens", "TOKEN_EXPIRATION", "EXPIRY_NOTIFICATION_EMAILS", "CONSOLE_URL", "{id}"} {
+			require.NotContains(t, body, jargon, "a notice speaks to token owners, not operators")
+		}
 	}
+	require.Equal(t, 2, strings.Count(msg.HTML, ">Rotate this token</a>"), "a button per token")
+
+	plain, err := notify.Render([]token.Alert{alert("a", expiry, 3)}, "")
+	require.NoError(t, err)
+	require.NotContains(t, plain.HTML, "<a ", "no console: no links")
+	require.Contains(t, plain.Text, "Rotate a token in the tokengate console")
 }
 
 func TestParseAddressList(t *testing.T) {
@@ -90,7 +100,7 @@ func TestParseAddressList(t *testing.T) {
 // TestMailer sends through the SES emulator and reads the message back.
 func TestMailer(t *testing.T) {
 	t.Parallel()
-	m := &notify.Mailer{Client: localtest.SES(t), From: "tokengate@example.com"}
+	m := &notify.Mailer{Client: localtest.SES(t), From: "tokengate@example.com", ConsoleURL: "http://127.0.0.1:3000/console/"}
 	to := localtest.Address("mailer")
 	tok := localtest.NewToken(t, "owner", "<b>deploy</b>", time.Now().Add(36*time.Hour))
 	require.NoError(t, m.Send(context.Background(), to, []token.Alert{{Token: tok, DaysLeft: 2}}))
@@ -100,11 +110,11 @@ func TestMailer(t *testing.T) {
 	got := mails[0]
 	require.Equal(t, "tokengate@example.com", got.From)
 	require.Equal(t, []string{to}, got.To)
-	require.Contains(t, got.Subject, "1 API token expires in less than 2 days")
+	require.Equal(t, "Action needed: API token “<b>deploy</b>” expires in less than 2 days", got.Subject)
 	require.Contains(t, got.HTML, "&lt;b&gt;deploy&lt;/b&gt;")
 	require.Contains(t, got.Text, "<b>deploy</b>")
 	require.Contains(t, got.Text, tok.Hint)
-	require.Contains(t, got.Text, "POST /tokens/"+string(tok.ID)+"/rotate")
+	require.Contains(t, got.Text, "http://127.0.0.1:3000/console/#/tokens/"+string(tok.ID)+"/security")
 
 	require.Error(t, m.Send(context.Background(), "not an address", []token.Alert{{Token: tok, DaysLeft: 2}}), "refused before SES is asked")
 	require.NoError(t, m.Send(context.Background(), to, nil), "nothing to say: nothing sent")

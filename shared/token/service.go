@@ -150,7 +150,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		Version:      1,
 	}
 	t.Restrictions.setBy(c.Minter(), true, true, true)
-	if risk == access.RiskHigh {
+	if risk == access.RiskHigh && !s.isSession(c, in, expiresAt, now) {
 		// High-risk tokens take effect only once another admin approves them.
 		t.Status = StatusPending
 	}
@@ -159,6 +159,16 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
+}
+
+// isSession reports whether in asks for a session of the calling token: a temporary
+// token for the caller itself that ends within TEMPORARY_TOKEN_TTL (the console's
+// sign-in). Its scopes are within the calling token's (checked for every create), which
+// was approved if high-risk, so a session adds no authority and needs no second approval.
+// A longer-lived one is no session: it waits for approval like any high-risk token.
+func (s *Service) isSession(c access.Caller, in CreateInput, expiresAt, now time.Time) bool {
+	return in.Type == TypeTemporary && in.OwnerID == c.OwnerID &&
+		!expiresAt.IsZero() && !expiresAt.After(now.Add(s.Policy.TemporaryTTL))
 }
 
 func (s *Service) expiry(bad *InvalidError, in CreateInput, now time.Time) time.Time {

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"tokengate/infra/localtest"
+	"tokengate/shared/access"
+	"tokengate/shared/boot"
+	"tokengate/shared/console"
+	"tokengate/shared/notify"
+	"tokengate/shared/store"
+	"tokengate/shared/token"
+)
+
+// consoleStack is the local gateway on a fresh table with two administrators: root (a
+// superuser whose token holds every scope, high-risk ones approved) and admin.
+type consoleStack struct {
+	svc             *token.Service
+	url             string
+	root, admin     string // token strings
+	revoked, xssTok string
+	expired         string
+	xssID           token.ID
+}
+
+func newConsoleStack(t *testing.T) *consoleStack {
+	t.Helper()
+	svc := localtest.Service(t, nil)
+	tb := svc.Store.(*store.Table)
+	deps := &boot.Deps{
+		Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 0, UsageFlushInterval: time.Minute},
+		Table:    tb, Keys: svc.Keys, Catalog: svc.Catalog,
+	}
+	s, err := NewServer(localtest.Template(t), deps)
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.Handler)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	all := []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead, access.EmergencyActivate}
+
+	st := &consoleStack{svc: svc, url: srv.URL}
+	root, err := svc.Create(ctx, access.Caller{OwnerID: "root", Scopes: all}, token.CreateInput{Name: "root kit", Scopes: all, Reason: "console test"})
+	require.NoError(t, err)
+	_, err = svc.Approve(ctx, localtest.Admin, root.Token.ID, "console test")
+	require.NoError(t, err)
+	st.root = root.Plaintext.Reveal()
+	admin, err := svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "admin kit", Scopes: localtest.Admin.Scopes, Reason: "console test"})
+	require.NoError(t, err)
+	st.admin = admin.Plaintext.Reveal()
+	gone, err := svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "gone", Scopes: []string{access.TokensRead}})
+	require.NoError(t, err)
+	_, err = svc.Revoke(ctx, localtest.Admin, gone.Token.ID, "")
+	require.NoError(t, err)
+	st.revoked = gone.Plaintext.Reveal()
+	old, err := svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "old", Scopes: []string{access.TokensRead}})
+	require.NoError(t, err)
+	localtest.Change(t, tb, old.Token, func(tok *token.Token) { tok.ExpiresAt = time.Now().Add(-time.Hour) })
+	st.expired = old.Plaintext.Reveal()
+	// A token that expires in two days, named like markup: the banner and the list must
+	// show it as text.
+	in2d := time.Now().Add(49 * time.Hour).UTC()
+	xss, err := svc.Create(ctx, localtest.Admin, token.CreateInput{Name: `<img src=x onerror=alert(1)>`, Scopes: []string{access.TokensRead}, ExpiresAt: &in2d})
+	require.NoError(t, err)
+	st.xssTok, st.xssID = xss.Plaintext.Reveal(), xss.Token.ID
+	return st
+}
+
+// TestConsoleHeaders: the console is served by the gateway from template.yaml, with a
+// strict CSP and the other headers, hashed assets cached for a year, index.html never.
+func TestConsoleHeaders(t *testing.T) {
+	st := newConsoleStack(t)
+	res, err := http.Get(st.url + "/console/")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, console.CSP, res.Header.Get("Content-Security-Policy"))
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+		require.Contains(t, res.Header.Get("Content-Security-Policy"), want)
+	}
+	require.NotContains(t, res.Header.Get("Content-Security-Policy"), "unsafe-inline")
+	require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
+	require.Equal(t, "no-referrer", res.Header.Get("Referrer-Policy"))
+	require.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
+	body := new(strings.Builder)
+	_, _ = ioCopy(body, res)
+	require.NotRegexp(t, `<script>|<script [^>]*>[^<]|style=|<style`, body.String(), "no inline script or style")
+	assets := regexp.MustCompile(`assets/[a-z]+\.[0-9a-f]{12}\.(js|css)`).FindAllString(body.String(), -1)
+	require.Len(t, assets, 2, "index.html names the hashed script and style sheet")
+	for _, a := range assets {
+		r, err := http.Get(st.url + "/console/" + a)
+		require.NoError(t, err)
+		r.Body.Close()
+		require.Equal(t, http.StatusOK, r.StatusCode, a)
+		require.Equal(t, "public, max-age=31536000, immutable", r.Header.Get("Cache-Control"), a)
+		require.Equal(t, console.CSP, r.Header.Get("Content-Security-Policy"), a)
+	}
+	for path, want := range map[string]int{"/console/assets/app.js": 404, "/console/nope": 404} {
+		r, err := http.Get(st.url + path)
+		require.NoError(t, err)
+		r.Body.Close()
+		require.Equal(t, want, r.StatusCode, path)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := noRedirect.Get(st.url + "/console")
+	require.NoError(t, err)
+	r.Body.Close()
+	require.Equal(t, http.StatusMovedPermanently, r.StatusCode)
+	require.Equal(t, "console/", r.Header.Get("Location"))
+
+	h, err := console.New()
+	require.NoError(t, err)
+	index, files := h.Assets()
+	total := index
+	for name, n := range files {
+		t.Logf("console weight: %s %d bytes", name, n)
+		total += n
+	}
+	t.Logf("console weight: index.html %d bytes; total %d bytes", index, total)
+}
+
+func ioCopy(w *strings.Builder, res *http.Response) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		k, err := res.Body.Read(buf)
+		w.Write(buf[:k])
+		n += int64(k)
+		if err != nil {
+			return n, nil
+		}
+	}
+}
+
+// TestConsoleInBrowser drives the console in chromium as a platform engineer would.
+func TestConsoleInBrowser(t *testing.T) {
+	st := newConsoleStack(t)
+	ctx := browser(t)
+	shots := screenshotDir(t)
+	console := st.url + "/console/"
+
+	alerted := make(chan string, 4)
+	// No page may ever open a JavaScript dialog (the XSS name would, if parsed as HTML).
+	require.NoError(t, listenDialogs(ctx, alerted))
+
+	require.NoError(t, chromedpNavigate(ctx, console))
+	t.Run("sign in refuses garbage, revoked and expired tokens with a clear message", func(t *testing.T) {
+		for _, bad := range []string{"tg_garbage", st.revoked, st.expired} {
+			fill(t, ctx, "textbox", "API token", bad)
+			click(t, ctx, "button", "Sign in")
+			waitJS(t, ctx, `document.querySelector(".signin .error[data-field='']").textContent.includes("not accepted")`)
+			require.Equal(t, "", eval[string](t, ctx, `sessionStorage.getItem("tokengate.session") || ""`))
+			_ = eval[bool](t, ctx, `(document.querySelector(".signin .error[data-field='']").textContent = "", true)`)
+		}
+		require.True(t, eval[bool](t, ctx, `getComputedStyle(document.getElementById("nav")).display === "none"`), "no navigation before sign-in")
+		screenshot(t, ctx, shots, "console-signin")
+	})
+
+	var sessionID string
+	t.Run("sign in keeps only a temporary session token", func(t *testing.T) {
+		fill(t, ctx, "textbox", "API token", st.root)
+		click(t, ctx, "button", "Sign in")
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "tokens"`)
+		stored := eval[string](t, ctx, `sessionStorage.getItem("tokengate.session")`)
+		require.NotContains(t, stored, st.root, "the pasted token is not kept")
+		require.Equal(t, 1, strings.Count(stored, `"token":"tg_`))
+		sessionID = eval[string](t, ctx, `JSON.parse(sessionStorage.getItem("tokengate.session")).id`)
+		sess, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(sessionID))
+		require.NoError(t, err)
+		require.Equal(t, token.TypeTemporary, sess.Type)
+		require.Equal(t, "root", sess.OwnerID)
+		require.Equal(t, token.StatusActive, sess.Status, "a session of an approved token needs no second approval")
+		require.LessOrEqual(t, time.Until(sess.ExpiresAt), time.Hour+time.Minute)
+		require.Equal(t, 0, eval[int](t, ctx, `localStorage.length`))
+	})
+
+	t.Run("time to first render of the Tokens page", func(t *testing.T) {
+		require.NoError(t, chromedpReload(ctx))
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "tokens"`)
+		ms := eval[float64](t, ctx, `window.tokensRenderedAt`)
+		t.Logf("time to first render of the Tokens page: %.0f ms (navigation start to the list drawn, API calls included)", ms)
+		require.Greater(t, ms, 0.0)
+	})
+
+	t.Run("expiry banner and a markup name shown as text", func(t *testing.T) {
+		waitJS(t, ctx, `!document.getElementById("banner").hidden`)
+		banner := eval[string](t, ctx, `document.getElementById("banner").textContent`)
+		require.Contains(t, banner, `<img src=x onerror=alert(1)>`)
+		require.Contains(t, banner, "expires soon")
+		row := eval[string](t, ctx, `document.querySelector("tr[data-id='`+string(st.xssID)+`']").textContent`)
+		require.Contains(t, row, `<img src=x onerror=alert(1)>`)
+		require.Contains(t, row, "Expires in < 3 days", "the warning badge in the detection window")
+		require.Equal(t, 0, eval[int](t, ctx, `document.querySelectorAll("main img, #banner img").length`))
+		screenshot(t, ctx, shots, "console-tokens")
+	})
+
+	t.Run("accessible names on the Tokens page", func(t *testing.T) {
+		for _, name := range []string{"Name", "Token", "Created", "Last used", "Expires", "Status"} {
+			ax(t, ctx, "columnheader", name)
+		}
+		ax(t, ctx, "button", "Sign out")
+		ax(t, ctx, "button", "Generate token")
+	})
+
+	var ciToken, ciID string
+	t.Run("generate, copy, listed with Last used Never", func(t *testing.T) {
+		click(t, ctx, "button", "Generate token")
+		for _, name := range []string{"Token name", "Description", "Role", "Expiration", "Reason"} {
+			ax(t, ctx, "", name)
+		}
+		ax(t, ctx, "group", "Scopes")
+		screenshot(t, ctx, shots, "console-generate")
+		fill(t, ctx, "textbox", "Token name", "ci-deploy")
+		fill(t, ctx, "textbox", "Description", "GitHub Actions deploy job")
+		click(t, ctx, "checkbox", "tokens:read")
+		fill(t, ctx, "combobox", "Expiration", "3m")
+		click(t, ctx, "button", "Generate")
+		click(t, ctx, "button", "Copy")
+		waitJS(t, ctx, `document.querySelector("dialog [role=status]").textContent === "Copied."`)
+		ciToken = eval[string](t, ctx, `document.getElementById("new-token").value`)
+		require.Regexp(t, `^tg_[A-Za-z0-9]+_[A-Za-z0-9]+$`, ciToken)
+		require.Contains(t, eval[string](t, ctx, `document.querySelector("dialog").textContent`), "It will not be shown again.")
+		screenshot(t, ctx, shots, "console-reveal")
+		click(t, ctx, "button", "Done")
+		waitJS(t, ctx, `[...document.querySelectorAll("main tbody tr")].some(r => r.textContent.includes("ci-deploy"))`)
+		ciID = eval[string](t, ctx, `[...document.querySelectorAll("main tbody tr")].find(r => r.textContent.includes("ci-deploy")).dataset.id`)
+		require.Equal(t, "Never", eval[string](t, ctx, `document.querySelector("tr[data-id='`+ciID+`'] .last-used").textContent`))
+		require.NotContains(t, eval[string](t, ctx, `document.body.textContent`), ciToken, "the secret is gone once the dialog closes")
+	})
+
+	t.Run("used through /demo/echo, then a last-used time shows", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, httpStatus(t, "GET", st.url+"/demo/echo", ciToken))
+		require.NoError(t, chromedpReload(ctx))
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "tokens"`)
+		lastUsed := eval[string](t, ctx, `document.querySelector("tr[data-id='`+ciID+`'] .last-used").textContent`)
+		require.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d UTC$`, lastUsed)
+	})
+
+	t.Run("detail tabs and rotate", func(t *testing.T) {
+		require.NoError(t, chromedpNavigate(ctx, console+"#/tokens/"+ciID))
+		for _, name := range []string{"Overview", "ACL", "Security", "Activity"} {
+			ax(t, ctx, "tab", name)
+		}
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Overview"`)
+		require.Contains(t, eval[string](t, ctx, `document.querySelector(".timeline").textContent`), "create by root")
+		meta := eval[string](t, ctx, `document.querySelector("dl.meta").textContent`)
+		require.Contains(t, meta, "GitHub Actions deploy job")
+		require.Contains(t, meta, "tokens:read")
+		require.NotContains(t, eval[string](t, ctx, `document.body.textContent`), "[object", "every value is rendered as text")
+		screenshot(t, ctx, shots, "console-detail")
+		click(t, ctx, "tab", "ACL")
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-ACL"`)
+		click(t, ctx, "tab", "Activity")
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Activity"`)
+		click(t, ctx, "tab", "Security")
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Security"`)
+		for _, name := range []string{"Rotate", "Disable", "Revoke", "Activate emergency access"} {
+			ax(t, ctx, "button", name)
+		}
+		_ = eval[bool](t, ctx, `(document.querySelector(".danger-zone").scrollIntoView(), true)`)
+		screenshot(t, ctx, shots, "console-security")
+		click(t, ctx, "button", "Rotate")
+		click(t, ctx, "button", "Copy")
+		rotated := eval[string](t, ctx, `document.getElementById("new-token").value`)
+		require.NotEqual(t, ciToken, rotated)
+		click(t, ctx, "button", "Done")
+		require.Equal(t, http.StatusOK, httpStatus(t, "GET", st.url+"/demo/echo", rotated))
+		require.Equal(t, http.StatusForbidden, httpStatus(t, "GET", st.url+"/demo/echo", ciToken), "no grace period: the old secret stops at once")
+
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Security"`)
+		click(t, ctx, "button", "Disable")
+		ax(t, ctx, "button", "Enable")
+		click(t, ctx, "button", "Enable")
+		ax(t, ctx, "button", "Disable")
+	})
+
+	var highID string
+	t.Run("a high-risk token ends pending, and a second admin approves it", func(t *testing.T) {
+		require.NoError(t, chromedpNavigate(ctx, console+"#/tokens"))
+		click(t, ctx, "button", "Generate token")
+		fill(t, ctx, "textbox", "Token name", "break glass")
+		click(t, ctx, "checkbox", "emergency:activate")
+		click(t, ctx, "button", "Generate")
+		waitJS(t, ctx, `document.querySelector("dialog [data-field=reason]").textContent.includes("required")`)
+		fill(t, ctx, "textbox", "Reason", "on-call kit")
+		click(t, ctx, "button", "Generate")
+		ax(t, ctx, "heading", "Pending approval")
+		click(t, ctx, "button", "Done")
+		waitJS(t, ctx, `[...document.querySelectorAll("main tbody tr")].some(r => r.textContent.includes("break glass"))`)
+		highID = eval[string](t, ctx, `[...document.querySelectorAll("main tbody tr")].find(r => r.textContent.includes("break glass")).dataset.id`)
+
+		// The requester may not approve it.
+		require.NoError(t, chromedpNavigate(ctx, console+"#/approvals"))
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "approvals"`)
+		click(t, ctx, "button", "Approve")
+		waitJS(t, ctx, `document.querySelector("main form .error[data-field='']").textContent !== ""`)
+
+		other := tab(t, ctx)
+		require.NoError(t, chromedpNavigate(other, console))
+		fill(t, other, "textbox", "API token", st.admin)
+		click(t, other, "button", "Sign in")
+		waitJS(t, other, `document.querySelector("main").dataset.ready === "tokens"`)
+		require.NoError(t, chromedpNavigate(other, console+"#/approvals"))
+		waitJS(t, other, `document.querySelector("main").dataset.ready === "approvals"`)
+		ax(t, other, "button", "Reject")
+		screenshot(t, other, shots, "console-approvals")
+		fill(t, other, "textbox", "Reason", "checked with the on-call lead")
+		click(t, other, "button", "Approve")
+		waitJS(t, other, `document.querySelector("main").textContent.includes("Nothing waits for approval")`)
+		tok, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(highID))
+		require.NoError(t, err)
+		require.Equal(t, token.StatusActive, tok.Status)
+
+		require.NoError(t, chromedpNavigate(other, console+"#/principals"))
+		waitJS(t, other, `document.querySelector("main").dataset.ready === "principals"`)
+		require.Contains(t, eval[string](t, other, `document.querySelector("main table").textContent`), "root")
+		screenshot(t, other, shots, "console-principals")
+	})
+
+	t.Run("revoke from the list, after a confirmation", func(t *testing.T) {
+		require.NoError(t, chromedpNavigate(ctx, console+"#/tokens"))
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "tokens"`)
+		click(t, ctx, "button", "Revoke ci-deploy")
+		ax(t, ctx, "heading", "Revoke this token?")
+		fill(t, ctx, "textbox", "Reason", "moved to OIDC")
+		click(t, ctx, "button", "Revoke")
+		waitJS(t, ctx, `document.querySelector("tr[data-id='`+ciID+`'] .badge.revoked") !== null`)
+		tok, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(ciID))
+		require.NoError(t, err)
+		require.Equal(t, token.StatusRevoked, tok.Status)
+	})
+
+	t.Run("sign out revokes the session token", func(t *testing.T) {
+		click(t, ctx, "button", "Sign out")
+		waitJS(t, ctx, `document.querySelector(".signin") !== null`)
+		require.Equal(t, "", eval[string](t, ctx, `sessionStorage.getItem("tokengate.session") || ""`))
+		sess, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(sessionID))
+		require.NoError(t, err)
+		require.Equal(t, token.StatusRevoked, sess.Status)
+	})
+
+	select {
+	case msg := <-alerted:
+		t.Fatalf("a page opened a JavaScript dialog: %q", msg)
+	default:
+	}
+}
+
+// TestExpiryEmailAt600px renders the expiry notice's HTML in chromium 600 px wide: it
+// must fit without sideways scrolling, long names and ids included.
+func TestExpiryEmailAt600px(t *testing.T) {
+	at := time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
+	alert := func(name string, days int) token.Alert {
+		id, err := token.NewID("platform", nil)
+		require.NoError(t, err)
+		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour)}, DaysLeft: days}
+	}
+	msg, err := notify.Render([]token.Alert{
+		alert("ci-deploy", 2),
+		alert("nightly-backup-to-the-object-store-in-the-second-region-with-a-rather-long-name-indeed", 5),
+		alert(`<img src=x onerror=alert(1)>`, 7),
+	}, "http://127.0.0.1:3000/console/")
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(msg.HTML))
+	}))
+	defer srv.Close()
+
+	ctx := browser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(600, 900), chromedp.Navigate(srv.URL)))
+	require.Equal(t, 600, eval[int](t, ctx, `document.documentElement.clientWidth`))
+	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 600, "no sideways scrolling at 600 px")
+	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("a")].filter(a => a.textContent === "Rotate this token").length`))
+	require.Equal(t, 0, eval[int](t, ctx, `document.querySelectorAll("img").length`))
+	raw, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	writePNG(t, filepath.Join(screenshotDir(t), "expiry-email.png"), raw)
+}
