@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,15 +33,26 @@ import (
 
 // Template is the part of a SAM template the local tools run from.
 type Template struct {
-	Routes            []Route           // every HttpApi event of every AWS::Serverless::Function
+	Routes            []Route           // every Api (REST) and HttpApi event of every AWS::Serverless::Function
 	Schedules         []Schedule        // every Schedule / ScheduleV2 event
 	Table             TableSpec         // the one AWS::DynamoDB::Table
 	Parameters        map[string]string // parameter name -> default value as string
 	Functions         []string          // logical ids of all functions, sorted
-	DefaultAuthorizer string            // the HttpApi's DefaultAuthorizer name, "" if none
+	DefaultAuthorizer string            // the APIs' DefaultAuthorizer name, "" if none
+	// GatewayResponses are the REST APIs' gateway responses by type (UNAUTHORIZED,
+	// ACCESS_DENIED, DEFAULT_4XX, ...), with parameters resolved.
+	GatewayResponses map[string]GatewayResponse
 }
 
-// Route is one HttpApi event: API Gateway sends Method Path to Function.
+// GatewayResponse is one of an AWS::Serverless::Api's GatewayResponses: what API Gateway
+// answers for a request it refuses itself.
+type GatewayResponse struct {
+	StatusCode int               // 0: the type's own status
+	Headers    map[string]string // header values unquoted ('application/json' -> application/json)
+	Template   string            // the application/json response template, "" if none
+}
+
+// Route is one Api or HttpApi event: API Gateway sends Method Path to Function.
 type Route struct {
 	Method     string // upper case; "ANY" matches every method
 	Path       string // as written in the template, e.g. "/tokens/{id}" or "/{proxy+}"
@@ -65,6 +77,7 @@ type TableSpec struct {
 
 // Event types of AWS::Serverless::Function that this package reads.
 const (
+	eventAPI        = "Api"
 	eventHTTPAPI    = "HttpApi"
 	eventSchedule   = "Schedule"
 	eventScheduleV2 = "ScheduleV2"
@@ -91,6 +104,9 @@ func Load(path string) (*Template, error) {
 	}
 
 	t, err := build(cfn, data, isJSON)
+	if err == nil {
+		t.GatewayResponses, err = gatewayResponses(data, isJSON, t.Parameters)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", path, err)
 	}
@@ -122,12 +138,54 @@ func build(cfn *cloudformation.Template, data []byte, isJSON bool) (*Template, e
 	return t, nil
 }
 
-// parse runs goformation on the template, choosing the reader the way goformation.Open does.
+// parse runs goformation on the template, choosing the reader the way goformation.Open
+// does, after removing the properties this goformation version reads wrongly or not at
+// all (see unknownProperties).
 func parse(data []byte, isJSON bool) (*cloudformation.Template, error) {
+	process := intrinsics.ProcessYAML
 	if isJSON {
-		return goformation.ParseJSON(data)
+		process = intrinsics.ProcessJSON
 	}
-	return goformation.ParseYAML(data)
+	processed, err := process(data, nil)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, err
+	}
+	strip := func(props any, names []string) {
+		if m, ok := props.(map[string]any); ok {
+			for _, n := range names {
+				delete(m, n)
+			}
+		}
+	}
+	if res, ok := raw["Resources"].(map[string]any); ok {
+		for _, r := range res {
+			if m, ok := r.(map[string]any); ok {
+				typ, _ := m["Type"].(string)
+				strip(m["Properties"], unknownProperties[typ])
+			}
+		}
+	}
+	if g, ok := raw["Globals"].(map[string]any); ok {
+		strip(g["Function"], unknownProperties["AWS::Serverless::Function"])
+		strip(g["Api"], unknownProperties["AWS::Serverless::Api"])
+	}
+	clean, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return goformation.ParseJSON(clean)
+}
+
+// unknownProperties are the properties goformation v7 fails on: GatewayResponses is typed
+// as a map of strings, LoggingConfig is missing. Nothing read here needs them through
+// goformation (gatewayResponses reads the former itself).
+var unknownProperties = map[string][]string{
+	"AWS::Serverless::Api":      {"GatewayResponses"},
+	"AWS::Serverless::Function": {"LoggingConfig"},
 }
 
 // Pattern returns the route as a Go 1.22 http.ServeMux pattern: "GET /tokens/{id}".
@@ -159,6 +217,17 @@ func routes(ids []string, functions map[string]*serverless.Function, defaultAuth
 		events := functions[id].Events
 		for _, name := range sortedKeys(events) {
 			ev := events[name]
+			if ev.Type == eventAPI {
+				if ev.Properties == nil || ev.Properties.ApiEvent == nil {
+					return nil, fmt.Errorf("function %s event %s: goformation could not read its Api properties", id, name)
+				}
+				r, err := restRoute(id, ev.Properties.ApiEvent, defaultAuth)
+				if err != nil {
+					return nil, fmt.Errorf("function %s event %s: %w", id, name, err)
+				}
+				out = append(out, r)
+				continue
+			}
 			if ev.Type != eventHTTPAPI {
 				continue
 			}
@@ -194,8 +263,23 @@ func route(function string, ev *serverless.Function_HttpApiEvent, defaultAuth st
 	return r, nil
 }
 
-// defaultAuthorizer finds the DefaultAuthorizer of the template's HTTP API. Without an
-// explicit AWS::Serverless::HttpApi, SAM builds an implicit one from Globals.
+// restRoute is a REST API (Api) event: Method and Path are both required.
+func restRoute(function string, ev *serverless.Function_ApiEvent, defaultAuth string) (Route, error) {
+	switch {
+	case ev.Method == "" || ev.Path == "":
+		return Route{}, errors.New("Api event needs both Method and Path")
+	case !strings.HasPrefix(ev.Path, "/"):
+		return Route{}, fmt.Errorf("path %q does not start with /", ev.Path)
+	}
+	r := Route{Method: strings.ToUpper(ev.Method), Path: ev.Path, Function: function, Authorized: defaultAuth != ""}
+	if ev.Auth != nil && ev.Auth.Authorizer != nil {
+		r.Authorized = *ev.Auth.Authorizer != noAuthorizer
+	}
+	return r, nil
+}
+
+// defaultAuthorizer finds the DefaultAuthorizer of the template's APIs (REST and HTTP).
+// Without an explicit AWS::Serverless::HttpApi, SAM builds an implicit one from Globals.
 func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
 	fromGlobals := ""
 	if g, ok := cfn.Globals["HttpApi"].(*global.HttpApi); ok && g.Auth != nil {
@@ -210,6 +294,13 @@ func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
 		}
 		found[auth] = true
 	}
+	for _, api := range cfn.GetAllServerlessApiResources() {
+		auth := ""
+		if api.Auth != nil && api.Auth.DefaultAuthorizer != nil {
+			auth = *api.Auth.DefaultAuthorizer
+		}
+		found[auth] = true
+	}
 	switch len(found) {
 	case 0:
 		return fromGlobals, nil
@@ -218,7 +309,7 @@ func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
 			return auth, nil
 		}
 	}
-	return "", fmt.Errorf("HttpApis disagree on DefaultAuthorizer (%s): the local gateway serves them as one API", strings.Join(sortedKeys(found), ", "))
+	return "", fmt.Errorf("APIs disagree on DefaultAuthorizer (%s): the local gateway serves them as one API", strings.Join(sortedKeys(found), ", "))
 }
 
 // schedules collects Schedule and ScheduleV2 events. goformation's typed events can't be
@@ -285,6 +376,67 @@ func schedules(data []byte, isJSON bool, ids []string, params map[string]string)
 				enabled = false
 			}
 			out = append(out, Schedule{Function: id, Event: name, Expression: expr, Enabled: enabled})
+		}
+	}
+	return out, nil
+}
+
+// gatewayResponses reads the GatewayResponses of the template's AWS::Serverless::Api
+// resources. Every API must declare the same ones: the local gateway serves them as one.
+func gatewayResponses(data []byte, isJSON bool, params map[string]string) (map[string]GatewayResponse, error) {
+	overrides := make(map[string]any, len(params))
+	for k, v := range params {
+		overrides[k] = v
+	}
+	process := intrinsics.ProcessYAML
+	if isJSON {
+		process = intrinsics.ProcessJSON
+	}
+	processed, err := process(data, &intrinsics.ProcessorOptions{ParameterOverrides: overrides})
+	if err != nil {
+		return nil, fmt.Errorf("resolve intrinsics: %w", err)
+	}
+	var raw struct {
+		Resources map[string]struct {
+			Type       string
+			Properties struct {
+				GatewayResponses map[string]struct {
+					StatusCode         any
+					ResponseParameters struct{ Headers map[string]string }
+					ResponseTemplates  map[string]string
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, fmt.Errorf("read gateway responses: %w", err)
+	}
+	var out map[string]GatewayResponse
+	var first string
+	for _, id := range sortedKeys(raw.Resources) {
+		r := raw.Resources[id]
+		if r.Type != "AWS::Serverless::Api" {
+			continue
+		}
+		got := map[string]GatewayResponse{}
+		for typ, g := range r.Properties.GatewayResponses {
+			gr := GatewayResponse{Headers: map[string]string{}, Template: g.ResponseTemplates["application/json"]}
+			if s, ok := scalarString(g.StatusCode); ok && s != "" {
+				if gr.StatusCode, err = strconv.Atoi(s); err != nil {
+					return nil, fmt.Errorf("api %s gateway response %s: StatusCode %q", id, typ, s)
+				}
+			}
+			for k, v := range g.ResponseParameters.Headers {
+				gr.Headers[k] = strings.Trim(v, "'")
+			}
+			got[typ] = gr
+		}
+		if out == nil {
+			out, first = got, id
+			continue
+		}
+		if !reflect.DeepEqual(out, got) {
+			return nil, fmt.Errorf("APIs %s and %s declare different GatewayResponses: the local gateway serves them as one", first, id)
 		}
 	}
 	return out, nil
