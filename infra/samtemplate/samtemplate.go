@@ -42,6 +42,24 @@ type Template struct {
 	// GatewayResponses are the REST APIs' gateway responses by type (UNAUTHORIZED,
 	// ACCESS_DENIED, DEFAULT_4XX, ...), with parameters resolved.
 	GatewayResponses map[string]GatewayResponse
+	// Environment is each function's environment as the template sets it (Globals merged
+	// in), with parameter defaults resolved; values that only CloudFormation can resolve
+	// (a Ref to a resource, a condition) are left out.
+	Environment map[string]map[string]string
+	// Throttles are the REST APIs' MethodSettings throttling, parameters resolved.
+	Throttles []Throttle
+	// IdentityHeaders are the headers the REST APIs' default authorizer names as identity
+	// sources: API Gateway answers 401 without calling it when one is missing.
+	IdentityHeaders []string
+}
+
+// Throttle is one MethodSettings entry's throttling: requests per second and burst for a
+// method and resource ("*" and "/*": every one, the stage's default).
+type Throttle struct {
+	Method   string  // GET, POST, ... or "*"
+	Resource string  // "/leaked-tokens", or "/*"
+	Rate     float64 // ThrottlingRateLimit
+	Burst    int     // ThrottlingBurstLimit
 }
 
 // GatewayResponse is one of an AWS::Serverless::Api's GatewayResponses: what API Gateway
@@ -105,7 +123,10 @@ func Load(path string) (*Template, error) {
 
 	t, err := build(cfn, data, isJSON)
 	if err == nil {
-		t.GatewayResponses, err = gatewayResponses(data, isJSON, t.Parameters)
+		t.GatewayResponses, t.IdentityHeaders, t.Throttles, err = restAPIs(data, isJSON, t.Parameters)
+	}
+	if err == nil {
+		t.Environment, err = environment(data, isJSON, t.Parameters, t.Functions)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", path, err)
@@ -381,9 +402,8 @@ func schedules(data []byte, isJSON bool, ids []string, params map[string]string)
 	return out, nil
 }
 
-// gatewayResponses reads the GatewayResponses of the template's AWS::Serverless::Api
-// resources. Every API must declare the same ones: the local gateway serves them as one.
-func gatewayResponses(data []byte, isJSON bool, params map[string]string) (map[string]GatewayResponse, error) {
+// environment reads every function's environment variables, Globals first.
+func environment(data []byte, isJSON bool, params map[string]string, functions []string) (map[string]map[string]string, error) {
 	overrides := make(map[string]any, len(params))
 	for k, v := range params {
 		overrides[k] = v
@@ -396,10 +416,63 @@ func gatewayResponses(data []byte, isJSON bool, params map[string]string) (map[s
 	if err != nil {
 		return nil, fmt.Errorf("resolve intrinsics: %w", err)
 	}
+	type env struct {
+		Environment struct{ Variables map[string]any }
+	}
+	var raw struct {
+		Globals   struct{ Function env }
+		Resources map[string]struct{ Properties env }
+	}
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, fmt.Errorf("read environment: %w", err)
+	}
+	out := map[string]map[string]string{}
+	for _, fn := range functions {
+		vars := map[string]string{}
+		for _, src := range []map[string]any{raw.Globals.Function.Environment.Variables, raw.Resources[fn].Properties.Environment.Variables} {
+			for k, v := range src {
+				if s, ok := scalarString(v); ok {
+					vars[k] = s
+				} else {
+					delete(vars, k)
+				}
+			}
+		}
+		out[fn] = vars
+	}
+	return out, nil
+}
+
+// restAPIs reads the GatewayResponses and the default authorizer's identity headers of
+// the template's AWS::Serverless::Api resources. Every API must declare the same ones:
+// the local gateway serves them as one.
+func restAPIs(data []byte, isJSON bool, params map[string]string) (map[string]GatewayResponse, []string, []Throttle, error) {
+	overrides := make(map[string]any, len(params))
+	for k, v := range params {
+		overrides[k] = v
+	}
+	process := intrinsics.ProcessYAML
+	if isJSON {
+		process = intrinsics.ProcessJSON
+	}
+	processed, err := process(data, &intrinsics.ProcessorOptions{ParameterOverrides: overrides})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("resolve intrinsics: %w", err)
+	}
 	var raw struct {
 		Resources map[string]struct {
 			Type       string
 			Properties struct {
+				MethodSettings []struct {
+					HttpMethod, ResourcePath                  string
+					ThrottlingRateLimit, ThrottlingBurstLimit any
+				}
+				Auth struct {
+					DefaultAuthorizer string
+					Authorizers       map[string]struct {
+						Identity struct{ Headers []string }
+					}
+				}
 				GatewayResponses map[string]struct {
 					StatusCode         any
 					ResponseParameters struct{ Headers map[string]string }
@@ -409,9 +482,11 @@ func gatewayResponses(data []byte, isJSON bool, params map[string]string) (map[s
 		}
 	}
 	if err := json.Unmarshal(processed, &raw); err != nil {
-		return nil, fmt.Errorf("read gateway responses: %w", err)
+		return nil, nil, nil, fmt.Errorf("read gateway responses: %w", err)
 	}
 	var out map[string]GatewayResponse
+	var identity []string
+	var throttles []Throttle
 	var first string
 	for _, id := range sortedKeys(raw.Resources) {
 		r := raw.Resources[id]
@@ -423,7 +498,7 @@ func gatewayResponses(data []byte, isJSON bool, params map[string]string) (map[s
 			gr := GatewayResponse{Headers: map[string]string{}, Template: g.ResponseTemplates["application/json"]}
 			if s, ok := scalarString(g.StatusCode); ok && s != "" {
 				if gr.StatusCode, err = strconv.Atoi(s); err != nil {
-					return nil, fmt.Errorf("api %s gateway response %s: StatusCode %q", id, typ, s)
+					return nil, nil, nil, fmt.Errorf("api %s gateway response %s: StatusCode %q", id, typ, s)
 				}
 			}
 			for k, v := range g.ResponseParameters.Headers {
@@ -431,15 +506,31 @@ func gatewayResponses(data []byte, isJSON bool, params map[string]string) (map[s
 			}
 			got[typ] = gr
 		}
+		for _, m := range r.Properties.MethodSettings {
+			rate, _ := scalarString(m.ThrottlingRateLimit)
+			burst, _ := scalarString(m.ThrottlingBurstLimit)
+			// A resource path is "/" then the resource with its slashes escaped: "/~1leaked-tokens".
+			res := m.ResourcePath
+			if res != "/*" {
+				res = strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(res, "/"), "~1", "/"), "~0", "~")
+			}
+			th := Throttle{Method: m.HttpMethod, Resource: res}
+			th.Rate, _ = strconv.ParseFloat(rate, 64)
+			th.Burst, _ = strconv.Atoi(burst)
+			if th.Rate > 0 {
+				throttles = append(throttles, th)
+			}
+		}
+		headers := r.Properties.Auth.Authorizers[r.Properties.Auth.DefaultAuthorizer].Identity.Headers
 		if out == nil {
-			out, first = got, id
+			out, identity, first = got, headers, id
 			continue
 		}
-		if !reflect.DeepEqual(out, got) {
-			return nil, fmt.Errorf("APIs %s and %s declare different GatewayResponses: the local gateway serves them as one", first, id)
+		if !reflect.DeepEqual(out, got) || !slices.Equal(identity, headers) {
+			return nil, nil, nil, fmt.Errorf("APIs %s and %s declare different GatewayResponses or identity headers: the local gateway serves them as one", first, id)
 		}
 	}
-	return out, nil
+	return out, identity, throttles, nil
 }
 
 // table turns the template's only DynamoDB table into a CreateTableInput. Billing is

@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"tokengate/infra/samtemplate"
 )
 
 func main() {
@@ -22,6 +25,7 @@ func main() {
 	state := fs.String("state", ".local", "folder of the local stack's state")
 	tmpl := fs.String("template", "template.yaml", "the SAM template")
 	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
+	lambdaMode := fs.Bool("lambda", false, "serve: run every function as its built bootstrap under the Lambda runtime interface emulator")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -31,9 +35,11 @@ func main() {
 	case "setup":
 		err = setup(ctx, *state, *tmpl)
 	case "serve":
-		err = serve(ctx, *state, *tmpl, *addr)
+		err = serve(ctx, *state, *tmpl, *addr, *lambdaMode)
 	case "notify":
 		err = notifyOnce(ctx, *state, *tmpl)
+	case "env-vars":
+		err = printEnvVars(*state, *tmpl, *addr)
 	case "rotate-pepper":
 		err = rotatePepper(ctx, *state)
 	default:
@@ -47,10 +53,29 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve|notify|rotate-pepper [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
+	fmt.Fprintln(os.Stderr, `usage: tglocal setup|serve|notify|rotate-pepper|env-vars [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000] [-lambda]
   setup   create the table, KMS key and pepper on the local stack; mint the first admin token
-  serve   run the local API gateway and the template's schedules (reads <state>/env written by setup)
+  serve   run the local API gateway and the template's schedules (reads <state>/env written by setup);
+          -lambda runs the functions' bootstraps under the runtime interface emulator (make build-local)
   notify  run the expiry notifier once now
+  env-vars  print the --env-vars JSON for sam local against the local stack (make sam-env)
   rotate-pepper  add a pepper version: new hashes use it, older ones keep verifying`)
 	os.Exit(2)
+}
+
+func printEnvVars(state, tmplPath, gatewayAddr string) error {
+	tmpl, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return err
+	}
+	local, err := readEnv(filepath.Join(state, "env"))
+	if err != nil {
+		return fmt.Errorf("%w: start the local stack with make run first", err)
+	}
+	out, err := envVars(tmpl, local, "http://"+awsRouterAddr(gatewayAddr))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(out))
+	return err
 }
