@@ -82,8 +82,12 @@ var initDuration = regexp.MustCompile(`"msg":"cold start".*"initMs":([0-9.]+)`)
 // startLambdas starts one emulator per function of tmpl. They start their bootstrap on
 // the first invocation (as Lambda does on a cold start); Close stops them all.
 func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error) {
-	if _, err := os.Stat(cfg.RIE); err != nil {
-		return nil, fmt.Errorf("lambda mode needs the runtime interface emulator (make tools installs it): %w", err)
+	rie, err := filepath.Abs(cfg.RIE) // each emulator runs in its function's folder
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(rie); err != nil {
+		return nil, fmt.Errorf("lambda mode needs the runtime interface emulator (infra/stack.sh install puts it in .local/tools/bin): %w", err)
 	}
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, err
@@ -144,7 +148,7 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 			l.Close()
 			return nil, err
 		}
-		cmd := exec.Command(cfg.RIE, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
+		cmd := exec.Command(rie, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with its emulator
 		if err := cmd.Start(); err != nil {
