@@ -69,11 +69,12 @@ type lambdas struct {
 }
 
 type lambdaFn struct {
-	name    string
-	url     string
-	cmd     *exec.Cmd
-	logPath string
-	mu      sync.Mutex // the emulator runs one invocation at a time, as one Lambda instance does
+	name, dir, bootstrap, logPath string
+	env                           []string
+	url                           string
+	cmd                           *exec.Cmd
+	exited                        chan struct{} // closed when the emulator has ended
+	mu                            sync.Mutex    // the emulator runs one invocation at a time, as one Lambda instance does
 }
 
 // initDuration finds the "cold start" line every function logs (boot.ColdStart).
@@ -96,76 +97,151 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 	if l.stage == "" {
 		l.stage = "v1"
 	}
-	ports, err := lambdaPorts(cfg.PortBase, 2*len(tmpl.Functions))
-	if err != nil {
-		return nil, err
-	}
+	index := map[string]int{}
 	for i, fn := range tmpl.Functions {
-		dir, err := filepath.Abs(filepath.Join(cfg.Dir, strings.ToLower(strings.TrimSuffix(fn, "Function"))))
+		index[fn] = i
+		f, err := l.prepare(tmpl, cfg, fn)
 		if err != nil {
 			l.Close()
 			return nil, err
 		}
-		bootstrap := filepath.Join(dir, "bootstrap")
-		if _, err := os.Stat(bootstrap); err != nil {
+		l.fns[fn] = f
+	}
+	// A free port can be taken again before the emulator binds it (by any connection's
+	// local port): an emulator that does not come up is started again on other ports.
+	pending := slices.Clone(tmpl.Functions)
+	for attempt := 1; len(pending) > 0; attempt++ {
+		ports, err := lambdaPorts(0, 2*len(pending))
+		if err != nil {
 			l.Close()
-			return nil, fmt.Errorf("function %s: no %s (run make build-local): %w", fn, bootstrap, err)
+			return nil, err
 		}
-		invokeAddr, apiAddr := ports[2*i], ports[2*i+1]
-		env := slices.Clone(cfg.Env)
-		vars := maps.Clone(tmpl.Environment[fn])
-		maps.Copy(vars, cfg.Override)
-		// Least privilege, locally: DynamoDB through a proxy that refuses what the role
-		// would, and no endpoint at all for KMS or SES when the role has no such action.
-		if ddb := envValue(cfg.Env, vars, "AWS_ENDPOINT_URL_DYNAMODB"); ddb != "" {
-			guard, err := l.guard(fn, ddb, cfg.Denied)
-			if err != nil {
+		for i, fn := range pending {
+			invoke, api := ports[2*i], ports[2*i+1]
+			if cfg.PortBase > 0 {
+				invoke, api = "127.0.0.1:"+strconv.Itoa(cfg.PortBase+2*index[fn]), "127.0.0.1:"+strconv.Itoa(cfg.PortBase+2*index[fn]+1)
+			}
+			if err := l.fns[fn].start(rie, invoke, api); err != nil {
 				l.Close()
 				return nil, err
 			}
-			vars["AWS_ENDPOINT_URL_DYNAMODB"] = guard
 		}
-		for _, svc := range []string{"kms", "ses"} {
-			if !iam.Uses(fn, svc) {
-				vars["AWS_ENDPOINT_URL_"+strings.ToUpper(svc)] = unreachable
-				if svc == "ses" {
-					vars["AWS_ENDPOINT_URL_SESV2"] = unreachable
+		var failed []string
+		for _, fn := range pending {
+			f := l.fns[fn]
+			if err := f.ready(15 * time.Second); err != nil {
+				if attempt >= 3 || cfg.PortBase > 0 {
+					l.Close()
+					return nil, fmt.Errorf("emulator of %s: %w (log: %s)", fn, err, f.logPath)
 				}
+				f.stop()
+				failed = append(failed, fn)
 			}
 		}
-		vars["CATALOG_FILE"] = filepath.Join(dir, "catalog.json")
-		vars["LAMBDA_TASK_ROOT"] = dir
-		vars["AWS_LAMBDA_FUNCTION_NAME"] = fn
-		vars["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "30"
-		for _, k := range slices.Sorted(maps.Keys(vars)) {
-			if vars[k] != "" {
-				env = append(env, k+"="+vars[k])
-			}
-		}
-		logPath := filepath.Join(cfg.LogDir, fn+".log")
-		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-		if err != nil {
-			l.Close()
-			return nil, err
-		}
-		cmd := exec.Command(rie, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with its emulator
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			l.Close()
-			return nil, fmt.Errorf("start emulator of %s: %w", fn, err)
-		}
-		logf.Close()
-		l.fns[fn] = &lambdaFn{name: fn, url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", cmd: cmd, logPath: logPath}
-	}
-	for _, f := range l.fns {
-		if err := waitListening(strings.TrimPrefix(strings.Split(f.url, "/2015")[0], "http://"), 10*time.Second); err != nil {
-			l.Close()
-			return nil, fmt.Errorf("emulator of %s: %w (log: %s)", f.name, err, f.logPath)
-		}
+		pending = failed
 	}
 	return l, nil
+}
+
+// prepare works out function fn's folder and environment.
+func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn string) (*lambdaFn, error) {
+	dir, err := filepath.Abs(filepath.Join(cfg.Dir, strings.ToLower(strings.TrimSuffix(fn, "Function"))))
+	if err != nil {
+		return nil, err
+	}
+	bootstrap := filepath.Join(dir, "bootstrap")
+	if _, err := os.Stat(bootstrap); err != nil {
+		return nil, fmt.Errorf("function %s: no %s (run make build-local): %w", fn, bootstrap, err)
+	}
+	env := slices.Clone(cfg.Env)
+	vars := maps.Clone(tmpl.Environment[fn])
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	maps.Copy(vars, cfg.Override)
+	// Least privilege, locally: DynamoDB through a proxy that refuses what the role
+	// would, and no endpoint at all for KMS or SES when the role has no such action.
+	if ddb := envValue(cfg.Env, vars, "AWS_ENDPOINT_URL_DYNAMODB"); ddb != "" {
+		guard, err := l.guard(fn, ddb, cfg.Denied)
+		if err != nil {
+			return nil, err
+		}
+		vars["AWS_ENDPOINT_URL_DYNAMODB"] = guard
+	}
+	for _, svc := range []string{"kms", "ses"} {
+		if !iam.Uses(fn, svc) {
+			vars["AWS_ENDPOINT_URL_"+strings.ToUpper(svc)] = unreachable
+			if svc == "ses" {
+				vars["AWS_ENDPOINT_URL_SESV2"] = unreachable
+			}
+		}
+	}
+	vars["CATALOG_FILE"] = filepath.Join(dir, "catalog.json")
+	vars["LAMBDA_TASK_ROOT"] = dir
+	vars["AWS_LAMBDA_FUNCTION_NAME"] = fn
+	vars["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "30"
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if vars[k] != "" {
+			env = append(env, k+"="+vars[k])
+		}
+	}
+	return &lambdaFn{name: fn, dir: dir, bootstrap: bootstrap, env: env, logPath: filepath.Join(cfg.LogDir, fn+".log")}, nil
+}
+
+// start runs the emulator on the given loopback addresses.
+func (f *lambdaFn) start(rie, invokeAddr, apiAddr string) error {
+	logf, err := os.OpenFile(f.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, "--log-level", "error", f.bootstrap)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = f.dir, f.env, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with its emulator
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start emulator of %s: %w", f.name, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	f.cmd, f.exited = cmd, exited
+	f.url = "http://" + invokeAddr + "/2015-03-31/functions/function/invocations"
+	return nil
+}
+
+// ready waits until the emulator accepts connections, and fails if it ends first.
+func (f *lambdaFn) ready(limit time.Duration) error {
+	addr := strings.TrimPrefix(strings.Split(f.url, "/2015")[0], "http://")
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-f.exited:
+			return errors.New("the emulator ended before it listened (port taken?)")
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening on %s after %s", addr, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the emulator and its bootstrap.
+func (f *lambdaFn) stop() {
+	if f.cmd == nil || f.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-f.exited:
+	case <-time.After(3 * time.Second):
+		_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+		<-f.exited
+	}
+	f.cmd = nil
 }
 
 // envValue is k from vars, else from the environment list env (last one wins).
@@ -232,42 +308,16 @@ func lambdaPorts(base, n int) ([]string, error) {
 	return addrs, nil
 }
 
-func waitListening(addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not listening on %s after %s", addr, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Close stops every emulator and its bootstrap, and the proxies.
 func (l *lambdas) Close() {
-	defer func() {
-		for _, g := range l.guards {
-			_ = g.Close()
-		}
-	}()
+	var wg sync.WaitGroup
 	for _, f := range l.fns {
-		if f.cmd.Process != nil {
-			_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGTERM)
-		}
+		wg.Add(1)
+		go func() { defer wg.Done(); f.stop() }()
 	}
-	for _, f := range l.fns {
-		done := make(chan struct{})
-		go func() { _ = f.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+	wg.Wait()
+	for _, g := range l.guards {
+		_ = g.Close()
 	}
 }
 
