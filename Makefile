@@ -6,8 +6,11 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 API_PORT ?= $(or $(TG_API_PORT),3000)
 LOCAL_BIN := bin/tglocal
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w"
+# The same bootstraps for this machine's architecture, for the runtime interface emulator.
+GO_BUILD_LOCAL := CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w"
+LAMBDA_DIR := .local/lambda
 
-.PHONY: help run stop clean test lint build bench notify status tools bootstrap browser screenshots rotate-pepper
+.PHONY: help run stop clean test lint build build-local bench notify status tools bootstrap browser screenshots rotate-pepper sam-env
 
 help: ## list the targets
 	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -25,12 +28,13 @@ browser:
 		echo "installing chromium for the console's browser tests (apt-get)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-run: tools ## start the local stack (DynamoDB Local, SES and KMS emulators) and the API on :3000
+run: tools ## start the local stack (DynamoDB Local, SES and KMS emulators) and the API on :3000 (LAMBDA=1: the real bootstraps under the Lambda emulator)
 	@bash infra/stack.sh up
 	@$(MAKE) --no-print-directory $(LOCAL_BIN)
+	@$(if $(LAMBDA),$(MAKE) --no-print-directory build-local)
 	@set -a && source <(bash infra/stack.sh env) && set +a && $(LOCAL_BIN) setup && \
 		$(LOCAL_BIN) bootstrap -state .local -token-file .local/admin-token -email admin@localhost -name "Local admin"
-	@bash infra/gateway.sh start $(API_PORT)
+	@bash infra/gateway.sh start $(API_PORT) $(if $(LAMBDA),-lambda)
 
 stop: ## stop everything `make run` and `make test` started
 	@bash infra/gateway.sh stop || true
@@ -44,6 +48,10 @@ notify: tools $(LOCAL_BIN) ## run the expiry notifier once now against the `make
 bootstrap: tools $(LOCAL_BIN) ## first superuser and root token on AWS: make bootstrap STACK=<stack name> [REGION=…] [ARGS=…]
 	@test -n "$(STACK)" || { echo "usage: make bootstrap STACK=<CloudFormation stack name> [REGION=eu-west-1] (make run bootstraps the local stack)"; exit 2; }
 	@$(LOCAL_BIN) bootstrap -stack "$(STACK)" $(if $(REGION),-region $(REGION)) $(ARGS)
+
+sam-env: tools $(LOCAL_BIN) ## write .local/sam-env.json, the --env-vars file for sam local against the `make run` stack
+	@test -f .local/env || { echo "no .local/env: start the stack with 'make run' first"; exit 1; }
+	@$(LOCAL_BIN) env-vars -addr 127.0.0.1:$(API_PORT) >.local/sam-env.json && echo "wrote .local/sam-env.json (docs/local-aws.md)"
 
 rotate-pepper: tools $(LOCAL_BIN) ## add a pepper version on the `make run` stack (or, without .local/env, wherever the environment points)
 	@$(LOCAL_BIN) rotate-pepper
@@ -62,9 +70,13 @@ lint: tools ## gofmt, go vet and cfn-lint (SAM transform included)
 
 test: tools lint browser ## start the test stack and run every test (CI=true: a missing emulator fails)
 	@STACK_MODE=test bash infra/stack.sh up
+	@$(MAKE) --no-print-directory build-local
+	@rm -f .local/test/lambda-init.txt
 	@set -a && source <(STACK_MODE=test bash infra/stack.sh env) && set +a && \
-		go test -count=1 -race ./... ; status=$$?; \
-		STACK_MODE=test bash infra/stack.sh down >/dev/null; exit $$status
+		TG_LAMBDA_REPORT=$(CURDIR)/.local/test/lambda-init.txt go test -count=1 -race ./... ; status=$$?; \
+		STACK_MODE=test bash infra/stack.sh down >/dev/null; \
+		if [ -f .local/test/lambda-init.txt ]; then echo "init time of each function under the Lambda runtime interface emulator:"; cat .local/test/lambda-init.txt; fi; \
+		exit $$status
 
 bench: tools ## benchmarks against the test stack, side by side with raw DynamoDB calls
 	@STACK_MODE=test bash infra/stack.sh up
@@ -86,10 +98,17 @@ screenshots: tools browser ## PNGs of the console's main pages and of the expiry
 		TG_SCREENSHOTS_DIR=$(CURDIR)/docs/img CI=true go test -count=1 -run '^(TestConsoleInBrowser|TestExpiryEmailAt600px)$$' ./infra/tglocal ; status=$$?; \
 		STACK_MODE=test bash infra/stack.sh down >/dev/null; ls -l docs/img; exit $$status
 
-build: tools ## one stripped linux/arm64 bootstrap per function in bin/<function>/
+build: tools ## one stripped linux/arm64 bootstrap per function in bin/<function>/, the scope catalog beside it
 	@for f in $(FUNCTIONS); do \
 		$(GO_BUILD_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
+		cp infra/catalog.json bin/$$f/catalog.json; \
 		printf '%-14s %s\n' $$f "$$(du -h bin/$$f/bootstrap | cut -f1)"; \
+	done
+
+build-local: tools ## the same bootstraps for this machine in .local/lambda/<function>/ (Lambda mode of the local gateway)
+	@mkdir -p $(LAMBDA_DIR)/.bin && $(GO_BUILD_LOCAL) -o $(LAMBDA_DIR)/.bin/ ./functions/...
+	@for f in $(FUNCTIONS); do \
+		mkdir -p $(LAMBDA_DIR)/$$f && mv -f $(LAMBDA_DIR)/.bin/$$f $(LAMBDA_DIR)/$$f/bootstrap && cp infra/catalog.json $(LAMBDA_DIR)/$$f/catalog.json || exit 1; \
 	done
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId>, e.g. build-CreateTokenFunction.

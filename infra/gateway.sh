@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops the local gateway (bin/tglocal serve) in the background, by pid.
-#   infra/gateway.sh start [port] | stop | status
+#   infra/gateway.sh start [port] [-lambda] | stop | status
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.local
@@ -13,12 +13,13 @@ running() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 case "${1:-}" in
 start)
   port=${2:-3000}
+  mode=${3:-}
   url=http://127.0.0.1:$port
   if running; then
     echo "gateway      $url  pid $(cat "$pidfile")  restarting to pick up changes"
     "$0" stop >/dev/null
   fi
-  setsid nohup bin/tglocal serve -state "$state" -addr "127.0.0.1:$port" >>"$log" 2>&1 </dev/null &
+  setsid nohup bin/tglocal serve -state "$state" -addr "127.0.0.1:$port" $mode >>"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 150); do
     if curl -s -o /dev/null "$url/tokens/self"; then break; fi
@@ -58,5 +59,5 @@ status)
   if running; then echo "gateway      running  pid $(cat "$pidfile")"; else echo "gateway      stopped"; fi
   ;;
 *)
-  echo "usage: $0 start [port] | stop | status" >&2; exit 2 ;;
+  echo "usage: $0 start [port] [-lambda] | stop | status" >&2; exit 2 ;;
 esac

@@ -202,6 +202,21 @@ install_cfn_lint() {
   fi
 }
 
+# The AWS Lambda Runtime Interface Emulator (the emulator inside `sam local`), for the
+# Lambda mode of the local gateway (make run LAMBDA=1, and once in make test).
+RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
+RIE_BIN=$TOOLS/bin/aws-lambda-rie
+install_rie() {
+  if [ ! -x "$RIE_BIN" ] || [ "$(cat "$TOOLS/bin/.rie-version" 2>/dev/null)" != "$RIE_VERSION" ]; then
+    have go || die "go not found"
+    echo "install: Lambda runtime interface emulator ($RIE_VERSION) -> $RIE_BIN"
+    mkdir -p "$TOOLS/bin"
+    quiet "go install $RIE_MODULE@$RIE_VERSION" env GOBIN="$ROOT/$TOOLS/bin" GOFLAGS=-mod=mod go install "$RIE_MODULE@$RIE_VERSION"
+    echo "$RIE_VERSION" >"$TOOLS/bin/.rie-version"
+  fi
+}
+
 cmd_install() {
   have curl || die "curl not found"
   mkdir -p "$TOOLS"
@@ -214,6 +229,7 @@ cmd_install() {
   install_ses
   install_moto
   install_cfn_lint
+  install_rie
   if have flock; then
     exec 8>&-
   fi
@@ -470,6 +486,8 @@ AWS_ENDPOINT_URL_KMS=$(svc_url kms)
 AWS_ENDPOINT_URL_SES=$(svc_url ses)
 AWS_ENDPOINT_URL_SESV2=$(svc_url ses)
 SES_STORE_URL=$(svc_url ses)/store
+TG_RIE=$ROOT/$RIE_BIN
+TG_LAMBDA_DIR=$ROOT/.local/lambda
 EOF
 }
 

@@ -6,4 +6,4 @@ import (
 	"tokengate/shared/boot"
 )
 
-func main() { boot.ServeToken(api.ApproveToken) }
+func main() { boot.ServeTokenWithoutPepper(api.ApproveToken) }

@@ -12,5 +12,6 @@ import (
 
 func main() {
 	boot.Logger()
+	boot.ColdStart()
 	lambda.Start(lambdahttp.Handler(api.DemoEcho()))
 }

@@ -6,4 +6,4 @@ import (
 	"tokengate/shared/boot"
 )
 
-func main() { boot.ServeToken(api.EnableToken) }
+func main() { boot.ServeTokenWithoutPepper(api.EnableToken) }

@@ -6,4 +6,4 @@ import (
 	"tokengate/shared/boot"
 )
 
-func main() { boot.ServeToken(api.ListApprovals) }
+func main() { boot.ServeTokenWithoutPepper(api.ListApprovals) }

@@ -1,12 +1,11 @@
-// Package gateway serves a SAM template's HTTP API routes locally the way API Gateway
-// (HTTP API, Lambda authorizer with simple responses) would: same routing, same answers
-// for unknown routes and refused requests, and the authorizer's caller in the context of
-// the handler, so handlers can't tell the local gateway from the real one.
+// Package gateway serves a SAM template's API routes locally the way API Gateway (a REST
+// API with a Lambda REQUEST authorizer) would: same routing, the template's gateway
+// responses for unknown routes and refused requests, and the authorizer's caller in the
+// context of the handler, so handlers can't tell the local gateway from the real one.
 package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,13 +19,39 @@ import (
 	"tokengate/shared/access"
 )
 
-// Authorize decides a request; ok false means deny. It never sees a request for an unauthorized route.
-type Authorize func(r *http.Request) (c access.Caller, ok bool)
+// Verdict is a Lambda authorizer's answer, as API Gateway acts on it.
+type Verdict int
+
+const (
+	Allow        Verdict = iota // an Allow policy: the function runs with the caller
+	Unauthorized                // the authorizer said "Unauthorized" (no valid token): 401, UNAUTHORIZED
+	Denied                      // a Deny policy (a valid token refused here): 403, ACCESS_DENIED
+	Failed                      // the authorizer failed: 500, AUTHORIZER_FAILURE
+)
+
+// Authorize decides a request. It never sees a request for an unauthorized route, nor
+// one without the identity sources (those get 401 before any authorizer runs).
+type Authorize func(r *http.Request) (access.Caller, Verdict)
+
+// Options are what the template says about the API beyond its routes.
+type Options struct {
+	// Responses are the gateway responses by type; missing types answer as API Gateway's
+	// defaults do ({"message": ...} in JSON).
+	Responses map[string]samtemplate.GatewayResponse
+	// IdentityHeaders are the headers the authorizer's identity sources name; a request
+	// missing one is refused with 401 without calling Authorize. Empty: Authorization.
+	IdentityHeaders []string
+	// Throttles are the template's MethodSettings throttling: a request over a route's
+	// limit gets THROTTLED (429) before the authorizer runs.
+	Throttles []samtemplate.Throttle
+	Log       *slog.Logger     // nil: JSON to standard error
+	Now       func() time.Time // nil: time.Now
+}
 
 // New returns a handler that routes requests to handlers by function logical id, and
 // writes one JSON access log line per request to standard error.
 func New(routes []samtemplate.Route, handlers map[string]http.Handler, auth Authorize) (http.Handler, error) {
-	return NewWithLogger(routes, handlers, auth, slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	return NewWithOptions(routes, handlers, auth, Options{})
 }
 
 // NewWithLogger is New with the access log going to log.
@@ -34,6 +59,25 @@ func NewWithLogger(routes []samtemplate.Route, handlers map[string]http.Handler,
 	if log == nil {
 		return nil, errors.New("gateway needs a logger")
 	}
+	return NewWithOptions(routes, handlers, auth, Options{Log: log})
+}
+
+// NewWithOptions is New with the template's gateway responses and identity sources.
+func NewWithOptions(routes []samtemplate.Route, handlers map[string]http.Handler, auth Authorize, opts Options) (http.Handler, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	identity := opts.IdentityHeaders
+	if len(identity) == 0 {
+		identity = []string{"Authorization"}
+	}
+	resp := responses(opts.Responses)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	buckets := map[samtemplate.Throttle]*bucket{}
 	var missing []string
 	needsAuth := false
 	for _, r := range routes {
@@ -50,10 +94,10 @@ func NewWithLogger(routes []samtemplate.Route, handlers map[string]http.Handler,
 		return nil, errors.New("routes need authorization but no Authorize was given")
 	}
 
-	g := &gateway{mux: http.NewServeMux(), functions: map[string]string{}, log: log}
+	g := &gateway{mux: http.NewServeMux(), functions: map[string]string{}, log: log, respond: resp}
 	for _, r := range routes {
 		pattern := r.Pattern()
-		if err := handle(g.mux, pattern, &route{Route: r, next: handlers[r.Function], auth: auth}); err != nil {
+		if err := handle(g.mux, pattern, &route{Route: r, next: handlers[r.Function], auth: auth, identity: identity, respond: resp, throttle: throttleFor(r, opts.Throttles, buckets, now)}); err != nil {
 			return nil, fmt.Errorf("register route %s %s of %s: %w", r.Method, r.Path, r.Function, err)
 		}
 		g.functions[pattern] = r.Function
@@ -77,6 +121,7 @@ type gateway struct {
 	mux       *http.ServeMux
 	functions map[string]string // pattern -> function, for the access log
 	log       *slog.Logger
+	respond   responder
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -85,11 +130,12 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Only the authorizer may name a caller: hide whatever came in with the request.
 	r = r.WithContext(withoutCaller{r.Context()})
 
-	// ServeMux would answer 405 for a known path with another method, and in text; HTTP
-	// API has no such notion and answers 404 for any request that matches no route.
+	// ServeMux would answer 405 for a known path with another method, and in text; a REST
+	// API has no such notion and answers MISSING_AUTHENTICATION_TOKEN for any request that
+	// matches no route, whatever its credentials.
 	function := ""
 	if _, pattern := g.mux.Handler(r); pattern == "" {
-		writeMessage(rec, http.StatusNotFound, "Not Found")
+		g.respond(rec, "MISSING_AUTHENTICATION_TOKEN")
 	} else {
 		function = g.functions[pattern]
 		g.mux.ServeHTTP(rec, r)
@@ -108,34 +154,43 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route is one template route: it plays API Gateway's authorizer step, then the function.
 type route struct {
 	samtemplate.Route
-	next http.Handler
-	auth Authorize
+	next     http.Handler
+	auth     Authorize
+	identity []string
+	respond  responder
+	throttle *bucket // nil: not throttled
 }
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rt.throttle != nil && !rt.throttle.take() {
+		rt.respond(w, "THROTTLED")
+		return
+	}
 	if rt.Authorized {
-		// The authorizer's identity source is the Authorization header (or an API key);
-		// without one API Gateway refuses before the authorizer runs.
-		if r.Header.Get("Authorization") == "" && r.Header.Get("X-API-Key") == "" {
-			writeMessage(w, http.StatusUnauthorized, "Unauthorized")
+		// A REQUEST authorizer's identity sources must all be present: without one API
+		// Gateway refuses with 401 before the authorizer runs.
+		for _, h := range rt.identity {
+			if r.Header.Get(h) == "" {
+				rt.respond(w, "UNAUTHORIZED")
+				return
+			}
+		}
+		c, v := rt.auth(r)
+		switch v {
+		case Allow:
+			r = r.WithContext(access.WithCaller(r.Context(), c))
+		case Unauthorized:
+			rt.respond(w, "UNAUTHORIZED")
+			return
+		case Denied:
+			rt.respond(w, "ACCESS_DENIED")
+			return
+		default:
+			rt.respond(w, "AUTHORIZER_FAILURE")
 			return
 		}
-		c, ok := rt.auth(r)
-		if !ok {
-			writeMessage(w, http.StatusForbidden, "Forbidden")
-			return
-		}
-		r = r.WithContext(access.WithCaller(r.Context(), c))
 	}
 	rt.next.ServeHTTP(w, r)
-}
-
-// writeMessage answers the way API Gateway does for requests it handles itself.
-func writeMessage(w http.ResponseWriter, status int, msg string) {
-	body, _ := json.Marshal(map[string]string{"message": msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // withoutCaller hides any access.Caller in the wrapped context while keeping every other

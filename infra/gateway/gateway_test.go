@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,14 +57,20 @@ func echoAll(routes []samtemplate.Route) map[string]http.Handler {
 	return handlers
 }
 
-// authorize accepts the bearer token or API key "good" and counts its calls.
+// authorize accepts the bearer token "good", refuses "refused" (a valid token, but not
+// here), finds any other not valid, and counts its calls.
 func authorize(calls *int) Authorize {
-	return func(r *http.Request) (access.Caller, bool) {
+	return func(r *http.Request) (access.Caller, Verdict) {
 		*calls++
-		if r.Header.Get("Authorization") == "Bearer good" || r.Header.Get("X-API-Key") == "good" {
-			return goodCaller, true
+		switch r.Header.Get("Authorization") {
+		case "Bearer good":
+			return goodCaller, Allow
+		case "Bearer refused":
+			return access.Caller{}, Denied
+		case "Bearer broken":
+			return access.Caller{}, Failed
 		}
-		return access.Caller{}, false
+		return access.Caller{}, Unauthorized
 	}
 }
 
@@ -101,8 +108,8 @@ func TestRouting(t *testing.T) {
 			wantStatus: 200, want: &answer{Function: "RevokeTokenFunction", Values: map[string]string{"id": tokenID}, Caller: &goodCaller}, wantAuth: 1,
 		},
 		{
-			name: "API key is an identity too", method: "GET", path: "/tokens/self", header: map[string]string{"X-API-Key": "good"},
-			wantStatus: 200, want: &answer{Function: "SelfTokenFunction", Values: map[string]string{}, Caller: &goodCaller}, wantAuth: 1,
+			name: "an API key is not the identity source", method: "GET", path: "/tokens/self", header: map[string]string{"X-API-Key": "good"},
+			wantStatus: 401, wantMsg: "Unauthorized",
 		},
 		{
 			name: "no credentials", method: "GET", path: "/tokens/self",
@@ -113,16 +120,24 @@ func TestRouting(t *testing.T) {
 			wantStatus: 401, wantMsg: "Unauthorized",
 		},
 		{
-			name: "authorizer says no", method: "GET", path: "/tokens/" + tokenID, header: map[string]string{"Authorization": "Bearer bad"},
-			wantStatus: 403, wantMsg: "Forbidden", wantAuth: 1,
+			name: "token not valid", method: "GET", path: "/tokens/" + tokenID, header: map[string]string{"Authorization": "Bearer bad"},
+			wantStatus: 401, wantMsg: "Unauthorized", wantAuth: 1,
+		},
+		{
+			name: "valid token refused here", method: "GET", path: "/tokens/" + tokenID, header: map[string]string{"Authorization": "Bearer refused"},
+			wantStatus: 403, wantMsg: "User is not authorized to access this resource with an explicit deny", wantAuth: 1,
+		},
+		{
+			name: "authorizer failed", method: "GET", path: "/tokens/" + tokenID, header: map[string]string{"Authorization": "Bearer broken"},
+			wantStatus: 500, wantMsg: "Internal server error", wantAuth: 1,
 		},
 		{
 			name: "unknown path", method: "GET", path: "/nope", header: map[string]string{"Authorization": "Bearer good"},
-			wantStatus: 404, wantMsg: "Not Found",
+			wantStatus: 403, wantMsg: "Missing Authentication Token",
 		},
 		{
 			name: "known path, other method", method: "POST", path: "/tokens/" + tokenID, header: map[string]string{"Authorization": "Bearer good"},
-			wantStatus: 404, wantMsg: "Not Found",
+			wantStatus: 403, wantMsg: "Missing Authentication Token",
 		},
 		{
 			name: "Auth NONE route skips the authorizer", method: "GET", path: "/health",
@@ -261,8 +276,8 @@ func TestAccessLog(t *testing.T) {
 		function             string
 	}{
 		{"GET", "/tokens/" + tokenID + "?secret=query-secret", "Bearer good", 200, "GetTokenFunction"},
-		{"GET", "/tokens/self", "Bearer header-secret", 403, "SelfTokenFunction"},
-		{"GET", "/nope", "", 404, ""},
+		{"GET", "/tokens/self", "Bearer header-secret", 401, "SelfTokenFunction"},
+		{"GET", "/nope", "", 403, ""},
 	}
 	for _, r := range requests {
 		req := httptest.NewRequest(r.method, r.target, nil)
@@ -314,4 +329,89 @@ func TestRealTemplate(t *testing.T) {
 			require.Equal(t, r.Function, got.Function)
 		})
 	}
+}
+
+// TestTemplateGatewayResponses: refusals answer with the template's gateway responses,
+// problem+json with the SPEC's statuses.
+func TestTemplateGatewayResponses(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	require.NoError(t, err)
+	calls := 0
+	gw, err := NewWithOptions(tpl.Routes, echoAll(tpl.Routes), authorize(&calls), Options{
+		Responses: tpl.GatewayResponses, IdentityHeaders: tpl.IdentityHeaders, Log: quietLogger(),
+	})
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name, auth, path string
+		status           int
+		title            string
+	}{
+		{"no token", "", "/tokens/self", 401, "Unauthorized"},
+		{"token not valid", "Bearer bad", "/tokens/self", 401, "Unauthorized"},
+		{"valid token refused here", "Bearer refused", "/tokens/self", 403, "Forbidden"},
+		{"no such route", "Bearer good", "/nowhere", 404, "Not Found"},
+		{"authorizer failed (DEFAULT_5XX)", "Bearer broken", "/tokens/self", 500, "Internal Server Error"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.path, nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			rec := httptest.NewRecorder()
+			gw.ServeHTTP(rec, req)
+			require.Equal(t, tt.status, rec.Code)
+			require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+			var p map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p), rec.Body.String())
+			require.Equal(t, tt.title, p["title"])
+			require.EqualValues(t, tt.status, p["status"])
+		})
+	}
+}
+
+func TestDefaultGatewayResponseTemplate(t *testing.T) {
+	respond := responses(map[string]samtemplate.GatewayResponse{"DEFAULT_4XX": {
+		Headers:  map[string]string{"Content-Type": "application/problem+json"},
+		Template: `{"type":"about:blank","title":"x","detail":$context.error.messageString,"kind":"$context.error.responseType"}`,
+	}})
+	rec := httptest.NewRecorder()
+	respond(rec, "THROTTLED")
+	require.Equal(t, http.StatusTooManyRequests, rec.Code, "the type's own status when the template names none")
+	require.JSONEq(t, `{"type":"about:blank","title":"x","detail":"Too Many Requests","kind":"THROTTLED"}`, rec.Body.String())
+}
+
+// TestThrottling: the template's MethodSettings throttle the local gateway too; a request
+// over the limit gets the THROTTLED gateway response before the authorizer runs.
+func TestThrottling(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	require.NoError(t, err)
+	clock := time.Unix(1_800_000_000, 0)
+	calls := 0
+	gw, err := NewWithOptions(tpl.Routes, echoAll(tpl.Routes), authorize(&calls), Options{
+		Responses: tpl.GatewayResponses, Throttles: tpl.Throttles, Log: quietLogger(), Now: func() time.Time { return clock },
+	})
+	require.NoError(t, err)
+	post := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, httptest.NewRequest("POST", "/leaked-tokens", strings.NewReader(`{"tokens":[]}`)))
+		return rec
+	}
+	for i := range 10 { // LeakReportBurstLimit
+		require.Equal(t, http.StatusOK, post().Code, "request %d within the burst", i+1)
+	}
+	rec := post()
+	require.Equal(t, http.StatusTooManyRequests, rec.Code)
+	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	require.Contains(t, rec.Body.String(), `"status":429`)
+	clock = clock.Add(time.Second) // LeakReportRateLimit: 5 a second
+	for range 5 {
+		require.Equal(t, http.StatusOK, post().Code)
+	}
+	require.Equal(t, http.StatusTooManyRequests, post().Code)
+
+	get := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/tokens/self", nil)
+	req.Header.Set("Authorization", "Bearer good")
+	gw.ServeHTTP(get, req)
+	require.Equal(t, http.StatusOK, get.Code, "other routes have the stage's own limit")
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -56,4 +57,12 @@ func limit(h http.Handler, lim Limits) http.Handler {
 		defer cancel()
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// writeMessage answers as API Gateway's built-in responses do: {"message": msg}.
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	body, _ := json.Marshal(map[string]string{"message": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }

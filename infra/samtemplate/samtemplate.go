@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,15 +33,44 @@ import (
 
 // Template is the part of a SAM template the local tools run from.
 type Template struct {
-	Routes            []Route           // every HttpApi event of every AWS::Serverless::Function
+	Routes            []Route           // every Api (REST) and HttpApi event of every AWS::Serverless::Function
 	Schedules         []Schedule        // every Schedule / ScheduleV2 event
 	Table             TableSpec         // the one AWS::DynamoDB::Table
 	Parameters        map[string]string // parameter name -> default value as string
 	Functions         []string          // logical ids of all functions, sorted
-	DefaultAuthorizer string            // the HttpApi's DefaultAuthorizer name, "" if none
+	DefaultAuthorizer string            // the APIs' DefaultAuthorizer name, "" if none
+	// GatewayResponses are the REST APIs' gateway responses by type (UNAUTHORIZED,
+	// ACCESS_DENIED, DEFAULT_4XX, ...), with parameters resolved.
+	GatewayResponses map[string]GatewayResponse
+	// Environment is each function's environment as the template sets it (Globals merged
+	// in), with parameter defaults resolved; values that only CloudFormation can resolve
+	// (a Ref to a resource, a condition) are left out.
+	Environment map[string]map[string]string
+	// Throttles are the REST APIs' MethodSettings throttling, parameters resolved.
+	Throttles []Throttle
+	// IdentityHeaders are the headers the REST APIs' default authorizer names as identity
+	// sources: API Gateway answers 401 without calling it when one is missing.
+	IdentityHeaders []string
 }
 
-// Route is one HttpApi event: API Gateway sends Method Path to Function.
+// Throttle is one MethodSettings entry's throttling: requests per second and burst for a
+// method and resource ("*" and "/*": every one, the stage's default).
+type Throttle struct {
+	Method   string  // GET, POST, ... or "*"
+	Resource string  // "/leaked-tokens", or "/*"
+	Rate     float64 // ThrottlingRateLimit
+	Burst    int     // ThrottlingBurstLimit
+}
+
+// GatewayResponse is one of an AWS::Serverless::Api's GatewayResponses: what API Gateway
+// answers for a request it refuses itself.
+type GatewayResponse struct {
+	StatusCode int               // 0: the type's own status
+	Headers    map[string]string // header values unquoted ('application/json' -> application/json)
+	Template   string            // the application/json response template, "" if none
+}
+
+// Route is one Api or HttpApi event: API Gateway sends Method Path to Function.
 type Route struct {
 	Method     string // upper case; "ANY" matches every method
 	Path       string // as written in the template, e.g. "/tokens/{id}" or "/{proxy+}"
@@ -65,6 +95,7 @@ type TableSpec struct {
 
 // Event types of AWS::Serverless::Function that this package reads.
 const (
+	eventAPI        = "Api"
 	eventHTTPAPI    = "HttpApi"
 	eventSchedule   = "Schedule"
 	eventScheduleV2 = "ScheduleV2"
@@ -91,6 +122,12 @@ func Load(path string) (*Template, error) {
 	}
 
 	t, err := build(cfn, data, isJSON)
+	if err == nil {
+		t.GatewayResponses, t.IdentityHeaders, t.Throttles, err = restAPIs(data, isJSON, t.Parameters)
+	}
+	if err == nil {
+		t.Environment, err = environment(data, isJSON, t.Parameters, t.Functions)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", path, err)
 	}
@@ -122,12 +159,54 @@ func build(cfn *cloudformation.Template, data []byte, isJSON bool) (*Template, e
 	return t, nil
 }
 
-// parse runs goformation on the template, choosing the reader the way goformation.Open does.
+// parse runs goformation on the template, choosing the reader the way goformation.Open
+// does, after removing the properties this goformation version reads wrongly or not at
+// all (see unknownProperties).
 func parse(data []byte, isJSON bool) (*cloudformation.Template, error) {
+	process := intrinsics.ProcessYAML
 	if isJSON {
-		return goformation.ParseJSON(data)
+		process = intrinsics.ProcessJSON
 	}
-	return goformation.ParseYAML(data)
+	processed, err := process(data, nil)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, err
+	}
+	strip := func(props any, names []string) {
+		if m, ok := props.(map[string]any); ok {
+			for _, n := range names {
+				delete(m, n)
+			}
+		}
+	}
+	if res, ok := raw["Resources"].(map[string]any); ok {
+		for _, r := range res {
+			if m, ok := r.(map[string]any); ok {
+				typ, _ := m["Type"].(string)
+				strip(m["Properties"], unknownProperties[typ])
+			}
+		}
+	}
+	if g, ok := raw["Globals"].(map[string]any); ok {
+		strip(g["Function"], unknownProperties["AWS::Serverless::Function"])
+		strip(g["Api"], unknownProperties["AWS::Serverless::Api"])
+	}
+	clean, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return goformation.ParseJSON(clean)
+}
+
+// unknownProperties are the properties goformation v7 fails on: GatewayResponses is typed
+// as a map of strings, LoggingConfig is missing. Nothing read here needs them through
+// goformation (gatewayResponses reads the former itself).
+var unknownProperties = map[string][]string{
+	"AWS::Serverless::Api":      {"GatewayResponses"},
+	"AWS::Serverless::Function": {"LoggingConfig"},
 }
 
 // Pattern returns the route as a Go 1.22 http.ServeMux pattern: "GET /tokens/{id}".
@@ -159,6 +238,17 @@ func routes(ids []string, functions map[string]*serverless.Function, defaultAuth
 		events := functions[id].Events
 		for _, name := range sortedKeys(events) {
 			ev := events[name]
+			if ev.Type == eventAPI {
+				if ev.Properties == nil || ev.Properties.ApiEvent == nil {
+					return nil, fmt.Errorf("function %s event %s: goformation could not read its Api properties", id, name)
+				}
+				r, err := restRoute(id, ev.Properties.ApiEvent, defaultAuth)
+				if err != nil {
+					return nil, fmt.Errorf("function %s event %s: %w", id, name, err)
+				}
+				out = append(out, r)
+				continue
+			}
 			if ev.Type != eventHTTPAPI {
 				continue
 			}
@@ -194,8 +284,23 @@ func route(function string, ev *serverless.Function_HttpApiEvent, defaultAuth st
 	return r, nil
 }
 
-// defaultAuthorizer finds the DefaultAuthorizer of the template's HTTP API. Without an
-// explicit AWS::Serverless::HttpApi, SAM builds an implicit one from Globals.
+// restRoute is a REST API (Api) event: Method and Path are both required.
+func restRoute(function string, ev *serverless.Function_ApiEvent, defaultAuth string) (Route, error) {
+	switch {
+	case ev.Method == "" || ev.Path == "":
+		return Route{}, errors.New("Api event needs both Method and Path")
+	case !strings.HasPrefix(ev.Path, "/"):
+		return Route{}, fmt.Errorf("path %q does not start with /", ev.Path)
+	}
+	r := Route{Method: strings.ToUpper(ev.Method), Path: ev.Path, Function: function, Authorized: defaultAuth != ""}
+	if ev.Auth != nil && ev.Auth.Authorizer != nil {
+		r.Authorized = *ev.Auth.Authorizer != noAuthorizer
+	}
+	return r, nil
+}
+
+// defaultAuthorizer finds the DefaultAuthorizer of the template's APIs (REST and HTTP).
+// Without an explicit AWS::Serverless::HttpApi, SAM builds an implicit one from Globals.
 func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
 	fromGlobals := ""
 	if g, ok := cfn.Globals["HttpApi"].(*global.HttpApi); ok && g.Auth != nil {
@@ -210,6 +315,13 @@ func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
 		}
 		found[auth] = true
 	}
+	for _, api := range cfn.GetAllServerlessApiResources() {
+		auth := ""
+		if api.Auth != nil && api.Auth.DefaultAuthorizer != nil {
+			auth = *api.Auth.DefaultAuthorizer
+		}
+		found[auth] = true
+	}
 	switch len(found) {
 	case 0:
 		return fromGlobals, nil
@@ -218,7 +330,7 @@ func defaultAuthorizer(cfn *cloudformation.Template) (string, error) {
 			return auth, nil
 		}
 	}
-	return "", fmt.Errorf("HttpApis disagree on DefaultAuthorizer (%s): the local gateway serves them as one API", strings.Join(sortedKeys(found), ", "))
+	return "", fmt.Errorf("APIs disagree on DefaultAuthorizer (%s): the local gateway serves them as one API", strings.Join(sortedKeys(found), ", "))
 }
 
 // schedules collects Schedule and ScheduleV2 events. goformation's typed events can't be
@@ -288,6 +400,137 @@ func schedules(data []byte, isJSON bool, ids []string, params map[string]string)
 		}
 	}
 	return out, nil
+}
+
+// environment reads every function's environment variables, Globals first.
+func environment(data []byte, isJSON bool, params map[string]string, functions []string) (map[string]map[string]string, error) {
+	overrides := make(map[string]any, len(params))
+	for k, v := range params {
+		overrides[k] = v
+	}
+	process := intrinsics.ProcessYAML
+	if isJSON {
+		process = intrinsics.ProcessJSON
+	}
+	processed, err := process(data, &intrinsics.ProcessorOptions{ParameterOverrides: overrides})
+	if err != nil {
+		return nil, fmt.Errorf("resolve intrinsics: %w", err)
+	}
+	type env struct {
+		Environment struct{ Variables map[string]any }
+	}
+	var raw struct {
+		Globals   struct{ Function env }
+		Resources map[string]struct{ Properties env }
+	}
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, fmt.Errorf("read environment: %w", err)
+	}
+	out := map[string]map[string]string{}
+	for _, fn := range functions {
+		vars := map[string]string{}
+		for _, src := range []map[string]any{raw.Globals.Function.Environment.Variables, raw.Resources[fn].Properties.Environment.Variables} {
+			for k, v := range src {
+				if s, ok := scalarString(v); ok {
+					vars[k] = s
+				} else {
+					delete(vars, k)
+				}
+			}
+		}
+		out[fn] = vars
+	}
+	return out, nil
+}
+
+// restAPIs reads the GatewayResponses and the default authorizer's identity headers of
+// the template's AWS::Serverless::Api resources. Every API must declare the same ones:
+// the local gateway serves them as one.
+func restAPIs(data []byte, isJSON bool, params map[string]string) (map[string]GatewayResponse, []string, []Throttle, error) {
+	overrides := make(map[string]any, len(params))
+	for k, v := range params {
+		overrides[k] = v
+	}
+	process := intrinsics.ProcessYAML
+	if isJSON {
+		process = intrinsics.ProcessJSON
+	}
+	processed, err := process(data, &intrinsics.ProcessorOptions{ParameterOverrides: overrides})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("resolve intrinsics: %w", err)
+	}
+	var raw struct {
+		Resources map[string]struct {
+			Type       string
+			Properties struct {
+				MethodSettings []struct {
+					HttpMethod, ResourcePath                  string
+					ThrottlingRateLimit, ThrottlingBurstLimit any
+				}
+				Auth struct {
+					DefaultAuthorizer string
+					Authorizers       map[string]struct {
+						Identity struct{ Headers []string }
+					}
+				}
+				GatewayResponses map[string]struct {
+					StatusCode         any
+					ResponseParameters struct{ Headers map[string]string }
+					ResponseTemplates  map[string]string
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, nil, nil, fmt.Errorf("read gateway responses: %w", err)
+	}
+	var out map[string]GatewayResponse
+	var identity []string
+	var throttles []Throttle
+	var first string
+	for _, id := range sortedKeys(raw.Resources) {
+		r := raw.Resources[id]
+		if r.Type != "AWS::Serverless::Api" {
+			continue
+		}
+		got := map[string]GatewayResponse{}
+		for typ, g := range r.Properties.GatewayResponses {
+			gr := GatewayResponse{Headers: map[string]string{}, Template: g.ResponseTemplates["application/json"]}
+			if s, ok := scalarString(g.StatusCode); ok && s != "" {
+				if gr.StatusCode, err = strconv.Atoi(s); err != nil {
+					return nil, nil, nil, fmt.Errorf("api %s gateway response %s: StatusCode %q", id, typ, s)
+				}
+			}
+			for k, v := range g.ResponseParameters.Headers {
+				gr.Headers[k] = strings.Trim(v, "'")
+			}
+			got[typ] = gr
+		}
+		for _, m := range r.Properties.MethodSettings {
+			rate, _ := scalarString(m.ThrottlingRateLimit)
+			burst, _ := scalarString(m.ThrottlingBurstLimit)
+			// A resource path is "/" then the resource with its slashes escaped: "/~1leaked-tokens".
+			res := m.ResourcePath
+			if res != "/*" {
+				res = strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(res, "/"), "~1", "/"), "~0", "~")
+			}
+			th := Throttle{Method: m.HttpMethod, Resource: res}
+			th.Rate, _ = strconv.ParseFloat(rate, 64)
+			th.Burst, _ = strconv.Atoi(burst)
+			if th.Rate > 0 {
+				throttles = append(throttles, th)
+			}
+		}
+		headers := r.Properties.Auth.Authorizers[r.Properties.Auth.DefaultAuthorizer].Identity.Headers
+		if out == nil {
+			out, identity, first = got, headers, id
+			continue
+		}
+		if !reflect.DeepEqual(out, got) || !slices.Equal(identity, headers) {
+			return nil, nil, nil, fmt.Errorf("APIs %s and %s declare different GatewayResponses or identity headers: the local gateway serves them as one", first, id)
+		}
+	}
+	return out, identity, throttles, nil
 }
 
 // table turns the template's only DynamoDB table into a CreateTableInput. Billing is

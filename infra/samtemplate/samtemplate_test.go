@@ -41,6 +41,21 @@ func TestLoadRealTemplate(t *testing.T) {
 	require.Equal(t, Route{Method: "GET", Path: "/tokens/self", Function: "SelfTokenFunction", Authorized: true}, byPattern["GET /tokens/self"])
 	require.Equal(t, Route{Method: "GET", Path: "/tokens/{id}", Function: "GetTokenFunction", Authorized: true}, byPattern["GET /tokens/{id}"])
 
+	require.Contains(t, tpl.Throttles, Throttle{Method: "POST", Resource: "/leaked-tokens", Rate: 5, Burst: 10}, "~1 is a slash")
+	require.Contains(t, tpl.Throttles, Throttle{Method: "*", Resource: "/*", Rate: 100, Burst: 200})
+	unauthorized := tpl.GatewayResponses["UNAUTHORIZED"]
+	require.Equal(t, 401, unauthorized.StatusCode)
+	require.Equal(t, "application/problem+json", unauthorized.Headers["Content-Type"], "quotes removed")
+	require.Contains(t, unauthorized.Template, `"status":401`)
+	for _, typ := range []string{"ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} {
+		require.Equal(t, "application/problem+json", tpl.GatewayResponses[typ].Headers["Content-Type"], typ)
+	}
+
+	require.Equal(t, "tg", tpl.Environment["CreateTokenFunction"]["TOKEN_PREFIX"], "Globals resolved")
+	require.Equal(t, `{"GET /demo/echo": ["tokens:read"]}`, tpl.Environment["AuthorizerFunction"]["ROUTE_SCOPES"], "the function's own")
+	require.NotContains(t, tpl.Environment["AuthorizerFunction"], "TABLE_NAME", "a Ref to a resource is left out")
+	require.NotContains(t, tpl.Environment["CreateTokenFunction"], "ROUTE_SCOPES")
+
 	require.Equal(t, "tg", tpl.Parameters["TokenPrefix"])
 	require.Equal(t, "0", tpl.Parameters["AuthorizerResultTtlInSeconds"], "Number defaults become strings")
 
@@ -357,8 +372,11 @@ func TestSampleEventsMatchRoutes(t *testing.T) {
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		require.NoError(t, err)
-		var ev struct{ RouteKey, Type string }
+		var ev struct{ RouteKey, Type, HTTPMethod, Resource string }
 		require.NoError(t, json.Unmarshal(data, &ev))
+		if ev.HTTPMethod != "" && ev.Type == "" {
+			ev.RouteKey = ev.HTTPMethod + " " + ev.Resource // a REST proxy event
+		}
 		if ev.RouteKey == "" || ev.Type != "" {
 			continue
 		}

@@ -12,7 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"tokengate/infra/samtemplate"
 )
 
 func main() {
@@ -30,6 +33,7 @@ func main() {
 	state := fs.String("state", ".local", "folder of the local stack's state")
 	tmpl := fs.String("template", "template.yaml", "the SAM template")
 	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
+	lambdaMode := fs.Bool("lambda", false, "serve: run every function as its built bootstrap under the Lambda runtime interface emulator")
 	_ = fs.Parse(os.Args[2:])
 
 	var err error
@@ -37,9 +41,11 @@ func main() {
 	case "setup":
 		err = setup(ctx, *state, *tmpl)
 	case "serve":
-		err = serve(ctx, *state, *tmpl, *addr)
+		err = serve(ctx, *state, *tmpl, *addr, *lambdaMode)
 	case "notify":
 		err = notifyOnce(ctx, *state, *tmpl)
+	case "env-vars":
+		err = printEnvVars(*state, *tmpl, *addr)
 	case "rotate-pepper":
 		err = rotatePepper(ctx, *state)
 	default:
@@ -65,13 +71,32 @@ func exit(err error) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal setup|bootstrap|serve|notify|rotate-pepper [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000]
+	fmt.Fprintln(os.Stderr, `usage: tglocal setup|bootstrap|serve|notify|rotate-pepper|env-vars [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000] [-lambda]
   setup   create the table and KMS key of the local stack and write <state>/env
   bootstrap  create pepper v1, the first superuser and its root token (printed once);
           locally by default, or -stack NAME / -table T -key K [-region R] for AWS or LocalStack;
           exit 2 when a superuser exists (-add adds another). bootstrap -h lists the flags
-  serve   run the local API gateway and the template's schedules (reads <state>/env written by setup)
+  serve   run the local API gateway and the template's schedules (reads <state>/env written by setup);
+          -lambda runs the functions' bootstraps under the runtime interface emulator (make build-local)
   notify  run the expiry notifier once now
+  env-vars  print the --env-vars JSON for sam local against the local stack (make sam-env)
   rotate-pepper  add a pepper version: new hashes use it, older ones keep verifying`)
 	os.Exit(2)
+}
+
+func printEnvVars(state, tmplPath, gatewayAddr string) error {
+	tmpl, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return err
+	}
+	local, err := readEnv(filepath.Join(state, "env"))
+	if err != nil {
+		return fmt.Errorf("%w: start the local stack with make run first", err)
+	}
+	out, err := envVars(tmpl, local, "http://"+awsRouterAddr(gatewayAddr))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(out))
+	return err
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,29 +107,79 @@ func handler(function string, deps *boot.Deps) (http.Handler, bool) {
 // Server is the local gateway with everything it runs; tests build one too.
 type Server struct {
 	Handler http.Handler
-	Usage   *authorizer.Usage
+	Usage   *authorizer.Usage // in-process mode only
+	Lambdas *lambdas          // Lambda mode only
+}
+
+// Close stops what the server started (the emulators in Lambda mode).
+func (s *Server) Close() {
+	if s.Lambdas != nil {
+		s.Lambdas.Close()
+	}
+}
+
+// authorizerFunction is the template's authorizer, which Lambda mode invokes.
+const authorizerFunction = "AuthorizerFunction"
+
+// NewLambdaServer builds the gateway for the template in Lambda mode: every function is
+// its built bootstrap under the runtime interface emulator.
+func NewLambdaServer(tmpl *samtemplate.Template, cfg LambdaConfig) (*Server, error) {
+	if !slices.Contains(tmpl.Functions, authorizerFunction) {
+		return nil, fmt.Errorf("the template has no %s", authorizerFunction)
+	}
+	if cfg.Stage == "" {
+		cfg.Stage = tmpl.Parameters["StageName"]
+	}
+	l, err := startLambdas(tmpl, cfg)
+	if err != nil {
+		return nil, err
+	}
+	respond := gateway.Responder(tmpl.GatewayResponses)
+	handlers := map[string]http.Handler{}
+	for _, r := range tmpl.Routes {
+		handlers[r.Function] = l.handler(r.Function, respond)
+	}
+	h, err := gateway.NewWithOptions(tmpl.Routes, handlers, l.authorize(authorizerFunction),
+		gateway.Options{Responses: tmpl.GatewayResponses, IdentityHeaders: tmpl.IdentityHeaders, Throttles: tmpl.Throttles})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &Server{Handler: h, Lambdas: l}, nil
 }
 
 // NewServer builds the gateway for the template from deps.
 func NewServer(tmpl *samtemplate.Template, deps *boot.Deps) (*Server, error) {
-	auth, usage, err := deps.Authorizer(nil)
+	return NewServerWith(tmpl, func(string) *boot.Deps { return deps })
+}
+
+// NewServerWith builds the gateway with each function on its own deps (the tests give
+// each a DynamoDB client that allows only what the function's role allows).
+func NewServerWith(tmpl *samtemplate.Template, depsFor func(function string) *boot.Deps) (*Server, error) {
+	auth, usage, err := depsFor(authorizerFunction).Authorizer(nil)
 	if err != nil {
 		return nil, err
 	}
 	handlers := map[string]http.Handler{}
 	for _, r := range tmpl.Routes {
-		if h, ok := handler(r.Function, deps); ok {
+		if h, ok := handler(r.Function, depsFor(r.Function)); ok {
 			handlers[r.Function] = h
 		}
 	}
-	h, err := gateway.New(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, bool) {
+	h, err := gateway.NewWithOptions(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, gateway.Verdict) {
 		d := auth.Check(r.Context(), authorizer.Request{
 			Token:    authorizer.BearerToken(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")),
 			SourceIP: sourceIP(r),
 			Route:    routeKey(r),
 		})
-		return d.Caller, d.Allow
-	})
+		switch {
+		case d.Allow:
+			return d.Caller, gateway.Allow
+		case d.Reason.Rejected():
+			return access.Caller{}, gateway.Unauthorized
+		}
+		return access.Caller{}, gateway.Denied
+	}, gateway.Options{Responses: tmpl.GatewayResponses, IdentityHeaders: tmpl.IdentityHeaders, Throttles: tmpl.Throttles})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +219,7 @@ func localEnv(state, tmplPath string) (*samtemplate.Template, error) {
 	return tmpl, nil
 }
 
-func serve(ctx context.Context, state, tmplPath, addr string) error {
+func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) error {
 	tmpl, err := localEnv(state, tmplPath)
 	if err != nil {
 		return err
@@ -176,10 +228,16 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 	if err != nil {
 		return err
 	}
-	s, err := NewServer(tmpl, deps)
+	var s *Server
+	if lambdaMode {
+		s, err = NewLambdaServer(tmpl, localLambdaConfig(state))
+	} else {
+		s, err = NewServer(tmpl, deps)
+	}
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	if err := startSchedules(ctx, tmpl); err != nil {
 		return err
 	}
@@ -193,8 +251,21 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	router, err := awsRouter(routerEndpoints())
+	if err != nil {
+		return err
+	}
+	// The AWS router is for sam local only: without its port the API still runs.
+	if rln, err := net.Listen("tcp", awsRouterAddr(addr)); err != nil {
+		slog.Warn("AWS router for sam local not started (TG_AWS_PORT)", "err", err)
+	} else {
+		rsrv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = rsrv.Serve(rln) }()
+		defer rsrv.Close()
+		slog.Info("AWS router for sam local listening", "url", "http://"+rln.Addr().String())
+	}
 	srv := gateway.Server(s.Handler, gateway.APIGatewayLimits)
-	slog.Info("local gateway listening", "url", "http://"+ln.Addr().String(), "routes", len(tmpl.Routes))
+	slog.Info("local gateway listening", "url", "http://"+ln.Addr().String(), "routes", len(tmpl.Routes), "lambda", lambdaMode)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -209,4 +280,16 @@ func serve(ctx context.Context, state, tmplPath, addr string) error {
 		err = nil
 	}
 	return err
+}
+
+// localLambdaConfig is Lambda mode on the `make run` stack: the binaries of make
+// build-local (TG_LAMBDA_DIR), the emulator make installs (TG_RIE), the settings setup wrote to <state>/env, and
+// TG_LAMBDA_PORT as the first of the emulators' ports (free ports when unset).
+func localLambdaConfig(state string) LambdaConfig {
+	base, _ := strconv.Atoi(os.Getenv("TG_LAMBDA_PORT"))
+	override, _ := readEnv(filepath.Join(state, "env"))
+	return LambdaConfig{
+		RIE: envOr("TG_RIE", filepath.Join(".local", "tools", "bin", "aws-lambda-rie")), Dir: envOr("TG_LAMBDA_DIR", filepath.Join(".local", "lambda")),
+		PortBase: base, Env: os.Environ(), Override: override, LogDir: filepath.Join(state, "logs", "lambda"),
+	}
 }

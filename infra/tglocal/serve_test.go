@@ -3,36 +3,98 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
+	"tokengate/infra/iam"
 	"tokengate/infra/localtest"
 	"tokengate/shared/boot"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
+// gatewayMode builds the local gateway over a fresh table: in-process (the handlers
+// linked into tglocal) or Lambda (the built bootstraps under the emulator).
+type gatewayMode func(t *testing.T, svc *token.Service) *Server
+
+// inProcess gives each function a DynamoDB client that allows only what its role allows
+// (iam.Guard), and the pepper only when its role may decrypt it.
+func inProcess(t *testing.T, svc *token.Service) *Server {
+	tb := svc.Store.(*store.Table)
+	clients := localtest.Clients(t)
+	depsFor := func(fn string) *boot.Deps {
+		ddb := dynamodb.NewFromConfig(clients.AWS, func(o *dynamodb.Options) {
+			o.BaseEndpoint = boot.Endpoint("DynamoDB")
+			o.DisableValidateResponseChecksum = true
+			o.HTTPClient = &http.Client{Transport: iam.Guard(fn, http.DefaultTransport, func(msg string) { t.Errorf("least privilege: %s", msg) })}
+		})
+		d := &boot.Deps{
+			Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 0, UsageFlushInterval: time.Minute},
+			Clients:  clients, Table: &store.Table{Client: ddb, Name: tb.Name, Retention: tb.Retention}, Catalog: svc.Catalog,
+		}
+		if iam.Uses(fn, "kms") {
+			d.Keys = svc.Keys
+		}
+		return d
+	}
+	t.Setenv("ROUTE_SCOPES", localtest.Template(t).Environment[authorizerFunction]["ROUTE_SCOPES"])
+	s, err := NewServerWith(localtest.Template(t), depsFor)
+	require.NoError(t, err)
+	return s
+}
+
+// inLambdas runs every function as make build-local built it, under the emulator make
+// installs (TG_RIE, TG_LAMBDA_DIR: make test sets both), on the test's table.
+func inLambdas(t *testing.T, svc *token.Service) *Server {
+	rie, dir := os.Getenv("TG_RIE"), os.Getenv("TG_LAMBDA_DIR")
+	if rie == "" || dir == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TG_RIE and TG_LAMBDA_DIR are not set: run the tests with `make test`")
+		}
+		t.Skip("TG_RIE and TG_LAMBDA_DIR are not set: run the tests with `make test`")
+	}
+	tb := svc.Store.(*store.Table)
+	s, err := NewLambdaServer(localtest.Template(t), LambdaConfig{
+		RIE: rie, Dir: dir, Env: os.Environ(), LogDir: filepath.Join(t.TempDir(), "logs"),
+		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) },
+		Override: map[string]string{
+			"TABLE_NAME": tb.Name, "KMS_KEY_ID": localtest.KMSKey(t), "AUTH_CACHE_TTL": "0",
+			"NOTIFICATION_SENDER": localSender,
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
 // TestGatewayEndToEnd drives the local gateway as a client would: routes from
 // template.yaml, the real authorizer in front, the real handlers behind, DynamoDB Local
-// and the KMS emulator underneath.
+// and the KMS emulator underneath; once with the handlers in process, once with every
+// function as its bootstrap under the Lambda runtime interface emulator.
 func TestGatewayEndToEnd(t *testing.T) {
-	svc := localtest.Service(t, nil)
-	tb := svc.Store.(*store.Table)
-	deps := &boot.Deps{
-		Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 0, UsageFlushInterval: time.Minute},
-		Table:    tb, Keys: svc.Keys, Catalog: svc.Catalog,
+	for name, mode := range map[string]gatewayMode{"in-process": inProcess, "lambda": inLambdas} {
+		t.Run(name, func(t *testing.T) { endToEnd(t, mode, name == "lambda") })
 	}
-	s, err := NewServer(localtest.Template(t), deps)
-	require.NoError(t, err)
+}
+
+func endToEnd(t *testing.T, mode gatewayMode, lambda bool) {
+	svc := localtest.Service(t, nil)
+	s := mode(t, svc)
 	srv := httptest.NewServer(s.Handler)
 	defer srv.Close()
+	client := &http.Client{Transport: localtest.CheckOpenAPI(t, http.DefaultTransport)}
 
 	adminCaller := localtest.Admin
 	admin, err := svc.Create(context.Background(), adminCaller, token.CreateInput{Name: "admin", Scopes: adminCaller.Scopes, Reason: "test"})
@@ -44,11 +106,17 @@ func TestGatewayEndToEnd(t *testing.T) {
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		res, err := http.DefaultClient.Do(req)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := client.Do(req)
 		require.NoError(t, err)
 		defer res.Body.Close()
 		var m map[string]any
 		_ = json.NewDecoder(res.Body).Decode(&m)
+		if res.StatusCode >= 400 {
+			require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"), "%s %s: every refusal is problem+json", method, path)
+		}
 		return res.StatusCode, m
 	}
 
@@ -56,10 +124,11 @@ func TestGatewayEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, string(admin.Token.ID), self["id"])
 
-	code, _ = call("", "GET", "/tokens/self", "")
+	code, p := call("", "GET", "/tokens/self", "")
 	require.Equal(t, http.StatusUnauthorized, code, "no token")
+	require.Equal(t, "Unauthorized", p["title"], "the template's UNAUTHORIZED gateway response")
 	code, _ = call("tg_garbage", "GET", "/tokens/self", "")
-	require.Equal(t, http.StatusForbidden, code, "a bad token is denied")
+	require.Equal(t, http.StatusUnauthorized, code, "a token that is not valid")
 
 	code, created := call(admin.Plaintext.Reveal(), "POST", "/tokens", `{"name":"ci","scopes":["tokens:read"],"expiresIn":"1w"}`)
 	require.Equal(t, http.StatusCreated, code)
@@ -70,19 +139,75 @@ func TestGatewayEndToEnd(t *testing.T) {
 	code, _ = call(ci, "POST", "/tokens", `{"name":"x","scopes":["tokens:read"],"type":"temporary"}`)
 	require.Equal(t, http.StatusForbidden, code, "tokens:read cannot create")
 
+	code, p = call(ci, "GET", "/demo/echo", "")
+	require.Equal(t, http.StatusOK, code, "ROUTE_SCOPES lets tokens:read call the demo")
+	require.Equal(t, created["id"], p["authorizer"].(map[string]any)["tokenId"], "the authorizer's context reaches the function")
+	noDemo, err := svc.Create(context.Background(), adminCaller, token.CreateInput{Name: "audit-only", Scopes: []string{"audit:read"}, Reason: "test"})
+	require.NoError(t, err)
+	code, p = call(noDemo.Plaintext.Reveal(), "GET", "/demo/echo", "")
+	require.Equal(t, http.StatusForbidden, code, "a valid token refused by ROUTE_SCOPES")
+	require.Equal(t, "Forbidden", p["title"], "the template's ACCESS_DENIED gateway response")
+
 	code, _ = call(admin.Plaintext.Reveal(), "DELETE", "/tokens/"+created["id"].(string), "")
 	require.Equal(t, http.StatusNoContent, code)
 	code, _ = call(ci, "GET", "/tokens/self", "")
-	require.Equal(t, http.StatusForbidden, code, "a revoked token is denied")
+	require.Equal(t, http.StatusUnauthorized, code, "a revoked token is not valid")
 
 	code, me := call(admin.Plaintext.Reveal(), "GET", "/principals/admin", "")
-	require.Equal(t, http.StatusOK, code, "the principal routes run on the same deps")
+	require.Equal(t, http.StatusOK, code, "the principal routes run on the same table")
 	require.Contains(t, me["holds"], "tokens:admin")
 	code, _ = call(ci, "GET", "/scopes", "")
-	require.Equal(t, http.StatusForbidden, code, "the catalog routes sit behind the authorizer too")
+	require.Equal(t, http.StatusUnauthorized, code, "the catalog routes sit behind the authorizer too")
 
-	code, _ = call(admin.Plaintext.Reveal(), "GET", "/nowhere", "")
+	code, p = call(admin.Plaintext.Reveal(), "GET", "/nowhere", "")
 	require.Equal(t, http.StatusNotFound, code)
+	require.Equal(t, "Not Found", p["title"])
+
+	code, _ = call(admin.Plaintext.Reveal(), "POST", "/tokens", "{not json")
+	require.Equal(t, http.StatusBadRequest, code)
+
+	// Every route once: each function starts (its cold start under the emulator) and
+	// answers within the OpenAPI document, whatever it decides.
+	// Ids are of a token made for this (which the loop disables, revokes...) and of no
+	// principal, so the admin token keeps working throughout.
+	target, err := svc.Create(context.Background(), adminCaller, token.CreateInput{Name: "target", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	for _, r := range localtest.Template(t).Routes {
+		path := strings.ReplaceAll(r.Path, "{id}", string(target.Token.ID))
+		if strings.HasPrefix(r.Path, "/principals/") {
+			path = strings.ReplaceAll(r.Path, "{id}", "nobody")
+		}
+		body := ""
+		if r.Method == "POST" || r.Method == "PATCH" {
+			body = "{}"
+		}
+		code, _ := call(admin.Plaintext.Reveal(), r.Method, path, body)
+		require.Less(t, code, 500, "%s %s", r.Method, path)
+	}
+	if lambda {
+		// The notifier has no route: EventBridge invokes it.
+		ev, err := os.ReadFile("../../events/notifier.json")
+		require.NoError(t, err)
+		_, err = s.Lambdas.invoke(context.Background(), "NotifierFunction", json.RawMessage(ev))
+		require.NoError(t, err)
+		reportInitDurations(t, s.Lambdas)
+	}
+}
+
+// reportInitDurations writes each function's init duration under the emulator to
+// TG_LAMBDA_REPORT (make test prints it).
+func reportInitDurations(t *testing.T, l *lambdas) {
+	d := l.InitDurations()
+	var b strings.Builder
+	for _, fn := range slices.Sorted(maps.Keys(l.fns)) {
+		ms, ok := d[fn]
+		require.True(t, ok, "%s reported no init duration: it was never invoked (%v)", fn, d)
+		fmt.Fprintf(&b, "%-26s %8.1f ms\n", fn, ms)
+	}
+	t.Log("init durations under the Lambda runtime interface emulator:\n" + b.String())
+	if path := os.Getenv("TG_LAMBDA_REPORT"); path != "" {
+		require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	}
 }
 
 func TestEveryRouteHasAnOperation(t *testing.T) {

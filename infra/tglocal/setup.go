@@ -145,6 +145,24 @@ func shellUnquote(v string) string {
 }
 
 // loadEnv sets every KEY=VALUE of an env file that the environment does not set already.
+// readEnv reads an env file as writeEnv wrote it.
+func readEnv(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			out[k] = shellUnquote(v)
+		}
+	}
+	return out, sc.Err()
+}
+
 func loadEnv(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {

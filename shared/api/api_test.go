@@ -93,6 +93,7 @@ func (e *env) do(c access.Caller, method, path string, body any, headers ...stri
 	}
 	w := httptest.NewRecorder()
 	e.mux.ServeHTTP(w, req)
+	localtest.CheckResponse(e.t, req, w.Code, w.Header(), w.Body.Bytes())
 	res := result{status: w.Code, header: w.Header(), raw: w.Body.String()}
 	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/") && w.Body.Len() > 0 {
 		require.NoError(e.t, json.Unmarshal(w.Body.Bytes(), &res.body), w.Body.String())

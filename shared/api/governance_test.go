@@ -241,6 +241,7 @@ func TestLeakedTokens(t *testing.T) {
 		req.RemoteAddr = ip + ":1234"
 		w := httptest.NewRecorder()
 		route.ServeHTTP(w, req)
+		localtest.CheckResponse(t, req, w.Code, w.Header(), w.Body.Bytes())
 		return w.Code, w.Body.String()
 	}
 

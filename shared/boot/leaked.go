@@ -37,6 +37,7 @@ func ServeLeaked(notifier LeakNotifierFunc) {
 	if err == nil {
 		var h *api.LeakedRoute
 		if h, err = d.LeakedHandler(notifier); err == nil {
+			ColdStart()
 			lambda.Start(lambdahttp.Handler(h))
 			return
 		}

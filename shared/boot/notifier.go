@@ -118,6 +118,7 @@ func ServeNotifier(mailer MailerFunc) {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
+	ColdStart()
 	lambda.Start(func(ctx context.Context, _ events.EventBridgeEvent) error {
 		_, err := n.Run(ctx)
 		return err

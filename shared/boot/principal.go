@@ -68,6 +68,7 @@ func ServePrincipals(build func(*principal.Service) http.Handler) {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
+	ColdStart()
 	lambda.Start(lambdahttp.Handler(build(svc)))
 }
 
@@ -80,5 +81,6 @@ func ServeCatalog(build func(*access.Catalog) http.Handler) {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
+	ColdStart()
 	lambda.Start(lambdahttp.Handler(build(cat)))
 }

@@ -22,5 +22,6 @@ func ServeToken(build func(*token.Service) http.Handler) {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
+	ColdStart()
 	lambda.Start(lambdahttp.Handler(build(svc)))
 }

@@ -1,6 +1,7 @@
-// Package lambdahttp adapts an http.Handler to API Gateway HTTP API events (payload format
-// 2.0), so each operation is written once as a plain net/http handler and runs the same
-// behind API Gateway and in the local gateway.
+// Package lambdahttp adapts an http.Handler to API Gateway's Lambda proxy events, REST API
+// (payload format 1.0) and HTTP API (payload format 2.0), so each operation is written
+// once as a plain net/http handler and runs the same behind either API and in the local
+// gateway.
 package lambdahttp
 
 import (
@@ -21,18 +22,50 @@ import (
 	"tokengate/shared/access"
 )
 
-// Handler returns a Lambda handler that serves HTTP API events with h.
+// Handler returns a Lambda handler that serves both REST API proxy events and HTTP API
+// (2.0) events with h, answering each in its own response format: tokengate's APIs are
+// REST APIs, and a user may route an HTTP API to the same functions.
+func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error) {
+	rest, httpAPI := REST(h), HTTPAPI(h)
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			Version    string `json:"version"`
+			HTTPMethod string `json:"httpMethod"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return nil, fmt.Errorf("lambdahttp: event is not JSON: %w", err)
+		}
+		switch {
+		case probe.Version == "2.0":
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, fmt.Errorf("lambdahttp: http api event: %w", err)
+			}
+			return httpAPI(ctx, ev)
+		case probe.HTTPMethod != "":
+			var ev events.APIGatewayProxyRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, fmt.Errorf("lambdahttp: rest api event: %w", err)
+			}
+			return rest(ctx, ev)
+		}
+		return nil, fmt.Errorf("lambdahttp: not an API Gateway proxy event (version %q, httpMethod %q)", probe.Version, probe.HTTPMethod)
+	}
+}
+
+// HTTPAPI returns a Lambda handler that serves HTTP API events with h.
 //
 // The request carries the Lambda context, the path parameters API Gateway matched (read
 // them with r.PathValue, as under a Go 1.22 ServeMux) and, when the authorizer allowed the
 // request, the caller (read it with access.CallerFrom). A request that cannot be rebuilt,
 // such as a body that is not valid base64, gets a 400 response rather than an error: an
 // error would make API Gateway answer 500 for what is the client's fault.
-func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func HTTPAPI(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		r, err := newRequest(ctx, ev)
 		if err != nil {
-			return badRequest(err), nil
+			b := badRequest(err)
+			return events.APIGatewayV2HTTPResponse{StatusCode: b.StatusCode, Headers: b.Headers, Body: b.Body}, nil
 		}
 		w := newResponseWriter()
 		h.ServeHTTP(w, r)
@@ -116,13 +149,13 @@ func callerOf(ev events.APIGatewayV2HTTPRequest) (access.Caller, bool) {
 }
 
 // badRequest is the answer to an event that does not make an HTTP request.
-func badRequest(err error) events.APIGatewayV2HTTPResponse {
+func badRequest(err error) events.APIGatewayProxyResponse {
 	msg := "Bad Request"
 	if errors.Is(err, errBase64Body) {
 		msg = "Bad Request: " + errBase64Body.Error()
 	}
 	body, _ := json.Marshal(map[string]string{"message": msg})
-	return events.APIGatewayV2HTTPResponse{
+	return events.APIGatewayProxyResponse{
 		StatusCode: http.StatusBadRequest,
 		Headers:    map[string]string{"Content-Type": "application/json"},
 		Body:       string(body),

@@ -53,7 +53,7 @@ func invoke(t *testing.T, ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		s = &seen{req: r, body: body, caller: c, ok: ok}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	res, err := Handler(h)(ctx, ev)
+	res, err := HTTPAPI(h)(ctx, ev)
 	require.NoError(t, err)
 	return s, res
 }
@@ -62,7 +62,7 @@ func invoke(t *testing.T, ctx context.Context, ev events.APIGatewayV2HTTPRequest
 // what the handler sees. Other samples (authorizer events carry a "type", scheduled ones
 // no routeKey) are not requests and are left alone.
 func TestSampleEvents(t *testing.T) {
-	files, err := filepath.Glob("../../events/*.json")
+	files, err := filepath.Glob("../../events/httpapi/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, file := range files {
@@ -213,7 +213,7 @@ func TestRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := loadEvent(t, "../../events/gettoken.json")
+			ev := loadEvent(t, "../../events/httpapi/gettoken.json")
 			tt.modify(&ev)
 			s, res := invoke(t, context.Background(), ev)
 			require.Equal(t, http.StatusNoContent, res.StatusCode)
@@ -224,10 +224,10 @@ func TestRequest(t *testing.T) {
 }
 
 func TestBadBase64Body(t *testing.T) {
-	ev := loadEvent(t, "../../events/createtoken.json")
+	ev := loadEvent(t, "../../events/httpapi/createtoken.json")
 	ev.IsBase64Encoded = true // the body is plain JSON, not base64
 	called := false
-	res, err := Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))(context.Background(), ev)
+	res, err := HTTPAPI(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))(context.Background(), ev)
 	require.NoError(t, err)
 	require.False(t, called)
 	require.Equal(t, http.StatusBadRequest, res.StatusCode)
@@ -313,8 +313,8 @@ func TestResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := loadEvent(t, "../../events/selftoken.json")
-			res, err := Handler(tt.handler)(context.Background(), ev)
+			ev := loadEvent(t, "../../events/httpapi/selftoken.json")
+			res, err := HTTPAPI(tt.handler)(context.Background(), ev)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, res)
 		})

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"tokengate/infra/localtest"
+)
+
+// TestOpenAPIDocument: docs/openapi.yaml is a valid OpenAPI 3.1 document whose routes
+// are exactly the management API's routes in template.yaml.
+func TestOpenAPIDocument(t *testing.T) {
+	doc, _ := localtest.OpenAPI(t)
+	require.Equal(t, "3.1.0", doc.OpenAPI)
+	var documented []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	var declared []string
+	for _, r := range localtest.Template(t).Routes {
+		if r.Function == "DemoEchoFunction" { // the example API (DemoApi), not the management API
+			continue
+		}
+		declared = append(declared, r.Method+" "+r.Path)
+	}
+	slices.Sort(documented)
+	slices.Sort(declared)
+	require.Equal(t, declared, documented)
+}
