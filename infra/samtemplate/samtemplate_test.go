@@ -52,7 +52,7 @@ func TestLoadRealTemplate(t *testing.T) {
 	}
 
 	require.Equal(t, "tg", tpl.Environment["CreateTokenFunction"]["TOKEN_PREFIX"], "Globals resolved")
-	require.Equal(t, `{"GET /demo/echo": ["tokens:read"]}`, tpl.Environment["AuthorizerFunction"]["ROUTE_SCOPES"], "the function's own")
+	require.Equal(t, `{"GET /demo/echo": ["tokens:read"], "ANY /{proxy+}": []}`, tpl.Environment["AuthorizerFunction"]["ROUTE_SCOPES"], "the function's own")
 	require.NotContains(t, tpl.Environment["AuthorizerFunction"], "TABLE_NAME", "a Ref to a resource is left out")
 	require.NotContains(t, tpl.Environment["CreateTokenFunction"], "ROUTE_SCOPES")
 
