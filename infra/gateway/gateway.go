@@ -65,8 +65,9 @@ func NewWithLogger(routes []samtemplate.Route, handlers map[string]http.Handler,
 // NewWithOptions is New with the template's gateway responses and identity sources.
 func NewWithOptions(routes []samtemplate.Route, handlers map[string]http.Handler, auth Authorize, opts Options) (http.Handler, error) {
 	log := opts.Log
+	var own *accessLog
 	if log == nil {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		own = &accessLog{w: os.Stderr}
 	}
 	identity := opts.IdentityHeaders
 	if len(identity) == 0 {
@@ -94,7 +95,7 @@ func NewWithOptions(routes []samtemplate.Route, handlers map[string]http.Handler
 		return nil, errors.New("routes need authorization but no Authorize was given")
 	}
 
-	g := &gateway{mux: http.NewServeMux(), functions: map[string]string{}, log: log, respond: resp}
+	g := &gateway{mux: http.NewServeMux(), functions: map[string]string{}, log: log, own: own, respond: resp}
 	for _, r := range routes {
 		pattern := r.Pattern()
 		if err := handle(g.mux, pattern, &route{Route: r, next: handlers[r.Function], auth: auth, identity: identity, respond: resp, throttle: throttleFor(r, opts.Throttles, buckets, now)}); err != nil {
@@ -120,7 +121,8 @@ func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 type gateway struct {
 	mux       *http.ServeMux
 	functions map[string]string // pattern -> function, for the access log
-	log       *slog.Logger
+	log       *slog.Logger      // nil: own
+	own       *accessLog        // JSON to standard error, formatted by hand
 	respond   responder
 }
 
@@ -142,13 +144,25 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Never log headers or the query: they can carry tokens.
-	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	end := time.Now()
+	if g.own != nil {
+		g.own.write(accessLine{at: end, method: r.Method, path: r.URL.Path, status: rec.status(), duration: end.Sub(start), function: function})
+		return
+	}
+	// Straight to the handler: a record without a source position skips a stack walk.
+	h := g.log.Handler()
+	if !h.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	line.AddAttrs(
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", rec.status()),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Float64("duration_ms", durationMs(end.Sub(start))),
 		slog.String("function", function),
 	)
+	_ = h.Handle(r.Context(), line)
 }
 
 // route is one template route: it plays API Gateway's authorizer step, then the function.

@@ -3,6 +3,7 @@ package authorizer_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -137,6 +138,51 @@ func TestLogsNeverHoldTheToken(t *testing.T) {
 	require.Contains(t, buf.String(), `"reason":"ok"`)
 	require.Contains(t, buf.String(), `"reason":"malformed"`)
 	require.Contains(t, buf.String(), string(good.Token.ID))
+	require.NotContains(t, buf.String(), s[len(s)-30:])
+}
+
+// TestDecisionLogWriter: with Config.Log, each decision is one JSON line on that writer
+// with the token's id and never its secret; garbage is still logged at most once a
+// second, with the count of what was not.
+func TestDecisionLogWriter(t *testing.T) {
+	f := newFixture(t, time.Hour)
+	var buf bytes.Buffer
+	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", CacheTTL: time.Hour, Log: &buf})
+	good := f.create(t, token.CreateInput{})
+	s := good.Plaintext.Reveal()
+	ctx := context.Background()
+	req := authorizer.Request{Token: s, Route: "GET /things", SourceIP: "203.0.113.9"}
+	require.True(t, a.Check(ctx, req).Allow)
+	require.True(t, a.Check(ctx, req).Allow) // cached: logged as well
+	for i := 0; i < 5; i++ {
+		require.False(t, a.Check(ctx, authorizer.Request{Token: s[:len(s)-1] + "x"}).Allow)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	require.False(t, a.Check(ctx, authorizer.Request{Token: "tg_garbage"}).Allow)
+
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	require.Len(t, lines, 4, buf.String())
+	var m []map[string]any
+	for _, l := range lines {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &v), l)
+		m = append(m, v)
+	}
+	for _, v := range m[:2] {
+		require.Equal(t, "authorizer decision", v["msg"])
+		require.Equal(t, "INFO", v["level"])
+		require.Equal(t, string(good.Token.ID), v["tokenId"])
+		require.Equal(t, true, v["allow"])
+		require.Equal(t, "ok", v["reason"])
+		require.Equal(t, "GET /things", v["route"])
+		require.Equal(t, "203.0.113.9", v["sourceIp"])
+		require.Contains(t, v, "latencyUs")
+		require.Contains(t, v, "time")
+	}
+	require.Equal(t, "malformed", m[2]["reason"])
+	require.NotContains(t, m[2], "garbageNotLogged")
+	require.Equal(t, "malformed", m[3]["reason"])
+	require.EqualValues(t, 4, m[3]["garbageNotLogged"])
 	require.NotContains(t, buf.String(), s[len(s)-30:])
 }
 

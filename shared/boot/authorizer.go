@@ -30,9 +30,13 @@ func (d *Deps) Authorizer(getenv func(string) string) (*authorizer.Authorizer, *
 		return nil, nil, fmt.Errorf("settings: %w", err)
 	}
 	usage := &authorizer.Usage{Store: d.Table, Every: d.Settings.UsageFlushInterval}
+	log := d.DecisionLog
+	if log == nil {
+		log = logOutput
+	}
 	a := authorizer.New(authorizer.Config{
 		Tokens: d.Table, Keys: d.Keys, Catalog: d.Catalog, Prefix: d.Settings.Prefix,
-		Routes: table, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage, Rates: d.Table,
+		Routes: table, CacheTTL: d.Settings.AuthCacheTTL, Usage: usage, Rates: d.Table, Log: log,
 	})
 	return a, usage, nil
 }

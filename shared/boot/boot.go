@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -15,7 +16,12 @@ import (
 // Logger installs the JSON logger every function writes with.
 func Logger() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	logOutput = os.Stdout
 }
+
+// logOutput is where Logger sends the JSON log (nil before it runs): the authorizer
+// writes its decision lines there directly.
+var logOutput io.Writer
 
 // Deps is what the token functions are built from.
 type Deps struct {
@@ -24,6 +30,9 @@ type Deps struct {
 	Table    *store.Table
 	Keys     *token.Keyring
 	Catalog  *access.Catalog
+	// DecisionLog is where the authorizer writes its decision lines; nil: where Logger
+	// sends the log, or through slog.Default() before Logger runs.
+	DecisionLog io.Writer
 	// PepperLoad is how long loading the pepper took (a DynamoDB Query and one KMS
 	// Decrypt per version): cold-start reports keep it apart from the rest.
 	PepperLoad time.Duration

@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// accessLog writes the access log line of each request straight to a writer, in one
+// Write: the fields, names and shape slog's JSON handler gives them ("time", "level",
+// "msg", then the attributes), formatted by hand into a reused buffer. It is the
+// default log; a logger given in Options goes through slog.
+type accessLog struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+type accessLine struct {
+	at       time.Time
+	method   string
+	path     string
+	status   int
+	duration time.Duration
+	function string
+}
+
+func (l *accessLog) write(e accessLine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := append(l.buf[:0], `{"time":"`...)
+	b = e.at.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"request","method":`...)
+	b = appendJSONString(b, e.method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, e.path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(e.status), 10)
+	b = append(b, `,"duration_ms":`...)
+	b = strconv.AppendFloat(b, durationMs(e.duration), 'f', -1, 64)
+	b = append(b, `,"function":`...)
+	b = appendJSONString(b, e.function)
+	b = append(b, "}\n"...)
+	_, _ = l.w.Write(b)
+	if cap(b) <= 4096 { // keep the buffer, unless an odd path made it large
+		l.buf = b
+	}
+}
+
+// durationMs is a duration in milliseconds with microsecond precision.
+func durationMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// appendJSONString appends s as a JSON string. Printable ASCII other than the quote and
+// the backslash is copied as it is; anything else (control characters, non-ASCII, bytes
+// that are not UTF-8: a path is the caller's input) goes through encoding/json, which
+// escapes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q, err := json.Marshal(s)
+			if err != nil {
+				return append(b, `""`...)
+			}
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
