@@ -20,5 +20,6 @@ func main() {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
+	boot.ColdStart()
 	lambda.Start(lambdahttp.Handler(h))
 }

@@ -2,15 +2,11 @@ package api
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"time"
 
 	"tokengate/shared/access"
 	"tokengate/shared/principal"
-	"tokengate/shared/token"
 )
 
 // enrollmentView tells an admin where an enrollment mail went; never its secret.
@@ -76,26 +72,16 @@ const EnrollsPerMinute = 10
 // Enroll serves POST /enroll {"enrollmentToken": "tge_…"}, open to anyone: a valid,
 // unused, unexpired enrollment secret is exchanged, once, for its principal's first
 // token, answered like a create (201 with the token, this once). Anything else is one
-// uniform 400. Each source address may try EnrollsPerMinute times a minute.
+// uniform 400. Each source (an IPv4 address, or an IPv6 /64) may try EnrollsPerMinute
+// times a minute.
 func Enroll(e *principal.Enroller, rates RateCounter) http.Handler {
+	var limit perMinute
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkQuery(r, nil); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		t := e.Now().UTC()
-		ok, err := rates.TakeRate(r.Context(), token.ID("ENROLL#"+ip), t.Truncate(time.Minute), time.Minute, EnrollsPerMinute)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(60-t.Second()))
-			writeError(w, r, errRateLimited)
+		if !limit.allow(w, r, rates, "ENROLL", EnrollsPerMinute, e.Now().UTC()) {
 			return
 		}
 		var req enrollRequest

@@ -228,12 +228,24 @@ type LeakedRoute struct {
 	// production; 0 in tests that do not measure it).
 	AnswerAfter time.Duration
 
+	limit perMinute
+}
+
+// perMinute limits what one source (an IPv4 address, or the /64 of an IPv6 one) may do
+// in a minute, counted in the table so every instance shares the count. Once a source
+// used up its window this instance answers it from memory: a refused request then reads
+// and writes nothing.
+type perMinute struct {
 	mu      sync.Mutex
 	limited map[string]time.Time // source -> end of the window it used up, on this instance
 }
 
-// leakSource is what the limit counts: an IPv4 address, or the /64 of an IPv6 one.
-func leakSource(host string) string {
+// source is what a limit counts: an IPv4 address, or the /64 of an IPv6 one.
+func source(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		return host
@@ -245,29 +257,37 @@ func leakSource(host string) string {
 	return a.String()
 }
 
-// takeRate counts a report of src, answering from memory once src used up the window
-// on this instance: a refused report then writes nothing and reads nothing.
-func (l *LeakedRoute) takeRate(ctx context.Context, src string, now time.Time) (bool, error) {
-	window := now.Truncate(time.Minute)
-	l.mu.Lock()
-	if end, ok := l.limited[src]; ok {
-		if now.Before(end) {
-			l.mu.Unlock()
-			return false, nil
-		}
-		delete(l.limited, src)
+// allow counts one request of r's source under kind ("LEAK", "ENROLL") against limit a
+// minute; when it is refused (429 with Retry-After) or cannot be counted, it has answered
+// w and returns false.
+func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates RateCounter, kind string, limit int, now time.Time) bool {
+	src, window := source(r), now.Truncate(time.Minute)
+	p.mu.Lock()
+	end, limited := p.limited[src]
+	if limited && !now.Before(end) {
+		delete(p.limited, src)
+		limited = false
 	}
-	l.mu.Unlock()
-	ok, err := l.Rates.TakeRate(ctx, token.ID("LEAK#"+src), window, time.Minute, LeakReportsPerMinute)
-	if err == nil && !ok {
-		l.mu.Lock()
-		if l.limited == nil || len(l.limited) > 10000 {
-			l.limited = map[string]time.Time{}
+	p.mu.Unlock()
+	ok := false
+	if !limited {
+		var err error
+		if ok, err = rates.TakeRate(r.Context(), token.ID(kind+"#"+src), window, time.Minute, limit); err != nil {
+			writeError(w, r, err)
+			return false
 		}
-		l.limited[src] = window.Add(time.Minute)
-		l.mu.Unlock()
 	}
-	return ok, err
+	if !ok {
+		p.mu.Lock()
+		if p.limited == nil || len(p.limited) > 10000 {
+			p.limited = map[string]time.Time{}
+		}
+		p.limited[src] = window.Add(time.Minute)
+		p.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(60-now.Second()))
+		writeError(w, r, errRateLimited)
+	}
+	return ok
 }
 
 // LeakAnswerAfter is longer than a revocation and its emails normally take.
@@ -279,19 +299,7 @@ func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	t := l.Now().UTC()
-	ok, err := l.takeRate(r.Context(), leakSource(ip), t)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(60-t.Second()))
-		writeError(w, r, errRateLimited)
+	if !l.limit.allow(w, r, l.Rates, "LEAK", LeakReportsPerMinute, l.Now().UTC()) {
 		return
 	}
 	var req leakRequest
@@ -314,7 +322,7 @@ func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for i, t := range revoked {
 			ids[i] = string(t.ID)
 		}
-		slog.WarnContext(r.Context(), "leaked tokens revoked", "tokenIds", ids, "sourceIp", ip)
+		slog.WarnContext(r.Context(), "leaked tokens revoked", "tokenIds", ids, "source", source(r))
 		if err := l.Notifier.NotifyLeaked(r.Context(), revoked); err != nil {
 			slog.ErrorContext(r.Context(), "leaked-token notices not all sent", "err", err)
 		}

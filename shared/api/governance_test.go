@@ -336,7 +336,7 @@ func TestSessionOfAnApprovedToken(t *testing.T) {
 	permanent := e.create(root, map[string]any{"name": "kit", "scopes": high, "reason": "on-call"})
 	require.Equal(t, "pending", permanent["status"], "a permanent high-risk token still needs a second admin")
 
-	long := e.create(root, map[string]any{"name": "long", "type": "temporary", "expiresIn": "1w", "scopes": high, "reason": "x"})
+	long := e.create(root, map[string]any{"name": "long", "type": "temporary", "expiresAt": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339), "scopes": high, "reason": "x"})
 	require.Equal(t, "pending", long["status"], "a temporary token that outlives TEMPORARY_TOKEN_TTL is no session")
 
 	forOther := e.create(root, map[string]any{"name": "for admin", "type": "temporary", "ownerId": "admin", "scopes": []string{"emergency:activate"}, "reason": "x"})

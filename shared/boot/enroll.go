@@ -34,5 +34,7 @@ func ServeDeps(build func(*Deps) http.Handler) {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(lambdahttp.Handler(build(d)))
+	h := build(d)
+	ColdStart()
+	lambda.Start(lambdahttp.Handler(h))
 }
