@@ -1,11 +1,12 @@
 package gateway
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 	"sync"
 	"time"
+
+	"tokengate/shared/jsonline"
 )
 
 // accessLog writes the access log line of each request straight to a writer, in one
@@ -33,15 +34,15 @@ func (l *accessLog) write(e accessLine) {
 	b := append(l.buf[:0], `{"time":"`...)
 	b = e.at.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
-	b = appendJSONString(b, e.method)
+	b = jsonline.AppendString(b, e.method)
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, e.path)
+	b = jsonline.AppendString(b, e.path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(e.status), 10)
 	b = append(b, `,"duration_ms":`...)
 	b = strconv.AppendFloat(b, durationMs(e.duration), 'f', -1, 64)
 	b = append(b, `,"function":`...)
-	b = appendJSONString(b, e.function)
+	b = jsonline.AppendString(b, e.function)
 	b = append(b, "}\n"...)
 	_, _ = l.w.Write(b)
 	if cap(b) <= 4096 { // keep the buffer, unless an odd path made it large
@@ -51,22 +52,3 @@ func (l *accessLog) write(e accessLine) {
 
 // durationMs is a duration in milliseconds with microsecond precision.
 func durationMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// appendJSONString appends s as a JSON string. Printable ASCII other than the quote and
-// the backslash is copied as it is; anything else (control characters, non-ASCII, bytes
-// that are not UTF-8: a path is the caller's input) goes through encoding/json, which
-// escapes it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			q, err := json.Marshal(s)
-			if err != nil {
-				return append(b, `""`...)
-			}
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}

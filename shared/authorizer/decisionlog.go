@@ -1,11 +1,12 @@
 package authorizer
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 	"sync"
 	"time"
+
+	"tokengate/shared/jsonline"
 )
 
 // decisionLog writes each decision's JSON line straight to a writer, in one Write: the
@@ -42,15 +43,15 @@ func (l *decisionLog) write(e decisionLine) {
 	b = append(b, `","level":"`...)
 	b = append(b, e.level...)
 	b = append(b, `","msg":"authorizer decision","tokenId":`...)
-	b = appendJSONString(b, e.tokenID)
+	b = jsonline.AppendString(b, e.tokenID)
 	b = append(b, `,"allow":`...)
 	b = strconv.AppendBool(b, e.allow)
 	b = append(b, `,"reason":`...)
-	b = appendJSONString(b, e.reason)
+	b = jsonline.AppendString(b, e.reason)
 	b = append(b, `,"route":`...)
-	b = appendJSONString(b, e.route)
+	b = jsonline.AppendString(b, e.route)
 	b = append(b, `,"sourceIp":`...)
-	b = appendJSONString(b, e.sourceIP)
+	b = jsonline.AppendString(b, e.sourceIP)
 	b = append(b, `,"latencyUs":`...)
 	b = strconv.AppendInt(b, e.latencyUs, 10)
 	if e.garbage > 0 {
@@ -62,25 +63,6 @@ func (l *decisionLog) write(e decisionLine) {
 	if cap(b) <= 4096 { // keep the buffer, unless an odd route made it large
 		l.buf = b
 	}
-}
-
-// appendJSONString appends s as a JSON string. Printable ASCII other than the quote and
-// the backslash is copied as it is; anything else (control characters, non-ASCII, bytes
-// that are not UTF-8: a route or source address is the caller's input) goes through
-// encoding/json, which escapes it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			q, err := json.Marshal(s)
-			if err != nil {
-				return append(b, `""`...)
-			}
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // appendTime appends t as t.AppendFormat(b, time.RFC3339Nano) does (what slog's JSON
