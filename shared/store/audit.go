@@ -87,21 +87,30 @@ func auditItems(e *token.Event) []auditItem {
 	return []auditItem{it, cp}
 }
 
-// transact writes the token update and its audit records in one transaction.
-func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event) error {
-	items := []types.TransactWriteItem{{Update: update}}
+// auditPuts appends to items the puts of events' audit records (with their minter's
+// copies), each only if new: the trail is append-only.
+func (tb *Table) auditPuts(items []types.TransactWriteItem, events []token.Event) ([]types.TransactWriteItem, error) {
 	for i := range events {
 		for _, it := range auditItems(&events[i]) {
 			av, err := attributevalue.MarshalMap(it)
 			if err != nil {
-				return fmt.Errorf("encode audit record: %w", err)
+				return nil, fmt.Errorf("encode audit record: %w", err)
 			}
 			items = append(items, types.TransactWriteItem{Put: &types.Put{
 				TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 			}})
 		}
 	}
-	_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return items, nil
+}
+
+// transact writes the token update and its audit records in one transaction.
+func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event) error {
+	items, err := tb.auditPuts([]types.TransactWriteItem{{Update: update}}, events)
+	if err != nil {
+		return err
+	}
+	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
 		for _, r := range cancelled.CancellationReasons {

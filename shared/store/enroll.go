@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -52,20 +51,14 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 	current := enrollForKey(e.PrincipalID)
 	current["current"] = &types.AttributeValueMemberS{Value: hex.EncodeToString(e.Hash)}
 	current["ttl"] = ttl
-	items := []types.TransactWriteItem{
+	items, err := tb.auditPuts([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: current}},
+	}, []token.Event{ev})
+	if err != nil {
+		return err
 	}
-	for _, it := range auditItems(&ev) {
-		av, err := attributevalue.MarshalMap(it)
-		if err != nil {
-			return fmt.Errorf("encode audit record: %w", err)
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}})
-	}
-	_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
 		return token.ErrConflict
