@@ -16,7 +16,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/console"
-	"tokengate/shared/notify"
+	"tokengate/shared/email"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -371,7 +371,7 @@ func TestExpiryEmailAt600px(t *testing.T) {
 		require.NoError(t, err)
 		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour)}, DaysLeft: days}
 	}
-	msg, err := notify.Render([]token.Alert{
+	msg, err := email.Render([]token.Alert{
 		alert("ci-deploy", 2),
 		alert("nightly-backup-to-the-object-store-in-the-second-region-with-a-rather-long-name-indeed", 5),
 		alert(`<img src=x onerror=alert(1)>`, 7),

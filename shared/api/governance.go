@@ -190,7 +190,7 @@ func EmergencyOff(svc *token.Service) http.Handler {
 	return changeStatus(svc, svc.EmergencyOff)
 }
 
-// LeakNotifier tells the owners of revoked leaked tokens (shared/notify implements it).
+// LeakNotifier tells the owners of revoked leaked tokens (shared/email implements it on SES).
 type LeakNotifier interface {
 	NotifyLeaked(ctx context.Context, revoked []*token.Token) error
 }

@@ -16,7 +16,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/api"
-	"tokengate/shared/notify"
+	"tokengate/shared/email"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -226,15 +226,15 @@ func TestIsolation(t *testing.T) {
 func TestLeakedTokens(t *testing.T) {
 	e := newEnv(t)
 	tb := e.svc.Store.(*store.Table)
-	email := localtest.Address("leak-owner")
-	owner := &access.Principal{ID: localtest.Name("leaky"), Email: email, Scopes: []string{"tokens:read"}, Version: 1}
+	addr := localtest.Address("leak-owner")
+	owner := &access.Principal{ID: localtest.Name("leaky"), Email: addr, Scopes: []string{"tokens:read"}, Version: 1}
 	require.NoError(t, tb.PutPrincipal(context.Background(), owner, 0))
 	valid := e.create(admin, map[string]any{"name": "pasted <in> a gist", "scopes": []string{"tokens:read"}, "ownerId": owner.ID})
 	other := e.create(alice, temp("wrong secret"))
 	wrong, _ := token.Generate("tg", token.ID(other["id"].(string)), e.svc.Keys, nil)
 
 	route := &api.LeakedRoute{Tokens: e.svc, Rates: tb, Now: e.clock.Now,
-		Notifier: &notify.LeakNotices{Mailer: &notify.Mailer{Client: localtest.SES(t), From: "tokengate@example.com"}, Principals: tb}}
+		Notifier: &email.LeakNotices{Mailer: &email.Mailer{Client: localtest.SES(t), From: "tokengate@example.com"}, Principals: tb}}
 	report := func(ip string, strs ...string) (int, string) {
 		b, _ := json.Marshal(map[string]any{"tokens": strs})
 		req := httptest.NewRequest("POST", "/leaked-tokens", strings.NewReader(string(b)))
@@ -257,7 +257,7 @@ func TestLeakedTokens(t *testing.T) {
 	require.Equal(t, "leaked.revoke", h[0]["type"])
 	require.Equal(t, token.LeakReporter, h[0]["actorId"])
 
-	mails := localtest.Mails(t, email)
+	mails := localtest.Mails(t, addr)
 	require.Len(t, mails, 1)
 	require.Contains(t, mails[0].Text, valid["id"].(string))
 	require.Contains(t, mails[0].HTML, "pasted &lt;in&gt; a gist")

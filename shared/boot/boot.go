@@ -9,7 +9,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/api"
-	"tokengate/shared/notify"
+	"tokengate/shared/email"
 	"tokengate/shared/pepper"
 	"tokengate/shared/principal"
 	"tokengate/shared/store"
@@ -113,9 +113,9 @@ func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Cata
 		out.Enroller = &principal.Enroller{Principals: tb, Enrollments: tb, Tokens: out.Tokens, Now: time.Now}
 	}
 	if mail != nil {
-		mailer := notify.NewMailer(mail.AWS, mail.Endpoints.Endpoint("SES"), s.Sender)
+		mailer := email.NewMailer(mail.AWS, mail.Endpoints.Endpoint("SES"), s.Sender)
 		mailer.ConsoleURL = s.ConsoleURL
-		out.LeakNotices = &notify.LeakNotices{Mailer: mailer, Principals: tb}
+		out.LeakNotices = &email.LeakNotices{Mailer: mailer, Principals: tb}
 		if out.Enroller != nil {
 			out.Enroller.Mailer = mailer
 		}

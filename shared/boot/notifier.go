@@ -5,13 +5,13 @@ import (
 	"errors"
 	"time"
 
-	"tokengate/shared/notifier"
-	"tokengate/shared/notify"
+	"tokengate/shared/expiry"
+	"tokengate/shared/email"
 )
 
 // Notifier builds the expiry notifier from getenv: the table and SES, but no KMS: the
 // notifier never needs the pepper, so its role cannot use it.
-func Notifier(_ context.Context, getenv func(string) string) (*notifier.Notifier, error) {
+func Notifier(_ context.Context, getenv func(string) string) (*expiry.Notifier, error) {
 	s, err := LoadSettings(getenv)
 	var sender string
 	if err == nil {
@@ -28,9 +28,9 @@ func Notifier(_ context.Context, getenv func(string) string) (*notifier.Notifier
 		return nil, err
 	}
 	tb := NewTable(s, c)
-	mailer := notify.NewMailer(c.AWS, c.Endpoints.Endpoint("SES"), sender)
+	mailer := email.NewMailer(c.AWS, c.Endpoints.Endpoint("SES"), sender)
 	mailer.ConsoleURL = s.ConsoleURL
-	return &notifier.Notifier{
+	return &expiry.Notifier{
 		Tokens: tb, Principals: tb, Mailer: mailer,
 		Window:     s.Policy.DetectionWindow,
 		Backoff:    s.Backoff,

@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
-	"tokengate/shared/notifier"
 	"tokengate/shared/token"
 )
 
@@ -170,11 +170,11 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 	if s.Backoff, err = time.ParseDuration(backoff); err != nil || s.Backoff <= 0 {
 		errs = append(errs, fmt.Errorf("TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL=%q is not a positive duration such as 24h", backoff))
 	}
-	if s.Recipients, err = notifier.ParseAddressList(getenv("EXPIRY_NOTIFICATION_EMAILS")); err != nil {
+	if s.Recipients, err = access.ParseAddressList(getenv("EXPIRY_NOTIFICATION_EMAILS")); err != nil {
 		errs = append(errs, fmt.Errorf("EXPIRY_NOTIFICATION_EMAILS (addresses separated by semicolons): %w", err))
 	}
 	if sender := str("NOTIFICATION_SENDER", ""); sender != "" {
-		if s.Sender, err = notifier.ParseAddress(sender); err != nil {
+		if s.Sender, err = access.ParseAddress(sender); err != nil {
 			errs = append(errs, fmt.Errorf("NOTIFICATION_SENDER: %w", err))
 		}
 	}

@@ -45,7 +45,7 @@ type Enrollments interface {
 	ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*Enrollment, error)
 }
 
-// EnrollMailer sends the enrollment mail (shared/notify implements it on SES).
+// EnrollMailer sends the enrollment mail (shared/email implements it on SES).
 type EnrollMailer interface {
 	SendEnrollment(ctx context.Context, to string, m EnrollmentMail) error
 }

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"tokengate/shared/access"
-	"tokengate/shared/notifier"
 	"tokengate/shared/token"
 )
 
@@ -381,7 +380,7 @@ func checkEmail(bad *token.InvalidError, email string) {
 		bad.Add("email", fmt.Sprintf("must be at most %d characters", maxEmail))
 		return
 	}
-	if _, err := notifier.ParseAddress(email); err != nil {
+	if _, err := access.ParseAddress(email); err != nil {
 		bad.Add("email", "must be an email address such as ops@example.com, without a display name")
 	}
 }

@@ -2,7 +2,7 @@
 // expire within the window, logs the warning operators alert on, and mails each recipient
 // one message. It claims each notice on its token before sending, so overlapping runs
 // never send one twice. It sees neither DynamoDB nor SES: only the interfaces below.
-package notifier
+package expiry
 
 import (
 	"context"
@@ -34,7 +34,7 @@ type Principals interface {
 	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
 }
 
-// Mailer sends one recipient one message listing alerts; shared/notify.Mailer implements it.
+// Mailer sends one recipient one message listing alerts; shared/email.Mailer implements it.
 type Mailer interface {
 	Send(ctx context.Context, to string, alerts []token.Alert) error
 }

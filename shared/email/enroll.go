@@ -1,4 +1,4 @@
-package notify
+package email
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	htmltemplate "html/template"
 	texttemplate "text/template"
 
-	"tokengate/shared/notifier"
+	"tokengate/shared/access"
 	"tokengate/shared/principal"
 )
 
@@ -16,7 +16,7 @@ var _ principal.EnrollMailer = (*Mailer)(nil)
 // SendEnrollment mails a principal its one-time enrollment secret. This mail is the only
 // place the secret ever appears: the admin who asked for it sees only where it went.
 func (m *Mailer) SendEnrollment(ctx context.Context, to string, e principal.EnrollmentMail) error {
-	if _, err := notifier.ParseAddress(to); err != nil {
+	if _, err := access.ParseAddress(to); err != nil {
 		return fmt.Errorf("send enrollment: %w", err)
 	}
 	data := struct {

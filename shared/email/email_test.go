@@ -1,4 +1,4 @@
-package notify_test
+package email_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
-	"tokengate/shared/notifier"
-	"tokengate/shared/notify"
+	"tokengate/shared/access"
+	"tokengate/shared/email"
 	"tokengate/shared/token"
 )
 
-var expiry = time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
+var soon = time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
 
 func alert(name string, at time.Time, days int) token.Alert {
 	return token.Alert{Token: &token.Token{ID: "4Qm0bT0pXqvJ8dZk2r1W7e", Name: name, Hint: "tg_…9aQ3", ExpiresAt: at}, DaysLeft: days}
@@ -26,15 +26,15 @@ func TestSubject(t *testing.T) {
 		alerts []token.Alert
 		want   string
 	}{
-		{"one token: its name and how soon", []token.Alert{alert("ci-deploy", expiry, 2)}, "Action needed: API token “ci-deploy” expires in less than 2 days"},
-		{"several: count and the nearest", []token.Alert{alert("a", expiry, 1), alert("b", expiry.Add(72*time.Hour), 4)},
+		{"one token: its name and how soon", []token.Alert{alert("ci-deploy", soon, 2)}, "Action needed: API token “ci-deploy” expires in less than 2 days"},
+		{"several: count and the nearest", []token.Alert{alert("a", soon, 1), alert("b", soon.Add(72*time.Hour), 4)},
 			"Action needed: 2 API tokens expire soon, the first in less than 1 day"},
-		{"a long name is cut", []token.Alert{alert(strings.Repeat("x", 100), expiry, 7)}, "Action needed: API token “" + strings.Repeat("x", 60) + "…” expires in less than 7 days"},
+		{"a long name is cut", []token.Alert{alert(strings.Repeat("x", 100), soon, 7)}, "Action needed: API token “" + strings.Repeat("x", 60) + "…” expires in less than 7 days"},
 		{"nothing", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, notify.Subject(tt.alerts))
+			require.Equal(t, tt.want, email.Subject(tt.alerts))
 		})
 	}
 }
@@ -42,7 +42,7 @@ func TestSubject(t *testing.T) {
 func TestRender(t *testing.T) {
 	evil := `<script>alert("x")</script> & co`
 	const console = "https://tokens.example.com/console/"
-	msg, err := notify.Render([]token.Alert{alert(evil, expiry, 3), alert("second", expiry.Add(24*time.Hour), 4)}, console)
+	msg, err := email.Render([]token.Alert{alert(evil, soon, 3), alert("second", soon.Add(24*time.Hour), 4)}, console)
 	require.NoError(t, err)
 
 	require.NotContains(t, msg.HTML, "<script>", "names are escaped: a token name is text, never markup")
@@ -63,7 +63,7 @@ func TestRender(t *testing.T) {
 	}
 	require.Equal(t, 2, strings.Count(msg.HTML, ">Rotate this token</a>"), "a button per token")
 
-	plain, err := notify.Render([]token.Alert{alert("a", expiry, 3)}, "")
+	plain, err := email.Render([]token.Alert{alert("a", soon, 3)}, "")
 	require.NoError(t, err)
 	require.NotContains(t, plain.HTML, "<a ", "no console: no links")
 	require.Contains(t, plain.Text, "Rotate a token in the tokengate console")
@@ -86,7 +86,7 @@ func TestParseAddressList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := notifier.ParseAddressList(tt.in)
+			got, err := access.ParseAddressList(tt.in)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return
@@ -100,7 +100,7 @@ func TestParseAddressList(t *testing.T) {
 // TestMailer sends through the SES emulator and reads the message back.
 func TestMailer(t *testing.T) {
 	t.Parallel()
-	m := &notify.Mailer{Client: localtest.SES(t), From: "tokengate@example.com", ConsoleURL: "http://127.0.0.1:3000/console/"}
+	m := &email.Mailer{Client: localtest.SES(t), From: "tokengate@example.com", ConsoleURL: "http://127.0.0.1:3000/console/"}
 	to := localtest.Address("mailer")
 	tok := localtest.NewToken(t, "owner", "<b>deploy</b>", time.Now().Add(36*time.Hour))
 	require.NoError(t, m.Send(context.Background(), to, []token.Alert{{Token: tok, DaysLeft: 2}}))

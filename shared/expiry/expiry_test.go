@@ -1,4 +1,4 @@
-package notifier_test
+package expiry_test
 
 import (
 	"bufio"
@@ -18,8 +18,8 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
-	"tokengate/shared/notifier"
-	"tokengate/shared/notify"
+	"tokengate/shared/expiry"
+	"tokengate/shared/email"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -44,17 +44,17 @@ func newEnv(t *testing.T) *env {
 }
 
 // notifier returns a notifier with the default window and backoff.
-func (e *env) notifier(recipients ...string) *notifier.Notifier {
-	return &notifier.Notifier{
+func (e *env) notifier(recipients ...string) *expiry.Notifier {
+	return &expiry.Notifier{
 		Tokens: e.tb, Principals: e.tb,
-		Mailer:  &notify.Mailer{Client: e.ses, From: "tokengate@example.com", ConsoleURL: "https://tokens.example.com/console/"},
+		Mailer:  &email.Mailer{Client: e.ses, From: "tokengate@example.com", ConsoleURL: "https://tokens.example.com/console/"},
 		Window:  168 * time.Hour,
 		Backoff: 24 * time.Hour, Recipients: recipients,
 		Now: e.clock.Now, Log: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 }
 
-func (e *env) run(n *notifier.Notifier) notifier.Summary {
+func (e *env) run(n *expiry.Notifier) expiry.Summary {
 	e.t.Helper()
 	sum, err := n.Run(context.Background())
 	require.NoError(e.t, err)
@@ -214,7 +214,7 @@ func TestOverlappingRunsSendOneNotice(t *testing.T) {
 		want = append(want, e.token(owner, "t", time.Duration(i+1)*time.Hour).ID)
 	}
 	var wg sync.WaitGroup
-	sums := make([]notifier.Summary, 4)
+	sums := make([]expiry.Summary, 4)
 	for i := range sums {
 		n := e.notifier(ops) // a notifier per run, as separate Lambda instances would have
 		wg.Go(func() { sums[i] = e.run(n) })
@@ -282,7 +282,7 @@ func TestOnlyActivePermanentTokens(t *testing.T) {
 }
 
 // closedMailer is a mailer whose SES endpoint refuses connections.
-func closedMailer(t *testing.T) *notify.Mailer {
+func closedMailer(t *testing.T) *email.Mailer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -291,7 +291,7 @@ func closedMailer(t *testing.T) *notify.Mailer {
 		o.BaseEndpoint = aws.String("http://" + addr)
 		o.RetryMaxAttempts = 1
 	})
-	return &notify.Mailer{Client: client, From: "tokengate@example.com"}
+	return &email.Mailer{Client: client, From: "tokengate@example.com"}
 }
 
 func TestFailedEmailRetriedNextRun(t *testing.T) {

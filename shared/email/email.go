@@ -2,7 +2,7 @@
 // in HTML and plain text, listing that recipient's expiring tokens. A notice names a
 // token by its name, hint and id only; tokengate keeps no secret that could leak into it.
 // Start at Mailer.
-package notify
+package email
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
 
-	"tokengate/shared/notifier"
+	"tokengate/shared/access"
 	"tokengate/shared/token"
 )
 
@@ -41,7 +41,7 @@ func (m *Mailer) Send(ctx context.Context, to string, alerts []token.Alert) erro
 	if len(alerts) == 0 {
 		return nil
 	}
-	if _, err := notifier.ParseAddress(to); err != nil {
+	if _, err := access.ParseAddress(to); err != nil {
 		return fmt.Errorf("send expiry notice: %w", err)
 	}
 	msg, err := Render(alerts, m.ConsoleURL)
