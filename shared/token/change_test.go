@@ -280,7 +280,9 @@ func TestRotateEdit(t *testing.T) {
 		require.False(t, tok.Verify(ruleKeys, old.Secret, now.Add(time.Hour)))
 	})
 	t.Run("a second rotation ends the first one's grace period", func(t *testing.T) {
-		tok := withOld(func(t *Token) { t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = []byte("older"), 1, now.Add(time.Hour) })
+		tok := withOld(func(t *Token) {
+			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = []byte("older"), 1, now.Add(time.Hour)
+		})
 		require.NoError(t, rotate(t, writer, tok, RotateInput{}))
 		require.Nil(t, tok.PrevHash)
 		require.True(t, tok.PrevValidUntil.IsZero())

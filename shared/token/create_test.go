@@ -150,17 +150,19 @@ func TestPlanCreate(t *testing.T) {
 		{"expiresAt is within the maximum lifetime", admin, in(func(i *CreateInput) { i.ExpiresAt = at(8785 * time.Hour) }), nil, "invalid:expiresAt"},
 		{"1y fits the default maximum", admin, in(func(i *CreateInput) { i.ExpiresIn = "1y" }), nil, ""},
 		{"6m does not fit a 90-day maximum", admin, in(func(i *CreateInput) { i.ExpiresIn = "6m" }), func(p *Policy) { p.MaxLifetime = 90 * 24 * time.Hour }, "invalid:expiresIn"},
-		{"a temporary token lives at most 12h", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(13 * time.Hour) }), nil, "invalid:expiresAt"},
-		{"a temporary token of 12h is fine", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(12 * time.Hour) }), nil, ""},
+		{"a temporary token lives at most 12h", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(13*time.Hour) }), nil, "invalid:expiresAt"},
+		{"a temporary token of 12h is fine", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(12*time.Hour) }), nil, ""},
 		{"a temporary token never lives for ever", writer, in(func(i *CreateInput) { i.Type, i.ExpiresIn = TypeTemporary, "never" }), func(p *Policy) { p.MaxLifetime = 0 }, "invalid:expiresIn"},
 		{"a temporary token of a week is refused", writer, in(func(i *CreateInput) { i.Type, i.ExpiresIn = TypeTemporary, "1w" }), nil, "invalid:expiresIn"},
-		{"the temporary maximum is a setting", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(3 * time.Hour) }), func(p *Policy) { p.MaxTemporaryLifetime = 2 * time.Hour }, "invalid:expiresAt"},
+		{"the temporary maximum is a setting", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(3*time.Hour) }), func(p *Policy) { p.MaxTemporaryLifetime = 2 * time.Hour }, "invalid:expiresAt"},
 		// Restrictions.
 		{"an IP allowlist holds addresses or CIDRs", admin, in(func(i *CreateInput) { i.IPAllowlist = []string{"10.0.0.0/33"} }), nil, "invalid:ipAllowlist[0]"},
 		{"a rate limit counts from 1", admin, in(func(i *CreateInput) { i.RateLimit = &RateLimit{Limit: 0, Per: "hour"} }), nil, "invalid:rateLimit.limit"},
 		{"a rate limit has a known window", admin, in(func(i *CreateInput) { i.RateLimit = &RateLimit{Limit: 5, Per: "week"} }), nil, "invalid:rateLimit.per"},
 		{"a time window ends after it starts", admin, in(func(i *CreateInput) { i.TimeRestriction = &TimeWindow{Days: []string{"mon"}, StartHour: 9, EndHour: 9} }), nil, "invalid:timeRestriction.endHour"},
-		{"a time window names days", admin, in(func(i *CreateInput) { i.TimeRestriction = &TimeWindow{Days: []string{"funday"}, StartHour: 9, EndHour: 17} }), nil, "invalid:timeRestriction.days[0]"},
+		{"a time window names days", admin, in(func(i *CreateInput) {
+			i.TimeRestriction = &TimeWindow{Days: []string{"funday"}, StartHour: 9, EndHour: 17}
+		}), nil, "invalid:timeRestriction.days[0]"},
 		// Escalation.
 		{"a token cannot carry scopes its creator lacks", writer, in(func(i *CreateInput) { i.Type, i.Scopes = TypeTemporary, []string{"tokens:admin"}; i.Reason = "x" }), nil, "forbidden:tokens:admin"},
 		{"a role cannot smuggle in scopes the creator lacks", plus(viewer, access.TokensWrite), in(func(i *CreateInput) { i.Type, i.Scopes, i.Role, i.Reason = TypeTemporary, nil, "finance", "x" }), nil, "forbidden:payments:refund"},
