@@ -62,41 +62,6 @@ var ownerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
 // ValidOwnerID reports whether s may name a principal.
 func ValidOwnerID(s string) bool { return ownerIDPattern.MatchString(s) }
 
-// Create issues a token. The caller needs tokens:write (tokens:admin for another owner
-// or, by policy, a permanent token) and can grant only scopes it holds itself.
-func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
-	now := s.now()
-	plan, err := planCreate(c, in, s.Catalog, s.Policy, now)
-	if err != nil {
-		return Created{}, err
-	}
-	in = plan.in
-	owner, err := s.Principals.GetPrincipal(ctx, in.OwnerID)
-	if errors.Is(err, ErrNotFound) {
-		return Created{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", in.OwnerID))
-	}
-	if err != nil {
-		return Created{}, fmt.Errorf("create: owner: %w", err)
-	}
-	if missing := access.Missing(in.Scopes, s.Catalog.Holds(owner)); len(missing) > 0 {
-		return Created{}, Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
-	}
-
-	id, err := NewID(in.OwnerID, s.Rand)
-	if err != nil {
-		return Created{}, err
-	}
-	g, err := Generate(s.Prefix, id, s.Keys, s.Rand)
-	if err != nil {
-		return Created{}, err
-	}
-	t, ev := plan.token(c, owner.Incarnation, g, s.Keys.Current(), s.Prefix, s.Policy, now)
-	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
-		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
-	}
-	return Created{Token: t, Plaintext: g.Plaintext}, nil
-}
-
 // createPlan is a create request that passed every check needing no read: the caller's
 // scopes, the fields, the policy. in has its type and owner defaulted and its role's
 // scopes added.
@@ -165,6 +130,41 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 		return createPlan{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
 	}
 	return createPlan{in: in, expiresAt: expiresAt, risk: risk, restrictions: restrict}, nil
+}
+
+// Create issues a token. The caller needs tokens:write (tokens:admin for another owner
+// or, by policy, a permanent token) and can grant only scopes it holds itself.
+func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+	now := s.now()
+	plan, err := planCreate(c, in, s.Catalog, s.Policy, now)
+	if err != nil {
+		return Created{}, err
+	}
+	in = plan.in
+	owner, err := s.Principals.GetPrincipal(ctx, in.OwnerID)
+	if errors.Is(err, ErrNotFound) {
+		return Created{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", in.OwnerID))
+	}
+	if err != nil {
+		return Created{}, fmt.Errorf("create: owner: %w", err)
+	}
+	if missing := access.Missing(in.Scopes, s.Catalog.Holds(owner)); len(missing) > 0 {
+		return Created{}, Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
+	}
+
+	id, err := NewID(in.OwnerID, s.Rand)
+	if err != nil {
+		return Created{}, err
+	}
+	g, err := Generate(s.Prefix, id, s.Keys, s.Rand)
+	if err != nil {
+		return Created{}, err
+	}
+	t, ev := plan.token(c, owner.Incarnation, g, s.Keys.Current(), s.Prefix, s.Policy, now)
+	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
+		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
+	}
+	return Created{Token: t, Plaintext: g.Plaintext}, nil
 }
 
 // token makes the token the plan describes, with the secret of g hashed under pep, for
