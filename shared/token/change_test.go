@@ -150,6 +150,7 @@ func TestUpdateEdit(t *testing.T) {
 		{"the owner cannot clear an admin's rate limit", owner, restricted("admin"), clearRate, "forbidden:rateLimit"},
 		{"the owner shortens an admin's window", owner, restricted("admin"), shorterWindow, ""},
 		{"the owner cannot widen an admin's window", owner, restricted("admin"), widerWindow, "forbidden:timeRestriction"},
+		{"an empty setter of a token an admin created binds the owner", owner, func(t *Token) { restricted("")(t); t.CreatedBy = "admin" }, clearRate, "forbidden:rateLimit was set by admin"},
 		{"tokens:admin loosens anything", caller("root", access.TokensAdmin), restricted("admin"), clearIP, ""},
 		// A delegated token acts for nobody in person, not even its minter.
 		{"a token boss minted for alice cannot loosen what boss set", delegated("alice", access.TokensWrite), restricted("boss"), clearRate, "forbidden:rateLimit was set by boss"},
