@@ -20,13 +20,37 @@ import (
 	"tokengate/shared/token"
 )
 
+// tuesday10 is how far the clock must move from now to the next Tuesday, 10:00 UTC, at
+// least a day ahead: the restriction tests run at a known weekday and hour, whatever
+// the wall clock says.
+func tuesday10(now time.Time) time.Duration {
+	day := time.Date(now.Year(), now.Month(), now.Day(), 10, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	for day.Weekday() != time.Tuesday {
+		day = day.AddDate(0, 0, 1)
+	}
+	return day.Sub(now)
+}
+
 func TestRestrictions(t *testing.T) {
 	f := newFixture(t, 0)
+	f.clock.Add(tuesday10(f.clock.Now()))
+	require.Equal(t, time.Tuesday, f.clock.Now().Weekday())
+	require.Equal(t, 10, f.clock.Now().Hour())
 	ctx := context.Background()
 	at := func(ip string) authorizer.Request { return authorizer.Request{SourceIP: ip, Route: "GET /things"} }
 	check := func(c token.Created, r authorizer.Request) authorizer.Decision {
 		r.Token = c.Plaintext.Reveal()
 		return f.auth.Check(ctx, r)
+	}
+	// emergency turns on emergency access for a token until the given time, as
+	// EmergencyOn stores it.
+	emergency := func(c token.Created, until time.Time) {
+		tok, err := f.table.Get(ctx, c.Token.ID)
+		require.NoError(t, err)
+		tok.EmergencyUntil = until
+		old := tok.Version
+		tok.Version++
+		require.NoError(t, f.table.Put(ctx, tok, old))
 	}
 
 	t.Run("IP allowlist, IPv4 and IPv6", func(t *testing.T) {
@@ -37,35 +61,33 @@ func TestRestrictions(t *testing.T) {
 		require.Equal(t, authorizer.ReasonIP, check(c, at("")).Reason, "no source address: refused")
 	})
 	t.Run("time window", func(t *testing.T) {
-		now := f.clock.Now()
-		day := strings.ToLower(now.Weekday().String()[:3])
-		inside := &token.TimeWindow{Days: []string{day}, StartHour: now.Hour(), EndHour: now.Hour() + 1}
-		c := f.create(t, token.CreateInput{TimeRestriction: inside})
+		c := f.create(t, token.CreateInput{TimeRestriction: &token.TimeWindow{Days: []string{"tue"}, StartHour: 10, EndHour: 11}})
 		require.True(t, check(c, at("1.2.3.4")).Allow)
 		f.clock.Add(time.Hour)
 		require.Equal(t, authorizer.ReasonTime, check(c, at("1.2.3.4")).Reason)
 		f.clock.Add(-time.Hour)
 	})
+	// Both tokens are allowed from 10.0.0.1 on Mondays 00:00-01:00 only: never now.
+	restricted := token.CreateInput{IPAllowlist: []string{"10.0.0.1"}, TimeRestriction: &token.TimeWindow{Days: []string{"mon"}, StartHour: 0, EndHour: 1}}
 	t.Run("emergency access lifts IP and time, not the rate limit", func(t *testing.T) {
-		now := f.clock.Now()
-		c := f.create(t, token.CreateInput{
-			IPAllowlist:     []string{"10.0.0.1"},
-			TimeRestriction: &token.TimeWindow{Days: []string{"mon"}, StartHour: 0, EndHour: 1},
-			RateLimit:       &token.RateLimit{Limit: 1, Per: "day"},
-		})
-		if now.Weekday() != time.Monday || now.Hour() != 0 {
-			require.Equal(t, authorizer.ReasonIP, check(c, at("198.51.100.1")).Reason)
-		}
-		tok, err := f.table.Get(ctx, c.Token.ID)
-		require.NoError(t, err)
-		tok.EmergencyUntil = now.Add(time.Hour)
-		old := tok.Version
-		tok.Version++
-		require.NoError(t, f.table.Put(ctx, tok, old))
+		in := restricted
+		in.RateLimit = &token.RateLimit{Limit: 1, Per: "day"}
+		c := f.create(t, in)
+		require.Equal(t, authorizer.ReasonIP, check(c, at("198.51.100.1")).Reason)
+		require.Equal(t, authorizer.ReasonTime, check(c, at("10.0.0.1")).Reason)
+		emergency(c, f.clock.Now().Add(time.Hour))
 		require.True(t, check(c, at("198.51.100.1")).Allow, "IP and time lifted")
 		require.Equal(t, authorizer.ReasonRateLimited, check(c, at("198.51.100.1")).Reason, "rate limit still applies")
-		f.clock.Add(time.Hour)
-		require.NotEqual(t, authorizer.ReasonOK, check(c, at("198.51.100.1")).Reason, "ends by itself")
+	})
+	t.Run("emergency access ends by itself", func(t *testing.T) {
+		c := f.create(t, restricted) // no rate limit: only the restrictions can refuse
+		emergency(c, f.clock.Now().Add(time.Hour))
+		f.clock.Add(time.Hour - time.Second)
+		require.True(t, check(c, at("198.51.100.1")).Allow, "a second before its end")
+		require.True(t, check(c, at("198.51.100.1")).Allow, "and again: no rate limit")
+		f.clock.Add(time.Second)
+		require.Equal(t, authorizer.ReasonIP, check(c, at("198.51.100.1")).Reason, "at its end the allowlist applies again")
+		require.Equal(t, authorizer.ReasonTime, check(c, at("10.0.0.1")).Reason, "and the time window")
 		f.clock.Add(-time.Hour)
 	})
 }

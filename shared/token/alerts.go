@@ -53,6 +53,12 @@ func ExpiringWithin(ctx context.Context, es ExpiryStore, now time.Time, window t
 	if err != nil {
 		return nil, fmt.Errorf("find tokens expiring by %s: %w", until.Format(time.RFC3339), err)
 	}
+	return alertsOf(toks, now, until), nil
+}
+
+// alertsOf keeps the tokens that still deserve an alert at now: active, permanent and
+// expiring by until.
+func alertsOf(toks []*Token, now, until time.Time) []Alert {
 	alerts := make([]Alert, 0, len(toks))
 	for _, t := range toks {
 		if t.Type != TypePermanent || t.EffectiveStatus(now) != StatusActive || t.ExpiresAt.After(until) {
@@ -60,7 +66,7 @@ func ExpiringWithin(ctx context.Context, es ExpiryStore, now time.Time, window t
 		}
 		alerts = append(alerts, Alert{Token: t, DaysLeft: DaysLeft(t.ExpiresAt, now)})
 	}
-	return alerts, nil
+	return alerts
 }
 
 // Alerts returns the tokens the caller may see that expire within the policy's
@@ -72,16 +78,26 @@ func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) 
 	if !canRead(c) {
 		return nil, &ForbiddenError{"reading alerts needs the tokens:read scope"}
 	}
-	window := s.Policy.DetectionWindow
-	if window <= 0 {
-		window = DefaultDetectionWindow
-	}
-	all, err := ExpiringWithin(ctx, s.Store, s.now(), window)
+	all, err := ExpiringWithin(ctx, s.Store, s.now(), s.Policy.detectionWindow())
 	if err != nil {
 		return nil, fmt.Errorf("alerts for %s: %w", c.OwnerID, err)
 	}
+	return visibleAlerts(c, all), nil
+}
+
+// detectionWindow is the policy's window, DefaultDetectionWindow when unset.
+func (p Policy) detectionWindow() time.Duration {
+	if p.DetectionWindow <= 0 {
+		return DefaultDetectionWindow
+	}
+	return p.DetectionWindow
+}
+
+// visibleAlerts keeps the alerts the caller may see: its own tokens', or all with
+// tokens:admin.
+func visibleAlerts(c access.Caller, all []Alert) []Alert {
 	if c.Has(access.TokensAdmin) {
-		return all, nil
+		return all
 	}
 	own := make([]Alert, 0, len(all))
 	for _, a := range all {
@@ -89,5 +105,5 @@ func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) 
 			own = append(own, a)
 		}
 	}
-	return own, nil
+	return own
 }

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"tokengate/shared/access"
 )
@@ -16,11 +17,7 @@ func (s *Service) Bootstrap(ctx context.Context, ownerID, reason string) (Create
 	if err != nil {
 		return Created{}, fmt.Errorf("bootstrap: read principal %s: %w", ownerID, err)
 	}
-	var scopes []string
-	for _, sc := range s.Catalog.Scopes() {
-		scopes = append(scopes, sc.Name)
-	}
-	return s.mintOwn(ctx, p, scopes, EventBootstrap, "root token",
+	return s.mintOwn(ctx, p, rootScopes(s.Catalog), EventBootstrap, "root token",
 		"Minted by tglocal bootstrap. Name two admins, then revoke it.", reason)
 }
 
@@ -30,14 +27,9 @@ func (s *Service) Bootstrap(ctx context.Context, ownerID, reason string) (Create
 // token waits for another admin's approval; the principal can request one with this
 // token).
 func (s *Service) Enroll(ctx context.Context, p *access.Principal) (Created, error) {
-	var scopes []string
-	for _, sc := range s.Catalog.Holds(p) {
-		if s.Catalog.RiskOf([]string{sc}) != access.RiskHigh {
-			scopes = append(scopes, sc)
-		}
-	}
-	if len(scopes) == 0 {
-		return Created{}, Invalid("enrollmentToken", "the principal holds no scope a first token could carry; ask an admin for a role")
+	scopes, err := firstScopes(s.Catalog, p)
+	if err != nil {
+		return Created{}, err
 	}
 	return s.mintOwn(ctx, p, scopes, EventEnroll, "first token",
 		"Minted at enrollment by the principal itself.", "enrollment")
@@ -46,8 +38,8 @@ func (s *Service) Enroll(ctx context.Context, p *access.Principal) (Created, err
 // mintOwn mints an active permanent token that owner mints for itself, with the
 // default expiry, written with its audit record of type typ.
 func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes []string, typ EventType, name, description, reason string) (Created, error) {
-	now, ownerID := s.now(), owner.ID
-	id, err := NewID(ownerID, s.Rand)
+	now := s.now()
+	id, err := NewID(owner.ID, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}
@@ -55,16 +47,45 @@ func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes [
 	if err != nil {
 		return Created{}, err
 	}
-	pep := s.Keys.Current()
-	t := &Token{
-		ID: g.ID, OwnerID: ownerID, CreatedBy: ownerID, MintedBy: ownerID, OwnerIncarnation: owner.Incarnation,
-		Name: name, Description: description, Scopes: dedupe(scopes), Type: TypePermanent, Status: StatusActive,
-		Hint: g.Plaintext.Hint(s.Prefix), CreatedAt: now, UpdatedAt: now, ExpiresAt: DefaultExpiry(TypePermanent, now, s.Policy),
-		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version, Version: 1,
-	}
-	ev := event(typ, access.Caller{OwnerID: ownerID}, t, now, reason, diff(auditFields(nil), auditFields(t)))
+	t, ev := ownToken(owner, scopes, typ, name, description, reason, g, s.Keys.Current(), s.Prefix, s.Policy, now)
 	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
 		return Created{}, fmt.Errorf("%s %s: put: %w", typ, t.ID, err)
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
+}
+
+// rootScopes is every scope of the catalog: the root token's.
+func rootScopes(cat *access.Catalog) []string {
+	var scopes []string
+	for _, sc := range cat.Scopes() {
+		scopes = append(scopes, sc.Name)
+	}
+	return scopes
+}
+
+// firstScopes are the scopes of a principal's first token: every scope it holds but the
+// high-risk ones.
+func firstScopes(cat *access.Catalog, p *access.Principal) ([]string, error) {
+	var scopes []string
+	for _, sc := range cat.Holds(p) {
+		if cat.RiskOf([]string{sc}) != access.RiskHigh {
+			scopes = append(scopes, sc)
+		}
+	}
+	if len(scopes) == 0 {
+		return nil, Invalid("enrollmentToken", "the principal holds no scope a first token could carry; ask an admin for a role")
+	}
+	return scopes, nil
+}
+
+// ownToken is an active permanent token that owner mints for itself, with the secret
+// of g hashed under pep and the default expiry, and its audit record of type typ.
+func ownToken(owner *access.Principal, scopes []string, typ EventType, name, description, reason string, g Generated, pep Pepper, prefix string, p Policy, now time.Time) (*Token, Event) {
+	t := &Token{
+		ID: g.ID, OwnerID: owner.ID, CreatedBy: owner.ID, MintedBy: owner.ID, OwnerIncarnation: owner.Incarnation,
+		Name: name, Description: description, Scopes: dedupe(scopes), Type: TypePermanent, Status: StatusActive,
+		Hint: g.Plaintext.Hint(prefix), CreatedAt: now, UpdatedAt: now, ExpiresAt: DefaultExpiry(TypePermanent, now, p),
+		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version, Version: 1,
+	}
+	return t, event(typ, access.Caller{OwnerID: owner.ID}, t, now, reason, diff(auditFields(nil), auditFields(t)))
 }

@@ -20,16 +20,24 @@ func (s *Service) History(ctx context.Context, c access.Caller, id ID, limit int
 
 // Audit returns a page of the whole activity log; it needs audit:read.
 func (s *Service) Audit(ctx context.Context, c access.Caller, f AuditFilter) ([]*Event, string, error) {
-	if !c.Has(access.AuditRead) {
-		return nil, "", &ForbiddenError{"reading the activity log needs the audit:read scope"}
-	}
-	if f.TokenID != "" && !ValidID(string(f.TokenID)) {
-		return nil, "", Invalid("tokenId", "is not a token id")
-	}
-	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != LeakReporter {
-		return nil, "", Invalid("actor", "is not a principal id")
+	if err := checkAudit(c, f); err != nil {
+		return nil, "", err
 	}
 	return s.Store.Events(ctx, f)
+}
+
+// checkAudit decides whether the caller may read the activity log with filter f.
+func checkAudit(c access.Caller, f AuditFilter) error {
+	if !c.Has(access.AuditRead) {
+		return &ForbiddenError{"reading the activity log needs the audit:read scope"}
+	}
+	if f.TokenID != "" && !ValidID(string(f.TokenID)) {
+		return Invalid("tokenId", "is not a token id")
+	}
+	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != LeakReporter {
+		return Invalid("actor", "is not a principal id")
+	}
+	return nil
 }
 
 // Approvals returns a page of the tokens awaiting approval; it needs tokens:admin.
@@ -44,44 +52,66 @@ func (s *Service) Approvals(ctx context.Context, c access.Caller, limit int, cur
 // It needs tokens:admin, and the requester (the principal whose call created the token)
 // can never approve its own.
 func (s *Service) Approve(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
-	return s.decide(ctx, c, id, reason, EventApprove, func(t *Token, now time.Time) {
-		t.Status = StatusActive
-	})
+	return s.decide(ctx, c, id, reason, EventApprove)
 }
 
 // Reject refuses a pending token for good.
 func (s *Service) Reject(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
-	return s.decide(ctx, c, id, reason, EventReject, func(t *Token, now time.Time) {
-		t.Status, t.EndedAt = StatusRejected, now
-	})
+	return s.decide(ctx, c, id, reason, EventReject)
 }
 
-func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason string, typ EventType, f func(*Token, time.Time)) (*Token, error) {
-	if !c.Has(access.TokensAdmin) {
-		return nil, &ForbiddenError{"approving tokens needs the tokens:admin scope"}
-	}
-	if err := checkOptionalReason(reason); err != nil {
+func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason string, typ EventType) (*Token, error) {
+	if err := mayDecide(c, reason, typ); err != nil {
 		return nil, err
-	}
-	if c.Delegated() {
-		return nil, DelegatedError(c, string(typ)+" tokens")
 	}
 	t, err := s.load(ctx, c, id, true)
 	if err != nil {
 		return nil, err
 	}
-	// "Not the requester": neither the owner nor the minter of the requested token (nor
-	// the principal whose call created it) may decide on it.
-	if c.OwnerID == t.OwnerID || c.OwnerID == t.Minter() || c.OwnerID == t.CreatedBy {
-		return nil, &ForbiddenError{"the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
+	if err := notRequester(c, t, typ); err != nil {
+		return nil, err
 	}
-	return s.apply(ctx, c, t, 0, op{typ: typ, reason: reason}, func(t *Token, now time.Time) (bool, error) {
+	return s.apply(ctx, c, t, 0, op{typ: typ, reason: reason}, decisionEdit(typ))
+}
+
+// mayDecide decides, before any read, whether the caller may approve or reject (typ)
+// tokens: it needs tokens:admin, a valid reason and its own personal authority.
+func mayDecide(c access.Caller, reason string, typ EventType) error {
+	if !c.Has(access.TokensAdmin) {
+		return &ForbiddenError{"approving tokens needs the tokens:admin scope"}
+	}
+	if err := checkOptionalReason(reason); err != nil {
+		return err
+	}
+	if c.Delegated() {
+		return DelegatedError(c, string(typ)+" tokens")
+	}
+	return nil
+}
+
+// notRequester refuses a decision on t by its requester: neither the owner nor the
+// minter of the requested token (nor the principal whose call created it) may decide
+// on it.
+func notRequester(c access.Caller, t *Token, typ EventType) error {
+	if c.OwnerID == t.OwnerID || c.OwnerID == t.Minter() || c.OwnerID == t.CreatedBy {
+		return &ForbiddenError{"the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
+	}
+	return nil
+}
+
+// decisionEdit approves (EventApprove) or rejects a pending token.
+func decisionEdit(typ EventType) edit {
+	return func(t *Token, now time.Time) (bool, error) {
 		if st := t.EffectiveStatus(now); st != StatusPending {
 			return false, &StateError{fmt.Sprintf("the token is %s, not pending", st)}
 		}
-		f(t, now)
+		if typ == EventApprove {
+			t.Status = StatusActive
+		} else {
+			t.Status, t.EndedAt = StatusRejected, now
+		}
 		return true, nil
-	})
+	}
 }
 
 // DelegatedError refuses personal authority (what) to a delegated token, naming its
@@ -100,6 +130,18 @@ const (
 // window are lifted (never its rate limit or scopes). Only a superuser holding
 // emergency:activate may, and only with a reason.
 func (s *Service) EmergencyOn(ctx context.Context, c access.Caller, id ID, d time.Duration, reason string) (*Token, error) {
+	if err := checkEmergency(d, reason); err != nil {
+		return nil, err
+	}
+	t, err := s.breakGlass(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOn, reason: reason, extra: []Change{{Field: "duration", To: d.String()}}}, emergencyOnEdit(d))
+}
+
+// checkEmergency validates a request for emergency access: 1h to 8h, with a reason.
+func checkEmergency(d time.Duration, reason string) error {
 	bad := &InvalidError{}
 	if d < MinEmergency || d > MaxEmergency {
 		bad.Add("duration", "must be from 1h to 8h")
@@ -109,21 +151,18 @@ func (s *Service) EmergencyOn(ctx context.Context, c access.Caller, id ID, d tim
 	} else {
 		checkReason(bad, reason, access.RiskLow)
 	}
-	if err := bad.Err(); err != nil {
-		return nil, err
+	return bad.Err()
+}
+
+// emergencyOnEdit turns on emergency access for d from now, for an active token only.
+func emergencyOnEdit(d time.Duration) edit {
+	return func(t *Token, now time.Time) (bool, error) {
+		if t.EffectiveStatus(now) != StatusActive {
+			return false, &StateError{fmt.Sprintf("the token is %s; emergency access applies to active tokens", t.EffectiveStatus(now))}
+		}
+		t.EmergencyUntil = now.Add(d)
+		return true, nil
 	}
-	t, err := s.breakGlass(ctx, c, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOn, reason: reason, extra: []Change{{Field: "duration", To: d.String()}}},
-		func(t *Token, now time.Time) (bool, error) {
-			if t.EffectiveStatus(now) != StatusActive {
-				return false, &StateError{fmt.Sprintf("the token is %s; emergency access applies to active tokens", t.EffectiveStatus(now))}
-			}
-			t.EmergencyUntil = now.Add(d)
-			return true, nil
-		})
 }
 
 // EmergencyOff ends break-glass access at once; restrictions apply again.
@@ -135,23 +174,23 @@ func (s *Service) EmergencyOff(ctx context.Context, c access.Caller, id ID, reas
 	if err != nil {
 		return nil, err
 	}
-	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOff, reason: reason}, func(t *Token, now time.Time) (bool, error) {
-		if !t.EmergencyActive(now) {
-			return false, nil
-		}
-		t.EmergencyUntil = time.Time{}
-		return true, nil
-	})
+	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOff, reason: reason}, emergencyOffEdit)
+}
+
+// emergencyOffEdit ends emergency access; a token without it changes nothing.
+func emergencyOffEdit(t *Token, now time.Time) (bool, error) {
+	if !t.EmergencyActive(now) {
+		return false, nil
+	}
+	t.EmergencyUntil = time.Time{}
+	return true, nil
 }
 
 // breakGlass loads a token for an emergency change: the caller must see it, hold
 // emergency:activate, and be a superuser now.
 func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Token, error) {
-	if !c.Has(access.EmergencyActivate) {
-		return nil, &ForbiddenError{"emergency access needs the emergency:activate scope"}
-	}
-	if c.Delegated() {
-		return nil, DelegatedError(c, "turn emergency access on or off")
+	if err := mayBreakGlass(c); err != nil {
+		return nil, err
 	}
 	t, err := s.load(ctx, c, id, false)
 	if err != nil {
@@ -161,10 +200,31 @@ func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Toke
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("emergency %s: caller: %w", id, err)
 	}
-	if p == nil || !p.Superuser {
-		return nil, &ForbiddenError{"only a superuser may turn emergency access on or off"}
+	if err := superuser(p); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// mayBreakGlass decides, before any read, whether the caller may turn emergency access
+// on or off: it needs emergency:activate and its own personal authority.
+func mayBreakGlass(c access.Caller) error {
+	if !c.Has(access.EmergencyActivate) {
+		return &ForbiddenError{"emergency access needs the emergency:activate scope"}
+	}
+	if c.Delegated() {
+		return DelegatedError(c, "turn emergency access on or off")
+	}
+	return nil
+}
+
+// superuser refuses emergency access to a caller whose principal (as read now; nil: gone)
+// is no superuser.
+func superuser(p *access.Principal) error {
+	if p == nil || !p.Superuser {
+		return &ForbiddenError{"only a superuser may turn emergency access on or off"}
+	}
+	return nil
 }
 
 // MaxLeakReport bounds the token strings of one leaked-token report.
@@ -176,40 +236,26 @@ const MaxLeakReport = 100
 // skipped silently: the reporter learns nothing from the answer. A string whose tag does
 // not verify was not made by tokengate and costs no read.
 func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, error) {
-	if len(strs) == 0 {
-		return nil, Invalid("tokens", "give at least one token string")
-	}
-	if len(strs) > MaxLeakReport {
-		return nil, Invalid("tokens", fmt.Sprintf("at most %d token strings per report", MaxLeakReport))
+	leaked, err := parseLeaked(s.Keys, s.Prefix, strs)
+	if err != nil {
+		return nil, err
 	}
 	reporter := access.Caller{OwnerID: LeakReporter}
-	seen := map[ID]bool{}
 	var revoked []*Token
 	var errs []error
-	for _, str := range strs {
-		p, err := s.Keys.Parse(s.Prefix, strings.TrimSpace(str))
-		id, secret := p.ID, p.Secret
-		if err != nil || seen[id] {
-			continue
-		}
-		seen[id] = true
-		t, err := s.Store.Get(ctx, id)
+	for _, p := range leaked {
+		t, err := s.Store.Get(ctx, p.ID)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("leaked %s: %w", id, err))
+			errs = append(errs, fmt.Errorf("leaked %s: %w", p.ID, err))
 			continue
 		}
-		now := s.now()
-		if !t.Verify(s.Keys, secret, now) || t.Ended(now) {
+		if !leakRevocable(t, s.Keys, p.Secret, s.now()) {
 			continue
 		}
-		t, err = s.apply(ctx, reporter, t, 0, op{typ: EventLeakedRevoke, reason: "reported as leaked"}, func(t *Token, now time.Time) (bool, error) {
-			t.Status, t.EndedAt = StatusRevoked, now
-			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
-			return true, nil
-		})
+		t, err = s.apply(ctx, reporter, t, 0, op{typ: EventLeakedRevoke, reason: "reported as leaked"}, revokeEdit)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -217,4 +263,32 @@ func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, er
 		revoked = append(revoked, t)
 	}
 	return revoked, errors.Join(errs...)
+}
+
+// parseLeaked reads a leaked-token report: 1 to MaxLeakReport strings, of which it keeps
+// those made by tokengate (their tag verifies), once per id. The rest cost no read.
+func parseLeaked(k *Keyring, prefix string, strs []string) ([]Presented, error) {
+	if len(strs) == 0 {
+		return nil, Invalid("tokens", "give at least one token string")
+	}
+	if len(strs) > MaxLeakReport {
+		return nil, Invalid("tokens", fmt.Sprintf("at most %d token strings per report", MaxLeakReport))
+	}
+	seen := map[ID]bool{}
+	var out []Presented
+	for _, str := range strs {
+		p, err := k.Parse(prefix, strings.TrimSpace(str))
+		if err != nil || seen[p.ID] {
+			continue
+		}
+		seen[p.ID] = true
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// leakRevocable reports whether a report's secret revokes t: it must be t's secret (or
+// its previous one within a grace period), and t not ended already.
+func leakRevocable(t *Token, k *Keyring, secret Secret, now time.Time) bool {
+	return t.Verify(k, secret, now) && !t.Ended(now)
 }

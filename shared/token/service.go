@@ -62,13 +62,23 @@ var ownerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
 // ValidOwnerID reports whether s may name a principal.
 func ValidOwnerID(s string) bool { return ownerIDPattern.MatchString(s) }
 
-// Create issues a token. The caller needs tokens:write (tokens:admin for another owner
-// or, by policy, a permanent token) and can grant only scopes it holds itself.
-func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+// createPlan is a create request that passed every check needing no read: the caller's
+// scopes, the fields, the policy. in has its type and owner defaulted and its role's
+// scopes added.
+type createPlan struct {
+	in           CreateInput
+	expiresAt    time.Time
+	risk         access.Risk
+	restrictions Restrictions
+}
+
+// planCreate checks a create request against the caller, the catalog and the policy at
+// now, before anything is read: the fields first (every problem at once), then the
+// caller's authority (another owner, a delegated token, permanent tokens, scopes).
+func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, now time.Time) (createPlan, error) {
 	if !canWrite(c) {
-		return Created{}, &ForbiddenError{"creating tokens needs the tokens:write scope"}
+		return createPlan{}, &ForbiddenError{"creating tokens needs the tokens:write scope"}
 	}
-	now := s.now()
 	if in.Type == "" {
 		in.Type = TypePermanent
 	}
@@ -86,15 +96,15 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	}
 	if in.Role != "" {
 		// A role expands to its scopes, beside any given one by one.
-		if r, ok := s.Catalog.Role(in.Role); ok {
+		if r, ok := cat.Role(in.Role); ok {
 			in.Scopes = append(append([]string(nil), in.Scopes...), r.Scopes...)
 		} else {
 			bad.Add("role", fmt.Sprintf("unknown role %q (GET /roles lists them)", truncate(in.Role, 64)))
 		}
 	}
-	scopesOK := s.checkScopes(bad, in.Scopes)
-	expiresAt := s.expiry(bad, in, now)
-	risk := s.Catalog.RiskOf(in.Scopes)
+	scopesOK := checkScopes(bad, cat, in.Scopes)
+	expiresAt := expiry(bad, in, now, p)
+	risk := cat.RiskOf(in.Scopes)
 	if scopesOK {
 		checkReason(bad, in.Reason, risk)
 	}
@@ -105,20 +115,32 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		restrict.IPAllowlist = nil
 	}
 	if err := bad.Err(); err != nil {
-		return Created{}, err
+		return createPlan{}, err
 	}
 	if in.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
-		return Created{}, &ForbiddenError{"creating tokens for another principal needs the tokens:admin scope"}
+		return createPlan{}, &ForbiddenError{"creating tokens for another principal needs the tokens:admin scope"}
 	}
 	if in.OwnerID != c.OwnerID && c.Delegated() {
-		return Created{}, &ForbiddenError{fmt.Sprintf("this token was minted by %s for %s: a delegated token cannot mint tokens for other principals", c.Minter(), c.OwnerID)}
+		return createPlan{}, &ForbiddenError{fmt.Sprintf("this token was minted by %s for %s: a delegated token cannot mint tokens for other principals", c.Minter(), c.OwnerID)}
 	}
-	if in.Type == TypePermanent && s.Policy.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
-		return Created{}, &ForbiddenError{`creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
+	if in.Type == TypePermanent && p.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
+		return createPlan{}, &ForbiddenError{`creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
 	}
 	if missing := access.Missing(in.Scopes, c.Scopes); len(missing) > 0 {
-		return Created{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
+		return createPlan{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
 	}
+	return createPlan{in: in, expiresAt: expiresAt, risk: risk, restrictions: restrict}, nil
+}
+
+// Create issues a token. The caller needs tokens:write (tokens:admin for another owner
+// or, by policy, a permanent token) and can grant only scopes it holds itself.
+func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+	now := s.now()
+	plan, err := planCreate(c, in, s.Catalog, s.Policy, now)
+	if err != nil {
+		return Created{}, err
+	}
+	in = plan.in
 	owner, err := s.Principals.GetPrincipal(ctx, in.OwnerID)
 	if errors.Is(err, ErrNotFound) {
 		return Created{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", in.OwnerID))
@@ -138,27 +160,34 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if err != nil {
 		return Created{}, err
 	}
-	pep := s.Keys.Current()
-	t := &Token{
-		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(), OwnerIncarnation: owner.Incarnation,
-		Name: in.Name, Description: in.Description,
-		Scopes: dedupe(in.Scopes), Type: in.Type, Status: StatusActive,
-		Hint:      g.Plaintext.Hint(s.Prefix),
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: expiresAt,
-		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version,
-		Restrictions: restrict,
-		Version:      1,
-	}
-	t.Restrictions.setBy(c.Minter(), true, true, true)
-	if risk == access.RiskHigh && !s.isSession(c, in, expiresAt, now) {
-		// High-risk tokens take effect only once another admin approves them.
-		t.Status = StatusPending
-	}
-	ev := event(EventCreate, c, t, now, in.Reason, diff(auditFields(nil), auditFields(t)))
+	t, ev := plan.token(c, owner.Incarnation, g, s.Keys.Current(), s.Prefix, s.Policy, now)
 	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
 		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
+}
+
+// token makes the token the plan describes, with the secret of g hashed under pep, for
+// an owner of the given incarnation, and its audit record. A high-risk token is pending
+// until another admin approves it, unless it is a session of the calling token.
+func (pl createPlan) token(c access.Caller, ownerIncarnation string, g Generated, pep Pepper, prefix string, p Policy, now time.Time) (*Token, Event) {
+	in := pl.in
+	t := &Token{
+		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(), OwnerIncarnation: ownerIncarnation,
+		Name: in.Name, Description: in.Description,
+		Scopes: dedupe(in.Scopes), Type: in.Type, Status: StatusActive,
+		Hint:      g.Plaintext.Hint(prefix),
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: pl.expiresAt,
+		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version,
+		Restrictions: pl.restrictions,
+		Version:      1,
+	}
+	t.Restrictions.setBy(c.Minter(), true, true, true)
+	if pl.risk == access.RiskHigh && !isSession(c, in, pl.expiresAt, now, p) {
+		// High-risk tokens take effect only once another admin approves them.
+		t.Status = StatusPending
+	}
+	return t, event(EventCreate, c, t, now, in.Reason, diff(auditFields(nil), auditFields(t)))
 }
 
 // isSession reports whether in asks for a session of the calling token: a temporary
@@ -166,37 +195,37 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 // sign-in). Its scopes are within the calling token's (checked for every create), which
 // was approved if high-risk, so a session adds no authority and needs no second approval.
 // A longer-lived one is no session: it waits for approval like any high-risk token.
-func (s *Service) isSession(c access.Caller, in CreateInput, expiresAt, now time.Time) bool {
+func isSession(c access.Caller, in CreateInput, expiresAt, now time.Time, p Policy) bool {
 	return in.Type == TypeTemporary && in.OwnerID == c.OwnerID &&
-		!expiresAt.IsZero() && !expiresAt.After(now.Add(s.Policy.TemporaryTTL))
+		!expiresAt.IsZero() && !expiresAt.After(now.Add(p.TemporaryTTL))
 }
 
-func (s *Service) expiry(bad *InvalidError, in CreateInput, now time.Time) time.Time {
-	at := s.requestedExpiry(bad, in, now)
+func expiry(bad *InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
+	at := requestedExpiry(bad, in, now, p)
 	if in.Type == TypeTemporary {
 		field := "expiresIn"
 		if in.ExpiresAt != nil {
 			field = "expiresAt"
 		}
-		addInvalid(bad, checkTemporary(field, at, now, s.Policy))
+		addInvalid(bad, checkTemporary(field, at, now, p))
 	}
 	return at
 }
 
-func (s *Service) requestedExpiry(bad *InvalidError, in CreateInput, now time.Time) time.Time {
+func requestedExpiry(bad *InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
 	switch {
 	case in.ExpiresIn != "" && in.ExpiresAt != nil:
 		bad.Add("expiresAt", "give either expiresIn or expiresAt, not both")
 	case in.ExpiresIn != "":
-		at, err := ExpiresAt(in.ExpiresIn, now, s.Policy)
+		at, err := ExpiresAt(in.ExpiresIn, now, p)
 		addInvalid(bad, err)
 		return at
 	case in.ExpiresAt != nil:
 		at := in.ExpiresAt.UTC().Truncate(time.Second)
-		addInvalid(bad, checkLifetime("expiresAt", at, now, s.Policy))
+		addInvalid(bad, checkLifetime("expiresAt", at, now, p))
 		return at
 	}
-	return DefaultExpiry(in.Type, now, s.Policy)
+	return DefaultExpiry(in.Type, now, p)
 }
 
 func addInvalid(bad *InvalidError, err error) {
@@ -257,7 +286,7 @@ func printable(s string, lineBreaks bool) bool {
 }
 
 // checkScopes reports whether every scope is known.
-func (s *Service) checkScopes(bad *InvalidError, scopes []string) bool {
+func checkScopes(bad *InvalidError, cat *access.Catalog, scopes []string) bool {
 	if len(scopes) == 0 {
 		bad.Add("scopes", "at least one scope is required (or a role)")
 		return false
@@ -268,7 +297,7 @@ func (s *Service) checkScopes(bad *InvalidError, scopes []string) bool {
 	}
 	ok := true
 	for _, sc := range scopes {
-		if _, known := s.Catalog.Lookup(sc); !known {
+		if _, known := cat.Lookup(sc); !known {
 			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", truncate(sc, 64)))
 			ok = false
 		}
@@ -302,23 +331,37 @@ func canWrite(c access.Caller) bool { return c.Has(access.TokensWrite) || c.Has(
 // load reads a token the caller may see. Tokens of other principals answer ErrNotFound
 // unless the caller has tokens:admin, so ids leak nothing.
 func (s *Service) load(ctx context.Context, c access.Caller, id ID, write bool) (*Token, error) {
-	if write && !canWrite(c) {
-		return nil, &ForbiddenError{"changing tokens needs the tokens:write scope"}
-	}
-	if !write && !canRead(c) {
-		return nil, &ForbiddenError{"reading tokens needs the tokens:read scope"}
-	}
-	if !ValidID(string(id)) {
-		return nil, ErrNotFound
+	if err := mayRead(c, id, write); err != nil {
+		return nil, err
 	}
 	t, err := s.Store.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
-	if t.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
+	if !visible(c, t) {
 		return nil, ErrNotFound
 	}
 	return t, nil
+}
+
+// mayRead decides, before any read, whether the caller may read (or, when write, change)
+// token id: it needs the scope, and an id that is no token id is not found.
+func mayRead(c access.Caller, id ID, write bool) error {
+	if write && !canWrite(c) {
+		return &ForbiddenError{"changing tokens needs the tokens:write scope"}
+	}
+	if !write && !canRead(c) {
+		return &ForbiddenError{"reading tokens needs the tokens:read scope"}
+	}
+	if !ValidID(string(id)) {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// visible reports whether the caller may see t: its own, or any with tokens:admin.
+func visible(c access.Caller, t *Token) bool {
+	return t.OwnerID == c.OwnerID || c.Has(access.TokensAdmin)
 }
 
 // Get returns a token the caller may see.
@@ -338,20 +381,29 @@ func (s *Service) Self(ctx context.Context, c access.Caller) (*Token, error) {
 // List returns a page of the tokens the caller may see. Without tokens:admin a caller
 // sees only its own, whatever ownerId it asks for.
 func (s *Service) List(ctx context.Context, c access.Caller, f Filter) ([]*Token, string, error) {
+	f, err := listFilter(c, f, s.now())
+	if err != nil {
+		return nil, "", err
+	}
+	return s.Store.List(ctx, f)
+}
+
+// listFilter is the filter a caller's list runs with: without tokens:admin, its own tokens.
+func listFilter(c access.Caller, f Filter, now time.Time) (Filter, error) {
 	if !canRead(c) {
-		return nil, "", &ForbiddenError{"listing tokens needs the tokens:read scope"}
+		return f, &ForbiddenError{"listing tokens needs the tokens:read scope"}
 	}
 	if f.OwnerID != "" && !ValidOwnerID(f.OwnerID) {
-		return nil, "", Invalid("ownerId", "is not a valid principal id")
+		return f, Invalid("ownerId", "is not a valid principal id")
 	}
 	if !c.Has(access.TokensAdmin) {
 		if f.OwnerID != "" && f.OwnerID != c.OwnerID {
-			return nil, "", &ForbiddenError{"listing another principal's tokens needs the tokens:admin scope"}
+			return f, &ForbiddenError{"listing another principal's tokens needs the tokens:admin scope"}
 		}
 		f.OwnerID = c.OwnerID
 	}
-	f.Now = s.now()
-	return s.Store.List(ctx, f)
+	f.Now = now
+	return f, nil
 }
 
 // UpdateInput changes a token; nil leaves a field as it is. Security settings change
@@ -372,6 +424,15 @@ func (in UpdateInput) security() bool {
 
 // Update changes a token's name or description.
 func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateInput, ifVersion int64) (*Token, error) {
+	allow, err := checkUpdate(in)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, c, id, ifVersion, op{typ: EventUpdate, reason: in.Reason}, updateEdit(c, in, allow))
+}
+
+// checkUpdate validates an update and returns its parsed IP allowlist (nil: none).
+func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
 	bad := &InvalidError{}
 	if in.Name == nil && in.Description == nil && !in.security() {
 		bad.Add("", "nothing to change: give name, description, ipAllowlist, rateLimit or timeRestriction")
@@ -401,10 +462,13 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 			checkReason(bad, in.Reason, access.RiskLow)
 		}
 	}
-	if err := bad.Err(); err != nil {
-		return nil, err
-	}
-	return s.change(ctx, c, id, ifVersion, op{typ: EventUpdate, reason: in.Reason}, func(t *Token, now time.Time) (bool, error) {
+	return allow, bad.Err()
+}
+
+// updateEdit applies a checked update: an ended token no longer changes, and loosening
+// a restriction another principal set needs tokens:admin.
+func updateEdit(c access.Caller, in UpdateInput, allow []netip.Prefix) edit {
+	return func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
 			return false, &StateError{fmt.Sprintf("the token is %s and can no longer be changed", t.EffectiveStatus(now))}
 		}
@@ -441,7 +505,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 		}
 		r.setBy(c.Minter(), in.IPAllowlist != nil, in.RateLimit != nil, in.TimeRestriction != nil)
 		return true, nil
-	})
+	}
 }
 
 // setByCaller reports whether who (a restriction's setter, or who disabled a token;
@@ -466,10 +530,14 @@ func mayLoosen(c access.Caller, t *Token, setBy, field string) error {
 	return &ForbiddenError{fmt.Sprintf("%s was set by %s: loosening or clearing it needs the tokens:admin scope (tightening is always allowed)", field, setBy)}
 }
 
+// edit changes a token read at now, deciding from what it holds; it returns false when
+// there is nothing to write. Edits read nothing and write nothing themselves.
+type edit func(t *Token, now time.Time) (bool, error)
+
 // change reads a token the caller may change, applies f, and writes it back only if
 // nobody changed it meanwhile. f returns false when there is nothing to write.
 // ifVersion, when not 0, is the version the client last read (If-Match).
-func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion int64, op op, f func(t *Token, now time.Time) (bool, error)) (*Token, error) {
+func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion int64, op op, f edit) (*Token, error) {
 	t, err := s.load(ctx, c, id, true)
 	if err != nil {
 		return nil, err
@@ -486,24 +554,34 @@ type op struct {
 
 // apply runs f on a token already loaded and checked, and writes it with its audit
 // record in one transaction, only if nobody changed the token meanwhile.
-func (s *Service) apply(ctx context.Context, c access.Caller, t *Token, ifVersion int64, op op, f func(t *Token, now time.Time) (bool, error)) (*Token, error) {
-	if ifVersion != 0 && t.Version != ifVersion {
-		return nil, ErrConflict
-	}
-	now := s.now()
-	before := auditFields(t)
-	changed, err := f(t, now)
-	if err != nil || !changed {
+func (s *Service) apply(ctx context.Context, c access.Caller, t *Token, ifVersion int64, op op, f edit) (*Token, error) {
+	old := t.Version
+	t, ev, err := applyEdit(c, t, ifVersion, op, f, s.now())
+	if err != nil || ev == nil {
 		return t, err
 	}
-	old := t.Version
-	t.Version++
-	t.UpdatedAt = now
-	ev := event(op.typ, c, t, now, op.reason, append(diff(before, auditFields(t)), op.extra...))
-	if err := s.Store.Put(ctx, t, old, ev); err != nil {
+	if err := s.Store.Put(ctx, t, old, *ev); err != nil {
 		return nil, fmt.Errorf("%s %s: put: %w", op.typ, t.ID, err)
 	}
 	return t, nil
+}
+
+// applyEdit is what apply decides: ErrConflict when the client read another version
+// (ifVersion, 0: any), else f applied at now, the version and update time advanced and
+// the audit record of the change. A nil record means nothing to write.
+func applyEdit(c access.Caller, t *Token, ifVersion int64, op op, f edit, now time.Time) (*Token, *Event, error) {
+	if ifVersion != 0 && t.Version != ifVersion {
+		return nil, nil, ErrConflict
+	}
+	before := auditFields(t)
+	changed, err := f(t, now)
+	if err != nil || !changed {
+		return t, nil, err
+	}
+	t.Version++
+	t.UpdatedAt = now
+	ev := event(op.typ, c, t, now, op.reason, append(diff(before, auditFields(t)), op.extra...))
+	return t, &ev, nil
 }
 
 // RotateInput is what a rotation may set beside the new secret.
@@ -520,59 +598,82 @@ type RotateInput struct {
 
 // Rotate gives a token a new secret under the same id, and a new expiry if asked.
 func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateInput) (Created, error) {
-	grace := in.GracePeriod
-	bad := &InvalidError{}
-	if grace < 0 || grace > MaxGracePeriod {
-		bad.Add("gracePeriod", "must be between 0s and 24h")
-	}
-	var expiresAt time.Time
-	redate := in.ExpiresIn != "" || in.ExpiresAt != nil
-	if redate {
-		expiresAt = s.requestedExpiry(bad, CreateInput{ExpiresIn: in.ExpiresIn, ExpiresAt: in.ExpiresAt}, s.now())
-	}
-	field := "expiresIn"
-	if in.ExpiresAt != nil {
-		field = "expiresAt"
-	}
-	if err := bad.Err(); err != nil {
+	plan, err := planRotate(in, s.Policy, s.now())
+	if err != nil {
 		return Created{}, err
 	}
 	g, err := Generate(s.Prefix, id, s.Keys, s.Rand)
 	if err != nil {
 		return Created{}, err
 	}
-	pep := s.Keys.Current()
-	extra := []Change{{Field: "secret", From: "", To: "replaced"}}
-	if grace > 0 {
-		extra = append(extra, Change{Field: "gracePeriod", To: grace.String()})
-	}
-	t, err := s.change(ctx, c, id, 0, op{typ: EventRotate, extra: extra}, func(t *Token, now time.Time) (bool, error) {
-		if t.Ended(now) {
-			return false, &StateError{fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
-		}
-		if t.Type == TypeTemporary && redate {
-			// A temporary token lives at most MAX_TEMPORARY_TOKEN_LIFETIME after a rotation too.
-			if err := checkTemporary(field, expiresAt, now, s.Policy); err != nil {
-				return false, err
-			}
-		}
-		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
-		if grace > 0 {
-			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(grace)
-		}
-		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(s.Prefix)
-		// Whoever receives the new secret minted it: an admin rotating another principal's
-		// token holds a delegated token from now on, never the owner's own authority.
-		t.MintedBy = c.Minter()
-		if redate {
-			t.ExpiresAt = expiresAt
-		}
-		return true, nil
-	})
+	t, err := s.change(ctx, c, id, 0, op{typ: EventRotate, extra: plan.extra()}, plan.edit(c, g, s.Keys.Current(), s.Prefix, s.Policy))
 	if err != nil {
 		return Created{}, err
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
+}
+
+// rotatePlan is a checked rotation request.
+type rotatePlan struct {
+	grace     time.Duration
+	redate    bool      // a new expiry was asked for
+	expiresAt time.Time // the new expiry when redate
+	field     string    // the field that asked for it, for errors
+}
+
+// planRotate validates a rotation at now: the grace period and any new expiry.
+func planRotate(in RotateInput, p Policy, now time.Time) (rotatePlan, error) {
+	pl := rotatePlan{grace: in.GracePeriod, redate: in.ExpiresIn != "" || in.ExpiresAt != nil, field: "expiresIn"}
+	bad := &InvalidError{}
+	if pl.grace < 0 || pl.grace > MaxGracePeriod {
+		bad.Add("gracePeriod", "must be between 0s and 24h")
+	}
+	if pl.redate {
+		pl.expiresAt = requestedExpiry(bad, CreateInput{ExpiresIn: in.ExpiresIn, ExpiresAt: in.ExpiresAt}, now, p)
+	}
+	if in.ExpiresAt != nil {
+		pl.field = "expiresAt"
+	}
+	return pl, bad.Err()
+}
+
+// extra is what the audit record notes beside the field changes: the secret was
+// replaced (never its value), and the grace period.
+func (pl rotatePlan) extra() []Change {
+	extra := []Change{{Field: "secret", From: "", To: "replaced"}}
+	if pl.grace > 0 {
+		extra = append(extra, Change{Field: "gracePeriod", To: pl.grace.String()})
+	}
+	return extra
+}
+
+// edit gives the token the secret of g, hashed under pep: an ended token cannot be
+// rotated, a temporary one stays within MAX_TEMPORARY_TOKEN_LIFETIME, and the old
+// secret verifies during the grace period only.
+func (pl rotatePlan) edit(c access.Caller, g Generated, pep Pepper, prefix string, p Policy) edit {
+	return func(t *Token, now time.Time) (bool, error) {
+		if t.Ended(now) {
+			return false, &StateError{fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
+		}
+		if t.Type == TypeTemporary && pl.redate {
+			// A temporary token lives at most MAX_TEMPORARY_TOKEN_LIFETIME after a rotation too.
+			if err := checkTemporary(pl.field, pl.expiresAt, now, p); err != nil {
+				return false, err
+			}
+		}
+		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
+		if pl.grace > 0 {
+			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(pl.grace)
+		}
+		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(prefix)
+		// Whoever receives the new secret minted it: an admin rotating another principal's
+		// token holds a delegated token from now on, never the owner's own authority.
+		t.MintedBy = c.Minter()
+		if pl.redate {
+			t.ExpiresAt = pl.expiresAt
+		}
+		return true, nil
+	}
 }
 
 // Disable suspends an active token; disabling a disabled token changes nothing.
@@ -580,7 +681,12 @@ func (s *Service) Disable(ctx context.Context, c access.Caller, id ID, reason st
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, 0, op{typ: EventDisable, reason: reason}, func(t *Token, now time.Time) (bool, error) {
+	return s.change(ctx, c, id, 0, op{typ: EventDisable, reason: reason}, disableEdit(c))
+}
+
+// disableEdit suspends an active token, remembering who did.
+func disableEdit(c access.Caller) edit {
+	return func(t *Token, now time.Time) (bool, error) {
 		switch st := t.EffectiveStatus(now); st {
 		case StatusDisabled:
 			return false, nil
@@ -590,7 +696,7 @@ func (s *Service) Disable(ctx context.Context, c access.Caller, id ID, reason st
 		default:
 			return false, &StateError{fmt.Sprintf("the token is %s and cannot be disabled", st)}
 		}
-	})
+	}
 }
 
 // Enable resumes a disabled token; enabling an active token changes nothing.
@@ -598,7 +704,12 @@ func (s *Service) Enable(ctx context.Context, c access.Caller, id ID, reason str
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, 0, op{typ: EventEnable, reason: reason}, func(t *Token, now time.Time) (bool, error) {
+	return s.change(ctx, c, id, 0, op{typ: EventEnable, reason: reason}, enableEdit(c))
+}
+
+// enableEdit resumes a disabled token: one another principal disabled needs tokens:admin.
+func enableEdit(c access.Caller) edit {
+	return func(t *Token, now time.Time) (bool, error) {
 		switch st := t.EffectiveStatus(now); st {
 		case StatusActive:
 			return false, nil
@@ -611,7 +722,7 @@ func (s *Service) Enable(ctx context.Context, c access.Caller, id ID, reason str
 		default:
 			return false, &StateError{fmt.Sprintf("the token is %s and cannot be enabled", st)}
 		}
-	})
+	}
 }
 
 // Revoke ends a token for good. It stays visible for the retention period, then TTL
@@ -620,14 +731,17 @@ func (s *Service) Revoke(ctx context.Context, c access.Caller, id ID, reason str
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, 0, op{typ: EventRevoke, reason: reason}, func(t *Token, now time.Time) (bool, error) {
-		if t.Status == StatusRevoked {
-			return false, nil
-		}
-		t.Status, t.EndedAt = StatusRevoked, now
-		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
-		return true, nil
-	})
+	return s.change(ctx, c, id, 0, op{typ: EventRevoke, reason: reason}, revokeEdit)
+}
+
+// revokeEdit ends a token for good, and any rotation grace period with it.
+func revokeEdit(t *Token, now time.Time) (bool, error) {
+	if t.Status == StatusRevoked {
+		return false, nil
+	}
+	t.Status, t.EndedAt = StatusRevoked, now
+	t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
+	return true, nil
 }
 
 // checkOptionalReason validates a reason a client may give for the audit trail.

@@ -1,7 +1,10 @@
 // Package token is tokengate's domain: the token string format and its checksum, keyed
 // hashing under a pepper, statuses and expiry rules, the Store boundary and the Service
 // that runs every token operation. It imports no AWS SDK and never reads the clock or
-// the environment itself: both are passed in.
+// the environment itself: both are passed in. Every rule is decided by a pure function
+// of the caller, the token or principal as read, the request, the policy, the catalog
+// and the time (planCreate, updateEdit, notRequester, ...): a Service method reads,
+// decides with them, and writes.
 package token
 
 import (
