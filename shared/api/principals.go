@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"tokengate/shared/access"
@@ -60,8 +59,9 @@ func sortedOrEmpty(names []string) []string {
 // ListPrincipals serves GET /principals?limit=&cursor= (tokens:admin), by id.
 func ListPrincipals(svc *principal.Service) http.Handler {
 	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		limit, cursor, err := pageQuery(r.URL.Query())
-		if err != nil {
+		bad := &token.InvalidError{}
+		limit, cursor := page(r.URL.Query(), bad)
+		if err := bad.Err(); err != nil {
 			return err
 		}
 		items, next, err := svc.List(r.Context(), c, limit, cursor)
@@ -75,30 +75,6 @@ func ListPrincipals(svc *principal.Service) http.Handler {
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	})
-}
-
-// pageQuery reads limit (1-100, default 50) and cursor, refusing any other parameter.
-func pageQuery(q url.Values) (limit int, cursor string, err error) {
-	bad := &token.InvalidError{}
-	limit = 50
-	for k, v := range q {
-		switch k {
-		case "limit", "cursor":
-			if len(v) > 1 {
-				bad.Add(k, "give it once")
-			}
-		default:
-			bad.Add(k, "is not a known query parameter (limit, cursor)")
-		}
-	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			bad.Add("limit", "must be a whole number from 1 to 100")
-		}
-		limit = n
-	}
-	return limit, q.Get("cursor"), bad.Err()
 }
 
 // GetPrincipal serves GET /principals/{id}: any caller may read its own principal, to
@@ -261,9 +237,6 @@ type roleView struct {
 // clients can offer what a token may carry.
 func Scopes(cat *access.Catalog) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, _ access.Caller) error {
-		if err := noQuery(r.URL.Query()); err != nil {
-			return err
-		}
 		out := struct {
 			Items []scopeView `json:"items"`
 		}{Items: []scopeView{}}
@@ -279,9 +252,6 @@ func Scopes(cat *access.Catalog) http.Handler {
 // carrying all of them, for any caller.
 func Roles(cat *access.Catalog) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, _ access.Caller) error {
-		if err := noQuery(r.URL.Query()); err != nil {
-			return err
-		}
 		out := struct {
 			Items []roleView `json:"items"`
 		}{Items: []roleView{}}
@@ -291,14 +261,4 @@ func Roles(cat *access.Catalog) http.Handler {
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	})
-}
-
-// noQuery refuses query parameters on a route that takes none, as every route refuses
-// parameters it does not know.
-func noQuery(q url.Values) error {
-	bad := &token.InvalidError{}
-	for k := range q {
-		bad.Add(k, "is not a known query parameter (this route takes none)")
-	}
-	return bad.Err()
 }

@@ -5,46 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"reflect"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"tokengate/shared/token"
 )
-
-// checkQuery refuses a query string that is malformed (bad percent-encoding, invalid
-// UTF-8) or names a parameter the route does not take: a filter the server silently
-// dropped would answer with more than the client asked for.
-func checkQuery(r *http.Request, allowed []string) error {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return token.Invalid("", "the query string is malformed (check its percent-encoding)")
-	}
-	bad := &token.InvalidError{}
-	for k, vs := range q {
-		if !utf8.ValidString(k) {
-			bad.Add("", "the query string is not valid UTF-8")
-			continue
-		}
-		if !slices.Contains(allowed, k) {
-			if len(allowed) == 0 {
-				bad.Add(k, "is not a known query parameter (this route takes none)")
-			} else {
-				bad.Add(k, "is not a known query parameter ("+strings.Join(allowed, ", ")+")")
-			}
-			continue
-		}
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				bad.Add(k, "is not valid UTF-8")
-			}
-		}
-	}
-	return bad.Err()
-}
 
 // strictJSON checks what encoding/json lets through: invalid UTF-8 and lone surrogate
 // escapes (it would store U+FFFD), an object key given twice (the last would win), a key

@@ -14,8 +14,6 @@ import (
 	"tokengate/shared/token"
 )
 
-// handlerFunc is an operation: it writes a success response or returns an error for
-// writeError.
 // tokenList is a page of tokens as the API shows it.
 func tokenList(svc *token.Service, items []*token.Token, next string) listView {
 	now := svc.Now()
@@ -24,31 +22,6 @@ func tokenList(svc *token.Service, items []*token.Token, next string) listView {
 		out.Items[i] = view(t, svc.Catalog, now)
 	}
 	return out
-}
-
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c access.Caller) error
-
-// handle runs f for an authenticated caller on a route that takes no query parameter,
-// and maps its error.
-func handle(f handlerFunc) http.Handler { return handleQuery(nil, f) }
-
-// handleQuery is handle for a route that takes the query parameters params: any other,
-// or a malformed query string, is 400 before f runs.
-func handleQuery(params []string, f handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := access.CallerFrom(r.Context())
-		if !ok {
-			writeError(w, r, errUnauthenticated)
-			return
-		}
-		if err := checkQuery(r, params); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if err := f(w, r, c); err != nil {
-			writeError(w, r, err)
-		}
-	})
 }
 
 type createRequest struct {
@@ -269,23 +242,6 @@ func UpdateToken(svc *token.Service) http.Handler {
 		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
 		return nil
 	})
-}
-
-// ifMatch reads an optional If-Match header: the version the client last read ("3" or
-// 3). 0 means no header.
-func ifMatch(r *http.Request) (int64, error) {
-	s := r.Header.Get("If-Match")
-	if s == "" {
-		return 0, nil
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 1 {
-		return 0, token.Invalid("If-Match", "must be the version number last read")
-	}
-	return n, nil
 }
 
 type rotateRequest struct {
