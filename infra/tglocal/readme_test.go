@@ -404,3 +404,99 @@ func countCommands(blocks []walkBlock) int {
 	}
 	return n
 }
+
+// TestWalkthroughParsing: which blocks run, where a command ends, and the status and
+// answer the README shows for it.
+func TestWalkthroughParsing(t *testing.T) {
+	readme := strings.Join([]string{
+		"```sh",
+		"make run   # outside the walkthrough: shown, not run",
+		"```",
+		"<!-- walkthrough -->",
+		"<!-- a note -->",
+		"```sh",
+		"export API=http://127.0.0.1:3000",
+		"# a comment before a command is dropped",
+		"curl -s $API/tokens -d '{",
+		`  "name": "a # not a comment"`,
+		"}' | tee a.json",
+		`# 201 {"id":"…","name":"a # not a comment",`,
+		`#      "status":"active"}`,
+		"",
+		"# 2. a step comment after a blank line belongs to no command",
+		`curl -s -X DELETE $API/tokens/$ID   # 204 (no body)`,
+		`curl -s "$API/x?a=1" \`,
+		"  -H 'If-Match: \"1\"'",
+		"# 409: stale",
+		`ID=$(grep -o "\"id\":\"[^\"]*\"" a.json)   # the id`,
+		"```",
+		"```text",
+		"shown only",
+		"```",
+		"<!-- /walkthrough -->",
+		"<!-- walkthrough -->",
+		"```sh",
+		`curl -s $API/demo/echo`,
+		`# 200 {"authorizer":{"risk":"high"}}`,
+		"```",
+		"<!-- /walkthrough -->",
+	}, "\n")
+	blocks, err := walkthrough(readme)
+	require.NoError(t, err)
+	require.Len(t, blocks, 2, "the sh blocks inside the markers only")
+	require.Equal(t, 6, blocks[0].line)
+	require.Equal(t, []walkCommand{
+		{line: 7, text: "export API=http://127.0.0.1:3000"},
+		{line: 9, text: "curl -s $API/tokens -d '{\n  \"name\": \"a # not a comment\"\n}' | tee a.json", status: 201,
+			shown: `{"id":"…","name":"a # not a comment", "status":"active"}`},
+		{line: 16, text: "curl -s -X DELETE $API/tokens/$ID", status: 204, shown: "(no body)"},
+		{line: 17, text: "curl -s \"$API/x?a=1\" \\\n  -H 'If-Match: \"1\"'", status: 409, shown: "stale"},
+		{line: 20, text: `ID=$(grep -o "\"id\":\"[^\"]*\"" a.json)`},
+	}, blocks[0].commands)
+	require.Equal(t, []walkCommand{{line: 28, text: "curl -s $API/demo/echo", status: 200, shown: `{"authorizer":{"risk":"high"}}`}}, blocks[1].commands)
+
+	for name, bad := range map[string]string{
+		"an unclosed quote":        "<!-- walkthrough -->\n```sh\ncurl -d '{\n```\n<!-- /walkthrough -->",
+		"a trailing backslash":     "<!-- walkthrough -->\n```sh\ncurl \\\n```\n<!-- /walkthrough -->",
+		"an unclosed walkthrough":  "<!-- walkthrough -->\n```sh\ntrue\n```",
+		"a walkthrough in another": "<!-- walkthrough -->\n<!-- walkthrough -->\n<!-- /walkthrough -->",
+		"an end without a start":   "<!-- /walkthrough -->",
+	} {
+		_, err := walkthrough(bad)
+		require.Error(t, err, name)
+	}
+}
+
+// TestWalkthroughCheck: what fails a command.
+func TestWalkthroughCheck(t *testing.T) {
+	created := walkCommand{text: `curl -s "${auth[@]}" $API/tokens -d '{}'`, status: 201, shown: `{"id":"…","status":"pending",…,"version":1,"delegated":false}`}
+	body := `{"id":"abc","status":"pending","delegated":false,"version":1}`
+	tests := []struct {
+		name string
+		cmd  walkCommand
+		res  walkResult
+		want string // part of the failure; "" passes
+	}{
+		{"as shown", created, walkResult{stdout: body, statuses: []int{201}}, ""},
+		{"another status", created, walkResult{stdout: body, statuses: []int{200}}, "answered 200, the README shows 201"},
+		{"the last request counts", created, walkResult{stdout: body, statuses: []int{200, 201}}, ""},
+		{"a shown value differs", created, walkResult{stdout: strings.Replace(body, "pending", "active", 1), statuses: []int{201}}, `without "status":"pending"`},
+		{"a number is compared whole", created, walkResult{stdout: strings.Replace(body, `"version":1`, `"version":12`, 1), statuses: []int{201}}, `without "version":1`},
+		{"the command failed", created, walkResult{exit: 7}, "exit status 7"},
+		{"no request made", created, walkResult{}, "made no HTTP request"},
+		{"an API call must show its status", walkCommand{text: "curl -s $API/scopes"}, walkResult{statuses: []int{200}}, "shows no status"},
+		{"a helper call without a status may not fail", walkCommand{text: "X=$(curl -s $SES/store)"}, walkResult{statuses: []int{500}}, "answered 500"},
+		{"a helper call", walkCommand{text: "X=$(curl -s $SES/store)"}, walkResult{statuses: []int{200}}, ""},
+		{"no request", walkCommand{text: "ID=1"}, walkResult{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.cmd.check(tt.res)
+			if tt.want == "" {
+				require.Empty(t, got)
+				return
+			}
+			require.Contains(t, got, tt.want)
+		})
+	}
+}
