@@ -82,7 +82,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		for c, command := range block.commands {
 			res, ran := readResult(out, b, c)
 			if !ran {
-				t.Fatalf("walkthrough block %d (README.md:%d), command %d (line %d) never ran: the session ended before it (%v)\n%s\n--- transcript so far:\n%s",
+				t.Fatalf("walkthrough block %d (README.md:%d), command %d (README.md:%d) never ran: the session ended before it (%v)\n%s\n--- transcript so far:\n%s",
 					b+1, block.line, c+1, command.line, runErr, combined, transcript.String())
 			}
 			fmt.Fprintf(&transcript, "$ %s\n%s%s-> exit %d, HTTP %v\n", command.text, res.stdout, res.stderr, res.exit, res.statuses)
