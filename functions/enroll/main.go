@@ -3,12 +3,24 @@
 package main
 
 import (
-	"net/http"
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"tokengate/shared/api"
 	"tokengate/shared/boot"
+	"tokengate/shared/lambdahttp"
 )
 
 func main() {
-	boot.ServeDeps(func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller(), d.Table) })
+	boot.Logger()
+	s, err := boot.Load(context.Background(), os.Getenv, boot.Pepper)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	boot.ColdStart()
+	lambda.Start(lambdahttp.Handler(api.Enroll(s.Enroller, s.Rates)))
 }

@@ -3,16 +3,24 @@
 package main
 
 import (
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"tokengate/shared/api"
 	"tokengate/shared/boot"
-	"tokengate/shared/notify"
-	"tokengate/shared/store"
+	"tokengate/shared/lambdahttp"
 )
 
 func main() {
-	boot.ServeLeaked(func(cfg aws.Config, endpoint *string, from string, tb *store.Table) api.LeakNotifier {
-		return &notify.LeakNotices{Mailer: notify.NewMailer(cfg, endpoint, from), Principals: tb}
-	})
+	boot.Logger()
+	s, err := boot.Load(context.Background(), os.Getenv, boot.Pepper|boot.Mail)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	boot.ColdStart()
+	lambda.Start(lambdahttp.Handler(api.ReportLeaked(s.Tokens, s.LeakNotices, s.Rates)))
 }

@@ -3,12 +3,24 @@
 package main
 
 import (
-	"net/http"
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"tokengate/shared/api"
 	"tokengate/shared/boot"
+	"tokengate/shared/lambdahttp"
 )
 
 func main() {
-	boot.ServeDeps(func(d *boot.Deps) http.Handler { return api.SendEnrollment(d.Enroller()) })
+	boot.Logger()
+	s, err := boot.Load(context.Background(), os.Getenv, boot.Pepper|boot.Mail)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	boot.ColdStart()
+	lambda.Start(lambdahttp.Handler(api.SendEnrollment(s.Enroller)))
 }

@@ -40,7 +40,7 @@ func Clients(t testing.TB) boot.Clients {
 			missing(t, k+"="+u+" does not answer: run the tests with `make test`, which starts the local stack")
 		}
 	}
-	c, err := boot.NewClients(context.Background())
+	c, err := boot.NewClients(boot.Settings{AWS: boot.LoadAWSSettings(os.Getenv)})
 	require.NoError(t, err)
 	return c
 }

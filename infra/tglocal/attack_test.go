@@ -20,7 +20,6 @@ import (
 	"tokengate/infra/gateway"
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
-	"tokengate/shared/boot"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -38,12 +37,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	svc := localtest.Service(t, nil)
 	tb := svc.Store.(*store.Table)
-	deps := &boot.Deps{
-		Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 0, UsageFlushInterval: time.Minute},
-		Clients:  localtest.Clients(t), Table: tb, Keys: svc.Keys, Catalog: svc.Catalog,
-	}
-	s, err := NewServer(localtest.Template(t), deps)
-	require.NoError(t, err)
+	s := testServer(t, localtest.Template(t), svc, 0, nil)
 	srv := httptest.NewServer(s.Handler)
 	t.Cleanup(srv.Close)
 	return &stack{t: t, svc: svc, tb: tb, url: srv.URL}

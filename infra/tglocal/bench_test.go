@@ -15,8 +15,6 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
-	"tokengate/shared/boot"
-	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
@@ -27,12 +25,6 @@ import (
 // p50 and p99 of each and the ratio of the requests/s. Logs are formatted, then discarded.
 func BenchmarkLocalGatewayEcho(b *testing.B) {
 	svc := localtest.Service(b, nil)
-	tb := svc.Store.(*store.Table)
-	deps := &boot.Deps{
-		Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 30 * time.Second, UsageFlushInterval: time.Minute},
-		Table:    tb, Keys: svc.Keys, Catalog: svc.Catalog,
-		DecisionLog: io.Discard, // the authorizer's decision lines: formatted, then discarded
-	}
 	devnull, _ := os.Open(os.DevNull)
 	stderr := os.Stderr
 	os.Stderr = devnull // the gateway's access log: formatted, then discarded
@@ -43,11 +35,8 @@ func BenchmarkLocalGatewayEcho(b *testing.B) {
 	for i := range tmpl.Throttles {
 		tmpl.Throttles[i].Rate, tmpl.Throttles[i].Burst = 1e9, 1e9
 	}
-	s, err := NewServer(&tmpl, deps)
+	s := testServer(b, &tmpl, svc, 30*time.Second, io.Discard) // decision lines: formatted, then discarded
 	os.Stderr = stderr
-	if err != nil {
-		b.Fatal(err)
-	}
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	defer slog.SetDefault(old)

@@ -104,19 +104,26 @@ type target struct {
 // stack's env file; and the operator's credentials (environment, profile or SSO).
 func bootstrapTarget(ctx context.Context, o *bootstrapOptions) (target, error) {
 	if o.Stack == "" && o.Table == "" {
-		if err := loadEnv(filepath.Join(o.State, "env")); err != nil {
+		env, err := readLocalEnv(o.State, nil)
+		if err != nil {
 			return target{}, &exitError{2, "no target: give -stack, or -table and -key, or run `make run` for the local stack (" + err.Error() + ")"}
 		}
-		o.Table, o.Key = os.Getenv("TABLE_NAME"), os.Getenv("KMS_KEY_ID")
-		if v := os.Getenv("CATALOG_FILE"); v != "" {
+		o.Table, o.Key = env.Getenv("TABLE_NAME"), env.Getenv("KMS_KEY_ID")
+		if v := env.Getenv("CATALOG_FILE"); v != "" {
 			o.Catalog = v
 		}
-		if v := os.Getenv("TOKEN_PREFIX"); v != "" {
+		if v := env.Getenv("TOKEN_PREFIX"); v != "" {
 			o.Prefix = v
 		}
 		if o.TokenFile == "" {
 			o.TokenFile = filepath.Join(o.State, "admin-token")
 		}
+		// The local stack: the clients the functions make, on the env file's endpoints.
+		c, err := boot.NewClients(boot.Settings{AWS: boot.LoadAWSSettings(env.Getenv)})
+		if err != nil {
+			return target{}, err
+		}
+		return target{DynamoDB: c.DynamoDB, KMS: c.KMS, Table: o.Table, Key: o.Key}, nil
 	}
 	var opts []func(*config.LoadOptions) error
 	if o.Region != "" {

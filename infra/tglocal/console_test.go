@@ -15,7 +15,6 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
-	"tokengate/shared/boot"
 	"tokengate/shared/console"
 	"tokengate/shared/notify"
 	"tokengate/shared/store"
@@ -37,12 +36,7 @@ func newConsoleStack(t *testing.T) *consoleStack {
 	t.Helper()
 	svc := localtest.Service(t, nil)
 	tb := svc.Store.(*store.Table)
-	deps := &boot.Deps{
-		Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 0, UsageFlushInterval: time.Minute},
-		Table:    tb, Keys: svc.Keys, Catalog: svc.Catalog,
-	}
-	s, err := NewServer(localtest.Template(t), deps)
-	require.NoError(t, err)
+	s := testServer(t, localtest.Template(t), svc, 0, nil)
 	srv := httptest.NewServer(s.Handler)
 	t.Cleanup(srv.Close)
 	// Usage counts are written off the response path, as serve does it.

@@ -96,9 +96,10 @@ func TestEnrollmentExpires(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, tb.PutPrincipal(ctx, &access.Principal{ID: "late", Name: "Late", Email: addr, Kind: "user", Scopes: []string{access.TokensRead}, Version: 1}, 0))
 	localtest.SES(t)
-	d := &boot.Deps{Clients: localtest.Clients(t), Table: tb, Keys: svc.Keys, Catalog: svc.Catalog, Settings: boot.Settings{Prefix: "tg", Policy: svc.Policy}}
-	t.Setenv("NOTIFICATION_SENDER", "tokengate@example.com")
-	e := d.Enroller()
+	clients := localtest.Clients(t)
+	s := testSettings(svc, 0)
+	s.Sender = "tokengate@example.com"
+	e := boot.Assemble(s, tb, svc.Keys, svc.Catalog, &clients).Enroller
 	e.Now = clock.Now
 	_, err := e.Send(ctx, rootOwn, "late")
 	require.NoError(t, err)

@@ -10,12 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"tokengate/infra/samtemplate"
 	"tokengate/shared/boot"
-	"tokengate/shared/notifier"
-	"tokengate/shared/notify"
 )
 
 // notifierFunction is the logical id of the expiry notifier in template.yaml.
@@ -36,36 +32,33 @@ var notifierParams = map[string]string{
 // default because on AWS it must be a verified SES identity; the SES emulator takes any.
 const localSender = "tokengate@localhost"
 
-// notifierEnv sets every notifier setting the environment leaves unset from the
-// template's parameter defaults.
-func notifierEnv(tmpl *samtemplate.Template) {
+// notifierDefaults are the notifier's settings from the template's parameter defaults,
+// and local stand-ins for the sender and the console address.
+func notifierDefaults(tmpl *samtemplate.Template, getenv func(string) string) map[string]string {
+	out := map[string]string{"NOTIFICATION_SENDER": localSender}
 	for env, param := range notifierParams {
-		if _, set := os.LookupEnv(env); set {
-			continue
-		}
-		if v, ok := tmpl.Parameters[param]; ok {
-			os.Setenv(env, v)
+		if v, ok := tmpl.Parameters[param]; ok && v != "" {
+			out[env] = v
 		}
 	}
-	if os.Getenv("NOTIFICATION_SENDER") == "" {
-		os.Setenv("NOTIFICATION_SENDER", localSender)
-	}
-	if os.Getenv("CONSOLE_URL") == "" {
+	if out["CONSOLE_URL"] == "" {
 		// The local gateway serves the console (make run: TG_API_PORT, default 3000).
-		port := os.Getenv("TG_API_PORT")
+		port := getenv("TG_API_PORT")
 		if port == "" {
 			port = "3000"
 		}
-		os.Setenv("CONSOLE_URL", "http://127.0.0.1:"+port+"/console/")
+		out["CONSOLE_URL"] = "http://127.0.0.1:" + port + "/console/"
 	}
+	return out
 }
 
 // notifyOnce is `tglocal notify`: one notifier run now, as the schedule would start it.
 func notifyOnce(ctx context.Context, state, tmplPath string) error {
-	if _, err := localEnv(state, tmplPath); err != nil {
+	_, env, err := localSetup(state, tmplPath)
+	if err != nil {
 		return err
 	}
-	n, err := boot.Notifier(ctx, nil, newMailer)
+	n, err := boot.Notifier(ctx, env.Getenv)
 	if err != nil {
 		return err
 	}
@@ -75,7 +68,7 @@ func notifyOnce(ctx context.Context, state, tmplPath string) error {
 	}
 	fmt.Fprintf(os.Stderr, "✓ notifier run: %d expiring tokens read, %d notified, %d skipped (within the backoff), %d emails sent, %d failures\n",
 		sum.TokensRead, sum.Notified, sum.Skipped, sum.EmailsSent, sum.Failures)
-	if ses := os.Getenv("AWS_ENDPOINT_URL_SES"); ses != "" {
+	if ses := env.Getenv("AWS_ENDPOINT_URL_SES"); ses != "" {
 		fmt.Fprintf(os.Stderr, "  the mails are at %s\n", ses)
 	}
 	return nil
@@ -84,7 +77,7 @@ func notifyOnce(ctx context.Context, state, tmplPath string) error {
 // startSchedules runs the notifier on each enabled schedule the template gives it, the
 // way EventBridge would: first one interval after the start, then every interval. It
 // returns once the goroutines are started; they end with ctx.
-func startSchedules(ctx context.Context, tmpl *samtemplate.Template) error {
+func startSchedules(ctx context.Context, tmpl *samtemplate.Template, getenv func(string) string) error {
 	var runs []time.Duration
 	for _, s := range tmpl.Schedules {
 		if !s.Enabled {
@@ -103,7 +96,7 @@ func startSchedules(ctx context.Context, tmpl *samtemplate.Template) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	n, err := boot.Notifier(ctx, nil, newMailer)
+	n, err := boot.Notifier(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -165,11 +158,4 @@ func parseRate(expr string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: the rate is too long", expr)
 	}
 	return time.Duration(n) * d, nil
-}
-
-// newMailer is the notifier's SES mailer, as functions/notifier wires it.
-func newMailer(cfg aws.Config, endpoint *string, from, consoleURL string) notifier.Mailer {
-	m := notify.NewMailer(cfg, endpoint, from)
-	m.ConsoleURL = consoleURL
-	return m
 }

@@ -103,7 +103,7 @@ func TestNotifyOnce(t *testing.T) {
 	require.NoError(t, tb.PutPrincipal(ctx, &access.Principal{ID: "owner", Email: addr, Version: 1}, 0))
 	tok := localtest.PutToken(t, tb, localtest.NewToken(t, "owner", "nightly", time.Now().Add(50*time.Hour)))
 
-	// Whatever loadEnv and notifierEnv set is put back when the test ends.
+	// The process environment comes first: the test's own settings are cleared.
 	for _, k := range []string{"TABLE_NAME", "KMS_KEY_ID", "TOKEN_EXPIRATION_DETECTION_WINDOW", "TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL", "EXPIRY_NOTIFICATION_EMAILS"} {
 		t.Setenv(k, "")
 		require.NoError(t, os.Unsetenv(k))
@@ -117,7 +117,10 @@ func TestNotifyOnce(t *testing.T) {
 	require.Len(t, mails, 1)
 	require.Equal(t, localSender, mails[0].From, "the template has no sender default; the local stack stands one in")
 	require.Contains(t, mails[0].Text, string(tok.ID))
-	require.Equal(t, "168h", os.Getenv("TOKEN_EXPIRATION_DETECTION_WINDOW"), "the template's default")
+	tmpl, env, err := localSetup(state, "../../template.yaml")
+	require.NoError(t, err)
+	require.Equal(t, tmpl.Parameters["TokenExpirationDetectionWindow"], env.Getenv("TOKEN_EXPIRATION_DETECTION_WINDOW"), "the template's default")
+	require.Empty(t, os.Getenv("TOKEN_EXPIRATION_DETECTION_WINDOW"), "nothing written to the process environment")
 
 	require.NoError(t, notifyOnce(ctx, state, "../../template.yaml"))
 	require.Len(t, localtest.Mails(t, addr), 1, "the backoff holds across runs")

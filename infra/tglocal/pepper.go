@@ -17,16 +17,17 @@ import (
 // works on the local stack; without it, on whatever the environment points at
 // (TABLE_NAME, KMS_KEY_ID, AWS credentials), e.g. a deployed stack.
 func rotatePepper(ctx context.Context, state string) error {
+	var env localEnv
 	if _, err := os.Stat(filepath.Join(state, "env")); err == nil {
-		if err := loadEnv(filepath.Join(state, "env")); err != nil {
+		if env, err = readLocalEnv(state, nil); err != nil {
 			return err
 		}
 	}
-	s, err := boot.LoadSettings(nil)
+	s, err := boot.LoadSettings(env.Getenv)
 	if err != nil {
 		return err
 	}
-	c, err := boot.NewClients(ctx)
+	c, err := boot.NewClients(s)
 	if err != nil {
 		return err
 	}

@@ -20,89 +20,7 @@ import (
 	"tokengate/shared/api"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
-	"tokengate/shared/console"
-	"tokengate/shared/notify"
-	"tokengate/shared/principal"
-	"tokengate/shared/token"
 )
-
-// operations maps the template's function logical ids to the handler each Lambda serves:
-// the local gateway mounts the very same values.
-var operations = map[string]func(*token.Service) http.Handler{
-	"CreateTokenFunction":   api.CreateToken,
-	"ListTokensFunction":    api.ListTokens,
-	"SelfTokenFunction":     api.SelfToken,
-	"GetTokenFunction":      api.GetToken,
-	"UpdateTokenFunction":   api.UpdateToken,
-	"RotateTokenFunction":   api.RotateToken,
-	"DisableTokenFunction":  api.DisableToken,
-	"EnableTokenFunction":   api.EnableToken,
-	"RevokeTokenFunction":   api.RevokeToken,
-	"DemoEchoFunction":      func(*token.Service) http.Handler { return api.DemoEcho() },
-	"AlertsFunction":        api.Alerts,
-	"TokenHistoryFunction":  api.TokenHistory,
-	"AuditLogFunction":      api.AuditLog,
-	"ListApprovalsFunction": api.ListApprovals,
-	"ApproveTokenFunction":  api.ApproveToken,
-	"RejectTokenFunction":   api.RejectToken,
-	"EmergencyOnFunction":   api.EmergencyOn,
-	"EmergencyOffFunction":  api.EmergencyOff,
-}
-
-// principalOperations and catalogOperations are the functions built on the principal
-// service and on the scope catalog alone, as boot.ServePrincipals and boot.ServeCatalog
-// build them.
-var (
-	principalOperations = map[string]func(*principal.Service) http.Handler{
-		"ListPrincipalsFunction":  api.ListPrincipals,
-		"GetPrincipalFunction":    api.GetPrincipal,
-		"UpdatePrincipalFunction": api.UpdatePrincipal,
-		"DeletePrincipalFunction": api.DeletePrincipal,
-	}
-	catalogOperations = map[string]func(*access.Catalog) http.Handler{
-		"ListScopesFunction": api.Scopes,
-		"ListRolesFunction":  api.Roles,
-	}
-)
-
-// depsOperations are the functions built from everything boot.Load provides, as their
-// mains build them with boot.ServeDeps.
-var depsOperations = map[string]func(*boot.Deps) http.Handler{
-	"CreatePrincipalFunction": func(d *boot.Deps) http.Handler {
-		return api.CreatePrincipalAndEnroll(d.PrincipalService(), d.Enroller())
-	},
-	"SendEnrollmentFunction": func(d *boot.Deps) http.Handler { return api.SendEnrollment(d.Enroller()) },
-	"EnrollFunction":         func(d *boot.Deps) http.Handler { return api.Enroll(d.Enroller(), d.Table) },
-}
-
-// handler builds the handler of a template function from deps, or reports that the
-// local gateway has none.
-func handler(function string, deps *boot.Deps) (http.Handler, bool) {
-	if build, ok := depsOperations[function]; ok {
-		return build(deps), true
-	}
-	if build, ok := operations[function]; ok {
-		return build(deps.TokenService()), true
-	}
-	if build, ok := principalOperations[function]; ok {
-		return build(deps.PrincipalService()), true
-	}
-	if build, ok := catalogOperations[function]; ok {
-		return build(deps.Catalog), true
-	}
-	if function == "ConsoleFunction" {
-		h, err := console.New()
-		return h, err == nil
-	}
-	if function == "ReportLeakedFunction" {
-		sender := os.Getenv("NOTIFICATION_SENDER") // notifierEnv gives it the local default
-		return &api.LeakedRoute{
-			Tokens: deps.TokenService(), Rates: deps.Table, Now: time.Now, AnswerAfter: api.LeakAnswerAfter,
-			Notifier: &notify.LeakNotices{Mailer: notify.NewMailer(deps.Clients.AWS, boot.Endpoint("SES"), sender), Principals: deps.Table},
-		}, true
-	}
-	return nil, false
-}
 
 // Server is the local gateway with everything it runs; tests build one too.
 type Server struct {
@@ -148,22 +66,19 @@ func NewLambdaServer(tmpl *samtemplate.Template, cfg LambdaConfig) (*Server, err
 	return &Server{Handler: h, Lambdas: l}, nil
 }
 
-// NewServer builds the gateway for the template from deps.
-func NewServer(tmpl *samtemplate.Template, deps *boot.Deps) (*Server, error) {
-	return NewServerWith(tmpl, func(string) *boot.Deps { return deps })
+// NewServer builds the gateway for the template on svcs, every function mounting its
+// operation from api.Operations, behind auth.
+func NewServer(tmpl *samtemplate.Template, svcs api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*Server, error) {
+	return NewServerWith(tmpl, func(string) api.Services { return svcs }, auth, usage)
 }
 
-// NewServerWith builds the gateway with each function on its own deps (the tests give
-// each a DynamoDB client that allows only what the function's role allows).
-func NewServerWith(tmpl *samtemplate.Template, depsFor func(function string) *boot.Deps) (*Server, error) {
-	auth, usage, err := depsFor(authorizerFunction).Authorizer(nil)
-	if err != nil {
-		return nil, err
-	}
+// NewServerWith builds the gateway with each function on its own services (the tests
+// give each a DynamoDB client that allows only what the function's role allows).
+func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string) api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*Server, error) {
 	handlers := map[string]http.Handler{}
 	for _, r := range tmpl.Routes {
-		if h, ok := handler(r.Function, depsFor(r.Function)); ok {
-			handlers[r.Function] = h
+		if build, ok := api.Operations[r.Function]; ok {
+			handlers[r.Function] = build(servicesFor(r.Function))
 		}
 	}
 	h, err := gateway.NewWithOptions(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, gateway.Verdict) {
@@ -204,27 +119,23 @@ func sourceIP(r *http.Request) string {
 	return host
 }
 
-// localEnv prepares a command that runs functions locally: JSON logs, the environment
-// setup wrote, and the template's defaults for the notifier's settings.
-func localEnv(state, tmplPath string) (*samtemplate.Template, error) {
+// localSetup prepares a command that runs functions locally: JSON logs, the template,
+// and the environment setup wrote with the template's defaults for the notifier.
+func localSetup(state, tmplPath string) (*samtemplate.Template, localEnv, error) {
 	boot.Logger()
-	if err := loadEnv(filepath.Join(state, "env")); err != nil {
-		return nil, err
-	}
 	tmpl, err := samtemplate.Load(tmplPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	notifierEnv(tmpl)
-	return tmpl, nil
+	env, err := readLocalEnv(state, tmpl)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tmpl, env, nil
 }
 
 func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) error {
-	tmpl, err := localEnv(state, tmplPath)
-	if err != nil {
-		return err
-	}
-	deps, err := boot.Load(ctx)
+	tmpl, env, err := localSetup(state, tmplPath)
 	if err != nil {
 		return err
 	}
@@ -232,13 +143,13 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 	if lambdaMode {
 		s, err = NewLambdaServer(tmpl, localLambdaConfig(state))
 	} else {
-		s, err = NewServer(tmpl, deps)
+		s, err = inProcessServer(ctx, tmpl, env.Getenv)
 	}
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := startSchedules(ctx, tmpl); err != nil {
+	if err := startSchedules(ctx, tmpl, env.Getenv); err != nil {
 		return err
 	}
 	// Usage counts are written off the response path: due ones every second (a first
@@ -280,6 +191,28 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 		err = nil
 	}
 	return err
+}
+
+// inProcessServer is the gateway with every function and the authorizer in this
+// process, loaded as their mains load them, from getenv.
+func inProcessServer(ctx context.Context, tmpl *samtemplate.Template, getenv func(string) string) (*Server, error) {
+	settings, err := boot.LoadSettings(getenv)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := boot.LoadWith(ctx, settings, boot.Pepper|boot.Mail)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := boot.NewClients(settings)
+	if err != nil {
+		return nil, err
+	}
+	auth, usage, err := boot.NewAuthorizer(settings, boot.NewTable(settings, clients), svcs.Tokens.Keys, nil)
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(tmpl, svcs, auth, usage)
 }
 
 // localLambdaConfig is Lambda mode on the `make run` stack: the binaries of make

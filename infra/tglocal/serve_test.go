@@ -13,13 +13,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/iam"
 	"tokengate/infra/localtest"
+	"tokengate/shared/api"
 	"tokengate/shared/boot"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -34,23 +34,37 @@ type gatewayMode func(t *testing.T, svc *token.Service) *Server
 func inProcess(t *testing.T, svc *token.Service) *Server {
 	tb := svc.Store.(*store.Table)
 	clients := localtest.Clients(t)
-	depsFor := func(fn string) *boot.Deps {
+	settings := testSettings(svc, 0)
+	tableFor := func(fn string) *store.Table {
 		ddb := dynamodb.NewFromConfig(clients.AWS, func(o *dynamodb.Options) {
 			o.BaseEndpoint = boot.Endpoint("DynamoDB")
 			o.DisableValidateResponseChecksum = true
 			o.HTTPClient = &http.Client{Transport: iam.Guard(fn, http.DefaultTransport, func(msg string) { t.Errorf("least privilege: %s", msg) })}
 		})
-		d := &boot.Deps{
-			Settings: boot.Settings{TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: 0, UsageFlushInterval: time.Minute},
-			Clients:  clients, Table: &store.Table{Client: ddb, Name: tb.Name, Retention: tb.Retention}, Catalog: svc.Catalog,
-		}
-		if iam.Uses(fn, "kms") {
-			d.Keys = svc.Keys
-		}
-		return d
+		return &store.Table{Client: ddb, Name: tb.Name, Retention: tb.Retention}
 	}
-	t.Setenv("ROUTE_SCOPES", localtest.Template(t).Environment[authorizerFunction]["ROUTE_SCOPES"])
-	s, err := NewServerWith(localtest.Template(t), depsFor)
+	servicesFor := func(fn string) api.Services {
+		var keys *token.Keyring
+		if iam.Uses(fn, "kms") {
+			keys = svc.Keys
+		}
+		var mail *boot.Clients
+		if iam.Uses(fn, "ses") {
+			mail = &clients
+		}
+		return boot.Assemble(settings, tableFor(fn), keys, svc.Catalog, mail)
+	}
+	routes, err := boot.LoadSettings(func(k string) string {
+		if k == "ROUTE_SCOPES" {
+			return localtest.Template(t).Environment[authorizerFunction]["ROUTE_SCOPES"]
+		}
+		return map[string]string{"TABLE_NAME": tb.Name, "KMS_KEY_ID": "k"}[k]
+	})
+	require.NoError(t, err)
+	settings.Routes = routes.Routes
+	auth, usage, err := boot.NewAuthorizer(settings, tableFor(authorizerFunction), svc.Keys, nil)
+	require.NoError(t, err)
+	s, err := NewServerWith(localtest.Template(t), servicesFor, auth, usage)
 	require.NoError(t, err)
 	return s
 }
@@ -210,25 +224,35 @@ func reportInitDurations(t *testing.T, l *lambdas) {
 	}
 }
 
-func TestEveryRouteHasAnOperation(t *testing.T) {
-	for _, r := range localtest.Template(t).Routes {
-		_, ok := handler(r.Function, &boot.Deps{})
-		require.True(t, ok, "%s %s: function %s has no handler in the local gateway", r.Method, r.Path, r.Function)
+// TestOperationsMatchTheTemplate: api.Operations has an entry for every function a
+// route of template.yaml reaches and for nothing else, and every function of the
+// template, with or without a route, has its main under functions/.
+func TestOperationsMatchTheTemplate(t *testing.T) {
+	tmpl := localtest.Template(t)
+	routed := map[string]bool{}
+	for _, r := range tmpl.Routes {
+		routed[r.Function] = true
+		require.Contains(t, api.Operations, r.Function, "%s %s: function %s has no operation in api.Operations", r.Method, r.Path, r.Function)
 	}
+	for fn := range api.Operations {
+		require.True(t, routed[fn], "api.Operations has %s, which no route of template.yaml reaches", fn)
+	}
+	for _, fn := range tmpl.Functions {
+		dir := filepath.Join("../../functions", strings.ToLower(strings.TrimSuffix(fn, "Function")))
+		require.FileExists(t, filepath.Join(dir, "main.go"), "template function %s", fn)
+	}
+	entries, err := os.ReadDir("../../functions")
+	require.NoError(t, err)
+	require.Len(t, entries, len(tmpl.Functions), "one folder under functions/ per template function")
 }
 
 func TestEnvFileRoundTrip(t *testing.T) {
 	path := t.TempDir() + "/env"
 	values := map[string]string{"TG_TEST_JSON": `{"GET /demo/echo": ["tokens:read"]}`, "TG_TEST_QUOTE": "it's", "TG_TEST_PLAIN": "8760h"}
 	require.NoError(t, writeEnv(path, values))
-	for k := range values {
-		t.Setenv(k, "") // restored after the test
-		require.NoError(t, os.Unsetenv(k))
-	}
-	require.NoError(t, loadEnv(path))
-	for k, v := range values {
-		require.Equal(t, v, os.Getenv(k))
-	}
+	got, err := readEnv(path)
+	require.NoError(t, err)
+	require.Equal(t, values, got)
 	out, err := exec.Command("bash", "-c", "set -a; . "+path+"; set +a; printf %s \"$TG_TEST_JSON|$TG_TEST_QUOTE\"").Output()
 	require.NoError(t, err)
 	require.Equal(t, values["TG_TEST_JSON"]+"|it's", string(out), "a shell reads the file back the same")

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,7 +31,7 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	if table == "" {
 		table = "tokengate"
 	}
-	clients, err := boot.NewClients(ctx)
+	clients, err := boot.NewClients(boot.Settings{AWS: boot.LoadAWSSettings(os.Getenv)})
 	if err != nil {
 		return err
 	}
@@ -90,10 +88,7 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	for k, v := range settingDefaults(tmpl) {
 		env[k] = envOr(k, v)
 	}
-	for k, v := range env {
-		os.Setenv(k, v)
-	}
-	if _, err := boot.LoadSettings(nil); err != nil {
+	if _, err := boot.LoadSettings(localEnv{env}.Getenv); err != nil {
 		return err
 	}
 	return writeEnv(filepath.Join(state, "env"), env)
@@ -142,48 +137,6 @@ func shellUnquote(v string) string {
 		return strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
 	}
 	return v
-}
-
-// loadEnv sets every KEY=VALUE of an env file that the environment does not set already.
-// readEnv reads an env file as writeEnv wrote it.
-func readEnv(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			out[k] = shellUnquote(v)
-		}
-	}
-	return out, sc.Err()
-}
-
-func loadEnv(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s is missing: run `make run` (or tglocal setup) first", path)
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if _, set := os.LookupEnv(k); !set {
-			os.Setenv(k, shellUnquote(v))
-		}
-	}
-	return sc.Err()
 }
 
 func readFile(path string) string {

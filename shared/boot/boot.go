@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/api"
+	"tokengate/shared/notify"
 	"tokengate/shared/pepper"
+	"tokengate/shared/principal"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -23,70 +26,120 @@ func Logger() {
 // writes its decision lines there directly.
 var logOutput io.Writer
 
-// Deps is what the token functions are built from.
-type Deps struct {
-	Settings Settings
-	Clients  Clients
-	Table    *store.Table
-	Keys     *token.Keyring
-	Catalog  *access.Catalog
-	// DecisionLog is where the authorizer writes its decision lines; nil: where Logger
-	// sends the log, or through slog.Default() before Logger runs.
-	DecisionLog io.Writer
-	// PepperLoad is how long loading the pepper took (a DynamoDB Query and one KMS
-	// Decrypt per version): cold-start reports keep it apart from the rest.
-	PepperLoad time.Duration
+// ColdStart logs how long this cold start took, from process start until the function
+// is ready for its first event: one line per instance, for dashboards and for the local
+// gateway's report of init times under the Lambda emulator.
+func ColdStart() {
+	slog.Info("cold start", "function", os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), "initMs", ms(time.Since(processStart)))
 }
 
-// Load reads the settings, makes the clients and decrypts the pepper: everything a
-// function needs, once per cold start.
-func Load(ctx context.Context) (*Deps, error) {
-	s, err := LoadSettings(nil)
+// processStart is taken when the package initialises, as close to process start as Go
+// code gets.
+var processStart = time.Now()
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Needs says what a function loads beyond its settings and the scope catalog. Each is
+// something its role must allow, so a function asks only for what its operation uses.
+type Needs uint8
+
+const (
+	// Table: the DynamoDB table, and the token and principal services on it (without
+	// the pepper: reading tokens and changing them without a new secret).
+	Table Needs = 1 << iota
+	// Pepper: the pepper, decrypted with KMS, to hash new secrets (implies Table).
+	Pepper
+	// Mail: SES, for the enrollment mail and leak notices (needs NOTIFICATION_SENDER).
+	// Without it, Services has no LeakNotices and its Enroller cannot send.
+	Mail
+)
+
+// Load reads the settings from getenv and builds what needs asks for: the services a
+// function's operation is made from (api.Operations lists which each uses).
+func Load(ctx context.Context, getenv func(string) string, needs Needs) (api.Services, error) {
+	s, err := LoadSettings(getenv)
 	if err != nil {
-		return nil, err
+		return api.Services{}, err
 	}
-	return LoadWith(ctx, s)
+	return LoadWith(ctx, s, needs)
 }
 
-// LoadWith is Load with settings already read.
-func LoadWith(ctx context.Context, s Settings) (*Deps, error) {
-	c, err := NewClients(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return LoadWithClients(ctx, s, c)
-}
-
-// LoadWithClients is LoadWith with clients already made.
-func LoadWithClients(ctx context.Context, s Settings, c Clients) (*Deps, error) {
-	tb := &store.Table{Client: c.DynamoDB, Name: s.TableName, Retention: s.Policy.Retention}
-	start := time.Now()
-	keys, err := pepper.Load(ctx, c.KMS, s.KMSKeyID, tb)
-	if err != nil {
-		return nil, err
-	}
-	pepperLoad := time.Since(start)
+// LoadWith is Load with the settings read.
+func LoadWith(ctx context.Context, s Settings, needs Needs) (api.Services, error) {
 	cat, err := catalogAt(s.CatalogFile)
 	if err != nil {
-		return nil, err
+		return api.Services{}, err
 	}
-	return &Deps{Settings: s, Clients: c, Table: tb, Keys: keys, Catalog: cat, PepperLoad: pepperLoad}, nil
-}
-
-// TokenService is the service the management functions run.
-func (d *Deps) TokenService() *token.Service {
-	return &token.Service{
-		Store: d.Table, Principals: d.Table, Keys: d.Keys, Catalog: d.Catalog, Policy: d.Settings.Policy,
-		Prefix: d.Settings.Prefix, Now: time.Now,
+	out := api.Services{Catalog: cat}
+	if needs == 0 {
+		return out, nil
 	}
-}
-
-// TokenService loads everything and returns the token service: the one call of a
-// management function's main.
-func TokenService(ctx context.Context) (*token.Service, error) {
-	d, err := Load(ctx)
+	c, err := NewClients(s)
 	if err != nil {
-		return nil, err
+		return api.Services{}, err
 	}
-	return d.TokenService(), nil
+	tb := NewTable(s, c)
+	var keys *token.Keyring
+	if needs&Pepper != 0 {
+		if keys, err = pepper.Load(ctx, c.KMS, s.KMSKeyID, tb); err != nil {
+			return api.Services{}, err
+		}
+	}
+	var mail *Clients
+	if needs&Mail != 0 {
+		if _, err := s.sender(); err != nil {
+			return api.Services{}, err
+		}
+		mail = &c
+	}
+	return Assemble(s, tb, keys, cat, mail), nil
+}
+
+// Assemble makes the services of s on tb with keys (nil: without the pepper) and cat;
+// with mail (the clients whose configuration and SES endpoint to use) also the mail
+// senders, from s.Sender. LoadWith uses it, and so do the tests that give each function
+// its own table client.
+func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Catalog, mail *Clients) api.Services {
+	out := api.Services{
+		Catalog: cat, Rates: tb,
+		Tokens: &token.Service{
+			Store: tb, Principals: tb, Keys: keys, Catalog: cat, Policy: s.Policy,
+			Prefix: s.Prefix, Now: time.Now,
+		},
+		Principals: &principal.Service{Store: tb, Catalog: cat, Now: time.Now},
+	}
+	if keys != nil {
+		// Exchanging an enrollment secret needs the pepper; mailing one needs SES too.
+		out.Enroller = &principal.Enroller{Principals: tb, Enrollments: tb, Tokens: out.Tokens, Now: time.Now}
+	}
+	if mail != nil {
+		mailer := notify.NewMailer(mail.AWS, mail.Endpoints.Endpoint("SES"), s.Sender)
+		mailer.ConsoleURL = s.ConsoleURL
+		out.LeakNotices = &notify.LeakNotices{Mailer: mailer, Principals: tb}
+		if out.Enroller != nil {
+			out.Enroller.Mailer = mailer
+		}
+	}
+	return out
+}
+
+// NewTable is the DynamoDB table of s on c.
+func NewTable(s Settings, c Clients) *store.Table {
+	return &store.Table{Client: c.DynamoDB, Name: s.TableName, Retention: s.Policy.Retention}
+}
+
+// Catalog reads the scope catalog named by CATALOG_FILE from getenv (os.Getenv when
+// nil); without it, the built-in scopes only. A bad file is an error that names it.
+func Catalog(getenv func(string) string) (*access.Catalog, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return catalogAt(catalogFile(getenv("CATALOG_FILE"), getenv("LAMBDA_TASK_ROOT")))
+}
+
+func catalogAt(path string) (*access.Catalog, error) {
+	if path == "" {
+		return access.NewCatalog()
+	}
+	return access.LoadCatalog(path)
 }

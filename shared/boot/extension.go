@@ -80,3 +80,26 @@ func afterEachInvoke(work func(ctx context.Context), last func(ctx context.Conte
 		}
 	}, nil
 }
+
+// LambdaHandler is the handler the authorizer's main starts. Usage counts that are due
+// are written after each answer by an internal extension (afterEachInvoke), so no write
+// delays a decision; the pending ones are written on SHUTDOWN and, with OnSIGTERM, when
+// Lambda sends SIGTERM, so no use is lost when an instance ends.
+func (p *Pending) LambdaHandler() func(context.Context, json.RawMessage) (any, error) {
+	answered, err := afterEachInvoke(func(ctx context.Context) { p.FlushDue(ctx, time.Now()) }, p.Flush)
+	if err != nil {
+		// Without the extension, due counts are written in the background after each
+		// answer; if Lambda freezes the instance first, the write finishes when it next
+		// runs (and a failed one is kept for the next flush).
+		slog.Warn("usage extension not registered: flushing at the next invocation", "err", err)
+		answered = func() { go p.FlushDue(context.Background(), time.Now()) }
+	}
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		out, err := p.Handle(ctx, raw)
+		answered()
+		return out, err
+	}
+}
+
+// OnSIGTERM writes every pending usage count: lambda.WithEnableSIGTERM(p.OnSIGTERM).
+func (p *Pending) OnSIGTERM() { p.Flush(context.Background()) }

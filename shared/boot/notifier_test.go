@@ -15,43 +15,53 @@ import (
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func TestLoadNotifierSettings(t *testing.T) {
+// mail is the part of Settings the mail senders read.
+type mail struct {
+	Backoff    time.Duration
+	Recipients []string
+	Sender     string
+	ConsoleURL string
+}
+
+func TestMailSettings(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    boot.NotifierSettings
+		want    mail
 		wantErr []string // every one of these is named
 	}{
 		{"defaults", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com"},
-			boot.NotifierSettings{Backoff: 24 * time.Hour, Sender: "tokengate@example.com"}, nil},
+			mail{Backoff: 24 * time.Hour, Sender: "tokengate@example.com"}, nil},
 		{"everything set", map[string]string{
 			"NOTIFICATION_SENDER": "tokengate@example.com", "TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL": "12h",
 			"EXPIRY_NOTIFICATION_EMAILS": "ops@example.com; sec@example.org",
-		}, boot.NotifierSettings{Backoff: 12 * time.Hour, Recipients: []string{"ops@example.com", "sec@example.org"}, Sender: "tokengate@example.com"}, nil},
-		{"no sender", map[string]string{}, boot.NotifierSettings{}, []string{"NOTIFICATION_SENDER is required"}},
-		{"bad sender", map[string]string{"NOTIFICATION_SENDER": "tokengate"}, boot.NotifierSettings{}, []string{"NOTIFICATION_SENDER", `"tokengate"`}},
+		}, mail{Backoff: 12 * time.Hour, Recipients: []string{"ops@example.com", "sec@example.org"}, Sender: "tokengate@example.com"}, nil},
+		{"no sender: required only where mail is sent", map[string]string{}, mail{Backoff: 24 * time.Hour}, nil},
+		{"bad sender", map[string]string{"NOTIFICATION_SENDER": "tokengate"}, mail{}, []string{"NOTIFICATION_SENDER", `"tokengate"`}},
 		{"bad addresses, all named at once", map[string]string{
 			"NOTIFICATION_SENDER": "tokengate@example.com", "EXPIRY_NOTIFICATION_EMAILS": "ops@example.com;nope;x@",
-		}, boot.NotifierSettings{}, []string{"EXPIRY_NOTIFICATION_EMAILS", `"nope"`, `"x@"`}},
+		}, mail{}, []string{"EXPIRY_NOTIFICATION_EMAILS", `"nope"`, `"x@"`}},
 		{"backoff of zero", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL": "0s"},
-			boot.NotifierSettings{}, []string{"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL"}},
+			mail{}, []string{"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL"}},
 		{"backoff not a duration", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL": "1 day"},
-			boot.NotifierSettings{}, []string{"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL", "24h"}},
+			mail{}, []string{"TOKEN_EXPIRATION_NOTIFIER_BACKOFF_INTERVAL", "24h"}},
 		// CONSOLE_URL: where notices link; it ends in "/" so "#/tokens/<id>" can follow.
 		{"console address gets its slash", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "https://api.example.com/Prod/console"},
-			boot.NotifierSettings{Backoff: 24 * time.Hour, Sender: "tokengate@example.com", ConsoleURL: "https://api.example.com/Prod/console/"}, nil},
+			mail{Backoff: 24 * time.Hour, Sender: "tokengate@example.com", ConsoleURL: "https://api.example.com/Prod/console/"}, nil},
 		{"console address kept", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "http://127.0.0.1:3000/console/"},
-			boot.NotifierSettings{Backoff: 24 * time.Hour, Sender: "tokengate@example.com", ConsoleURL: "http://127.0.0.1:3000/console/"}, nil},
+			mail{Backoff: 24 * time.Hour, Sender: "tokengate@example.com", ConsoleURL: "http://127.0.0.1:3000/console/"}, nil},
 		{"console address must be http(s)", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "javascript:alert(1)"},
-			boot.NotifierSettings{}, []string{"CONSOLE_URL"}},
+			mail{}, []string{"CONSOLE_URL"}},
 		{"console address must be absolute", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "/console/"},
-			boot.NotifierSettings{}, []string{"CONSOLE_URL"}},
+			mail{}, []string{"CONSOLE_URL"}},
 		{"console address has no fragment", map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com", "CONSOLE_URL": "https://x.example/console/#/a"},
-			boot.NotifierSettings{}, []string{"CONSOLE_URL"}},
+			mail{}, []string{"CONSOLE_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := boot.LoadNotifierSettings(env(tt.env))
+			tt.env["TABLE_NAME"], tt.env["KMS_KEY_ID"] = "t", "k"
+			s, err := boot.LoadSettings(env(tt.env))
+			got := mail{s.Backoff, s.Recipients, s.Sender, s.ConsoleURL}
 			if len(tt.wantErr) > 0 {
 				require.Error(t, err)
 				for _, s := range tt.wantErr {
@@ -84,7 +94,7 @@ func TestDetectionWindowSetting(t *testing.T) {
 }
 
 func TestNotifierFailsStartOnBadSettings(t *testing.T) {
-	_, err := boot.Notifier(context.Background(), env(map[string]string{"TABLE_NAME": "t", "KMS_KEY_ID": "k", "EXPIRY_NOTIFICATION_EMAILS": "nope"}), nil)
+	_, err := boot.Notifier(context.Background(), env(map[string]string{"TABLE_NAME": "t", "KMS_KEY_ID": "k", "EXPIRY_NOTIFICATION_EMAILS": "nope"}))
 	require.ErrorContains(t, err, "NOTIFICATION_SENDER is required")
 	require.ErrorContains(t, err, "EXPIRY_NOTIFICATION_EMAILS", "every bad setting at once")
 }

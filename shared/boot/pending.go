@@ -18,23 +18,14 @@ import (
 // operator has run bootstrap, the next request after at most this long is served.
 const PepperRetry = 5 * time.Second
 
-// AuthorizerHandler is the Lambda handler of the authorizer function. Before bootstrap
-// (no pepper in the table) the cold start does not fail: a function that exits on every
-// start would only crash-loop. Instead every request is refused with one log line that
-// says why, and the table is looked at again at most every PepperRetry, so the first
-// request after bootstrap is served by the same instance. Any other failure to load is
-// returned: the caller exits, and nothing is allowed.
-func AuthorizerHandler(ctx context.Context, s Settings, resp authorizer.Response, getenv func(string) string) (*Pending, error) {
-	c, err := NewClients(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return AuthorizerHandlerWith(ctx, s, c, resp, getenv, time.Now)
-}
-
-// AuthorizerHandlerWith is AuthorizerHandler with clients made and a clock.
-func AuthorizerHandlerWith(ctx context.Context, s Settings, c Clients, resp authorizer.Response, getenv func(string) string, now func() time.Time) (*Pending, error) {
-	p := &Pending{settings: s, clients: c, resp: resp, getenv: getenv, now: now}
+// AuthorizerWith is Authorizer with settings read, clients made and a clock. Before
+// bootstrap (no pepper in the table) the cold start does not fail: a function that exits
+// on every start would only crash-loop. Instead every request is refused with one log
+// line that says why, and the table is looked at again at most every PepperRetry, so the
+// first request after bootstrap is served by the same instance. Any other failure to load
+// is returned: main exits, and nothing is allowed.
+func AuthorizerWith(ctx context.Context, s Settings, c Clients, now func() time.Time) (*Pending, error) {
+	p := &Pending{settings: s, clients: c, resp: s.Response, now: now}
 	if err := p.load(ctx); err != nil && !errors.Is(err, pepper.ErrNotBootstrapped) {
 		return nil, err
 	}
@@ -46,7 +37,6 @@ type Pending struct {
 	settings Settings
 	clients  Clients
 	resp     authorizer.Response
-	getenv   func(string) string
 	now      func() time.Time
 
 	mu      sync.Mutex
@@ -61,15 +51,18 @@ type Pending struct {
 // there is no pepper yet.
 func (p *Pending) load(ctx context.Context) error {
 	p.tried = p.now()
-	d, err := LoadWithClients(ctx, p.settings, p.clients)
+	tb := NewTable(p.settings, p.clients)
+	start := time.Now()
+	keys, err := pepper.Load(ctx, p.clients.KMS, p.settings.KMSKeyID, tb)
 	if err != nil {
 		return err
 	}
-	a, usage, err := d.Authorizer(p.getenv)
+	pepperLoad := time.Since(start)
+	a, usage, err := NewAuthorizer(p.settings, tb, keys, nil)
 	if err != nil {
 		return err
 	}
-	p.handler, p.usage, p.PepperLoad = a.Handler(p.resp), usage, d.PepperLoad
+	p.handler, p.usage, p.PepperLoad = a.Handler(p.resp), usage, pepperLoad
 	return nil
 }
 

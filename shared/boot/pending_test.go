@@ -93,8 +93,8 @@ func TestAuthorizerBeforeBootstrap(t *testing.T) {
 	require.ErrorIs(t, err, errAccessDenied, "the role cannot create the pepper")
 
 	clock := localtest.NewClock(time.Now())
-	s := boot.Settings{TableName: tb.Name, KMSKeyID: key, Prefix: token.DefaultPrefix, Policy: token.DefaultPolicy()}
-	p, err := boot.AuthorizerHandlerWith(ctx, s, role, authorizer.ResponseSimple, func(string) string { return "" }, clock.Now)
+	s := boot.Settings{TableName: tb.Name, KMSKeyID: key, Prefix: token.DefaultPrefix, Policy: token.DefaultPolicy(), Response: authorizer.ResponseSimple}
+	p, err := boot.AuthorizerWith(ctx, s, role, clock.Now)
 	require.NoError(t, err, "no pepper is no reason to fail the cold start")
 	require.False(t, p.Ready())
 
