@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/gateway"
-	"tokengate/infra/iam"
 	"tokengate/infra/localtest"
-	"tokengate/shared/boot"
-	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
@@ -40,9 +36,8 @@ const (
 // TestReadmeWalkthrough runs the README's walkthrough as a reader would after `make run`:
 // the ```sh blocks between <!-- walkthrough --> and <!-- /walkthrough -->, in order, in one
 // bash session, in a folder whose .local/admin-token holds the root token of a freshly
-// bootstrapped table, against the local gateway (template.yaml's routes, the real
-// authorizer and handlers, each function limited to its role's DynamoDB calls) on the
-// test stack. It fails, naming the block and the command, where a command fails, answers
+// bootstrapped table, against the local gateway as `make run` serves it (template.yaml's
+// routes, the real authorizer and handlers) on the test stack. It fails, naming the block and the command, where a command fails, answers
 // another status than the one the README shows after it (`# 201 …`), or answers without a
 // "field":value the README shows (values with … differ on every machine and are not
 // compared). `sleep 30` (waiting for AUTH_CACHE_TTL) waits the test gateway's TTL instead.
@@ -97,8 +92,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 }
 
 // readmeGateway is `make run` on the test stack: a fresh table bootstrapped as `make run`
-// bootstraps it (root token written to tokenFile), and the local gateway on a free
-// loopback port, with a short AUTH_CACHE_TTL. It returns the gateway's URL.
+// bootstraps it (root token written to tokenFile), and the local gateway that `tglocal
+// serve` runs (inProcessServer, with the settings make run gives it but a shorter
+// AUTH_CACHE_TTL) on a free loopback port. It returns the gateway's URL.
 func readmeGateway(t *testing.T, tokenFile string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -110,29 +106,16 @@ func readmeGateway(t *testing.T, tokenFile string) string {
 		bootstrapOptions{ID: "admin", Name: "Local admin", Email: "admin@localhost", Prefix: token.DefaultPrefix, Catalog: "../catalog.json", TokenFile: tokenFile}))
 
 	env := settingDefaults(tmpl)
+	maps.Copy(env, notifierDefaults(tmpl, os.Getenv))
 	env["TABLE_NAME"], env["KMS_KEY_ID"], env["CATALOG_FILE"] = tb.Name, localtest.KMSKey(t), "../catalog.json"
 	env["AUTH_CACHE_TTL"] = readmeCacheTTL
-	settings, err := boot.LoadSettings(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	deps, err := boot.LoadWithClients(ctx, settings, clients)
-	require.NoError(t, err)
-	t.Setenv("ROUTE_SCOPES", env["ROUTE_SCOPES"])
-	t.Setenv("NOTIFICATION_SENDER", localSender)
-	// Each function gets a DynamoDB client that allows only what its role allows.
-	depsFor := func(fn string) *boot.Deps {
-		ddb := dynamodb.NewFromConfig(clients.AWS, func(o *dynamodb.Options) {
-			o.BaseEndpoint = boot.Endpoint("DynamoDB")
-			o.DisableValidateResponseChecksum = true
-			o.HTTPClient = &http.Client{Transport: iam.Guard(fn, http.DefaultTransport, func(msg string) { t.Errorf("least privilege: %s", msg) })}
-		})
-		d := *deps
-		d.Table = &store.Table{Client: ddb, Name: tb.Name, Retention: tb.Retention}
-		if !iam.Uses(fn, "kms") {
-			d.Keys = nil
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
 		}
-		return &d
+		return os.Getenv(k) // the test stack's endpoints and credentials
 	}
-	s, err := NewServerWith(tmpl, depsFor)
+	s, err := inProcessServer(ctx, tmpl, getenv)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
