@@ -164,7 +164,7 @@ func TestDecisionLogWriter(t *testing.T) {
 	require.True(t, a.Check(ctx, req).Allow)
 	require.True(t, a.Check(ctx, req).Allow) // cached: logged as well
 	for i := 0; i < 5; i++ {
-		require.False(t, a.Check(ctx, authorizer.Request{Token: s[:len(s)-1] + "x"}).Allow)
+		require.False(t, a.Check(ctx, authorizer.Request{Token: mistype(s)}).Allow)
 	}
 	time.Sleep(1100 * time.Millisecond)
 	require.False(t, a.Check(ctx, authorizer.Request{Token: "tg_garbage"}).Allow)
