@@ -7,6 +7,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/principal"
+	"tokengate/shared/token"
 )
 
 // enrollmentView tells an admin where an enrollment mail went; never its secret.
@@ -74,7 +75,7 @@ const EnrollsPerMinute = 10
 // token, answered like a create (201 with the token, this once). Anything else is one
 // uniform 400. Each source (an IPv4 address, or an IPv6 /64) may try EnrollsPerMinute
 // times a minute.
-func Enroll(e *principal.Enroller, rates RateCounter) http.Handler {
+func Enroll(e *principal.Enroller, rates token.RateCounter) http.Handler {
 	var limit perMinute
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkQuery(r, nil); err != nil {

@@ -170,11 +170,6 @@ type LeakNotifier interface {
 	NotifyLeaked(ctx context.Context, revoked []*token.Token) error
 }
 
-// RateCounter counts requests per key and window across instances (shared/store).
-type RateCounter interface {
-	TakeRate(ctx context.Context, id token.ID, window time.Time, per time.Duration, limit int) (bool, error)
-}
-
 // LeakReportsPerMinute bounds the reports one source (an IPv4 address, an IPv6 /64) may make.
 const LeakReportsPerMinute = 10
 
@@ -196,7 +191,7 @@ var leakAccepted = map[string]string{
 type LeakedRoute struct {
 	Tokens   *token.Service
 	Notifier LeakNotifier
-	Rates    RateCounter
+	Rates    token.RateCounter
 	Now      func() time.Time
 	// AnswerAfter is the least time an accepted report takes to answer, so that the time
 	// does not tell whether something valid was revoked and mailed (LeakAnswerAfter in
@@ -235,7 +230,7 @@ func source(r *http.Request) string {
 // allow counts one request of r's source under kind ("LEAK", "ENROLL") against limit a
 // minute; when it is refused (429 with Retry-After) or cannot be counted, it has answered
 // w and returns false.
-func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates RateCounter, kind string, limit int, now time.Time) bool {
+func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates token.RateCounter, kind string, limit int, now time.Time) bool {
 	src, window := source(r), now.Truncate(time.Minute)
 	p.mu.Lock()
 	end, limited := p.limited[src]

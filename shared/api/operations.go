@@ -17,7 +17,7 @@ type Services struct {
 	Tokens     *token.Service // its Keys are nil unless the pepper was loaded
 	Principals *principal.Service
 	Catalog    *access.Catalog
-	Rates      RateCounter
+	Rates      token.RateCounter
 	// Enroller is nil unless the pepper was loaded, and sends no mail unless mail was
 	// loaded too; LeakNotices (SES) is nil unless mail was loaded.
 	Enroller    *principal.Enroller
@@ -65,7 +65,7 @@ var Operations = map[string]func(Services) http.Handler{
 
 // ReportLeaked serves POST /leaked-tokens (LeakedRoute), answering no sooner than
 // LeakAnswerAfter.
-func ReportLeaked(tokens *token.Service, notices LeakNotifier, rates RateCounter) http.Handler {
+func ReportLeaked(tokens *token.Service, notices LeakNotifier, rates token.RateCounter) http.Handler {
 	return &LeakedRoute{Tokens: tokens, Notifier: notices, Rates: rates, Now: time.Now, AnswerAfter: LeakAnswerAfter}
 }
 

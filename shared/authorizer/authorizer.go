@@ -60,12 +60,6 @@ func (r Reason) Rejected() bool {
 	return true
 }
 
-// RateCounter counts requests per token per window across every instance
-// (shared/store implements it on the table).
-type RateCounter interface {
-	TakeRate(ctx context.Context, id token.ID, window time.Time, per time.Duration, limit int) (bool, error)
-}
-
 // Request is what a decision is made on, whatever the event format.
 type Request struct {
 	Token    string // the presented token string, never logged
@@ -102,7 +96,7 @@ type Config struct {
 	Usage *Usage
 	// Rates counts requests of rate-limited tokens. Without it a rate-limited token is
 	// refused: the authorizer fails closed.
-	Rates RateCounter
+	Rates token.RateCounter
 	// NegativeTTL bounds how long a read that refuses is reused: an unknown id, a wrong
 	// secret, a token disabled, revoked or expired; 0 means DefaultNegativeTTL.
 	NegativeTTL time.Duration
