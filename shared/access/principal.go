@@ -1,6 +1,16 @@
 package access
 
-import "time"
+import (
+	"context"
+	"time"
+)
+
+// Principals reads principals: the one interface every package that looks a principal up
+// uses (shared/store implements it on the table).
+type Principals interface {
+	// GetPrincipal returns token.ErrNotFound when no principal has this id.
+	GetPrincipal(ctx context.Context, id string) (*Principal, error)
+}
 
 // Principal is a user or an application that owns tokens. Its roles decide the scopes
 // it holds now; its tokens never grant more.

@@ -13,16 +13,11 @@ import (
 	"tokengate/shared/token"
 )
 
-// Principals reads owners' addresses (shared/store implements it).
-type Principals interface {
-	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
-}
-
 // LeakNotices tells owners that tokens of theirs were reported as leaked and revoked:
 // one message per owner, listing name, hint and id (never more of a token).
 type LeakNotices struct {
 	Mailer     *Mailer
-	Principals Principals
+	Principals access.Principals
 }
 
 // NotifyLeaked emails the owner of each revoked token. An owner without an address is

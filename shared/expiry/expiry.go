@@ -28,12 +28,6 @@ type Tokens interface {
 	ReleaseNotice(ctx context.Context, id token.ID, at, prev time.Time) error
 }
 
-// Principals finds a token owner's email address; shared/store.Table implements it.
-type Principals interface {
-	// GetPrincipal returns token.ErrNotFound for an unknown id.
-	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
-}
-
 // Mailer sends one recipient one message listing alerts; shared/email.Mailer implements it.
 type Mailer interface {
 	Send(ctx context.Context, to string, alerts []token.Alert) error
@@ -42,7 +36,7 @@ type Mailer interface {
 // Notifier is one configured expiry notifier. Runs may overlap, in one process or many.
 type Notifier struct {
 	Tokens     Tokens
-	Principals Principals
+	Principals access.Principals
 	Mailer     Mailer
 	// Window is TOKEN_EXPIRATION_DETECTION_WINDOW: how long before its expiry a token is announced.
 	Window time.Duration

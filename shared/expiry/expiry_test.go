@@ -18,8 +18,8 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
-	"tokengate/shared/expiry"
 	"tokengate/shared/email"
+	"tokengate/shared/expiry"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )

@@ -22,8 +22,7 @@ import (
 // keyed by their owner reference (token.OwnerRef), so two ids with the same reference
 // cannot both exist.
 type Store interface {
-	// GetPrincipal returns token.ErrNotFound when no principal has this id.
-	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
+	access.Principals
 	// PutPrincipal writes p only if the stored version is still ifVersion (0: p is new
 	// and neither its id nor its owner reference is taken), else returns token.ErrConflict.
 	PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error
