@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"tokengate/infra/localstack"
 	"tokengate/infra/samtemplate"
 	"tokengate/shared/boot"
 	"tokengate/shared/notifier"
@@ -52,11 +53,8 @@ func notifierEnv(tmpl *samtemplate.Template) {
 	}
 	if os.Getenv("CONSOLE_URL") == "" {
 		// The local gateway serves the console (make run: TG_API_PORT, default 3000).
-		port := os.Getenv("TG_API_PORT")
-		if port == "" {
-			port = "3000"
-		}
-		os.Setenv("CONSOLE_URL", "http://127.0.0.1:"+port+"/console/")
+		port, _ := localstack.APIPort.In(localstack.Run, os.Getenv)
+		os.Setenv("CONSOLE_URL", localstack.URL(port)+"/console/")
 	}
 }
 

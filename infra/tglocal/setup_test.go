@@ -28,7 +28,7 @@ func TestSetupNeverDeletesATable(t *testing.T) {
 	// setup sets the functions' environment in its own process: restore it after.
 	for _, k := range []string{"TABLE_NAME", "KMS_KEY_ID", "CATALOG_FILE", "TOKEN_PREFIX", "MAX_TOKEN_LIFETIME", "TEMPORARY_TOKEN_TTL",
 		"MAX_TEMPORARY_TOKEN_LIFETIME", "PERMANENT_TOKENS_ADMIN_ONLY", "RETENTION_AFTER_END", "AUTH_CACHE_TTL", "USAGE_FLUSH_INTERVAL",
-		"ROUTE_SCOPES", "AUTHORIZER_RESPONSE"} {
+		"ROUTE_SCOPES", "AUTHORIZER_RESPONSE", "EXPIRY_NOTIFICATION_EMAILS"} {
 		t.Setenv(k, os.Getenv(k))
 		require.NoError(t, os.Unsetenv(k))
 	}
