@@ -63,7 +63,7 @@ func (s *Stack) Running(svc Service) (int, bool) {
 	port := strconv.Itoa(svc.Port)
 	var marker, onPort bool
 	for _, a := range args {
-		marker = marker || a == svc.Marker
+		marker = marker || strings.Contains(a, svc.Marker)
 		onPort = onPort || a == port || strings.HasSuffix(a, ":"+port)
 	}
 	return pid, marker && onPort
@@ -80,7 +80,7 @@ func (s *Stack) runningElsewhere(svc Service) (int, bool) {
 		return 0, false
 	}
 	for _, a := range cmdline(pid) {
-		if a == svc.Marker {
+		if strings.Contains(a, svc.Marker) {
 			return pid, true
 		}
 	}

@@ -2,36 +2,55 @@ package localstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
-// Up starts the emulators that are not running yet (in test mode with fresh KMS data)
-// and waits until each answers.
+// Up starts the emulators that are not running yet (in test mode with fresh KMS data),
+// all at once, and waits until each answers.
 func (s *Stack) Up(ctx context.Context, w io.Writer) error {
 	unlock, err := s.Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	for _, svc := range s.Emulators() {
+	type result struct {
+		pid     int
+		started bool
+		took    time.Duration
+		err     error
+	}
+	svcs := s.Emulators()
+	results := make([]chan result, len(svcs))
+	for i, svc := range svcs {
 		if _, running := s.Running(svc); !running && svc.Name == "kms" && s.Mode == Test {
 			if err := os.RemoveAll(s.KMSData()); err != nil {
 				return err
 			}
 		}
-		pid, started, err := s.Start(ctx, svc)
-		if err != nil {
-			return err
-		}
-		state := "already running"
-		if started {
-			state = "started"
-		}
-		fmt.Fprintf(w, "%-9s %-24s pid=%-8d %s\n", svc.Name, URL(svc.Port), pid, state)
+		results[i] = make(chan result, 1)
+		go func() {
+			start := time.Now()
+			pid, started, err := s.Start(ctx, svc)
+			results[i] <- result{pid, started, time.Since(start), err}
+		}()
 	}
-	return nil
+	var errs []error
+	for i, svc := range svcs {
+		r := <-results[i]
+		switch {
+		case r.err != nil:
+			errs = append(errs, r.err)
+		case r.started:
+			fmt.Fprintf(w, "%-9s %-24s pid=%-8d started (%s)\n", svc.Name, URL(svc.Port), r.pid, r.took.Round(10*time.Millisecond))
+		default:
+			fmt.Fprintf(w, "%-9s %-24s pid=%-8d already running\n", svc.Name, URL(svc.Port), r.pid)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Down stops the gateway and the emulators (test mode: and throws the KMS data away).
