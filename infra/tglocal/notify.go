@@ -73,6 +73,9 @@ func notifyOnce(ctx context.Context, state, tmplPath string) error {
 	}
 	fmt.Fprintf(os.Stderr, "✓ notifier run: %d expiring tokens read, %d notified, %d skipped (within the backoff), %d emails sent, %d failures\n",
 		sum.TokensRead, sum.Notified, sum.Skipped, sum.EmailsSent, sum.Failures)
+	if to := os.Getenv("EXPIRY_NOTIFICATION_EMAILS"); to != "" {
+		fmt.Fprintf(os.Stderr, "  every notice also goes to %s (EXPIRY_NOTIFICATION_EMAILS)\n", to)
+	}
 	if ses := os.Getenv("AWS_ENDPOINT_URL_SES"); ses != "" {
 		fmt.Fprintf(os.Stderr, "  the mails are at %s\n", ses)
 	}

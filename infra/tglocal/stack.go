@@ -104,17 +104,17 @@ func stackFlags(name string, args []string) (*localstack.Stack, bool, error) {
 
 // printPorts lists this checkout's ports in both modes (make help, make status).
 func printPorts() error {
-	fmt.Printf("  %-17s %-6s %-6s %s\n", "variable", "run", "test", "")
-	for _, p := range localstack.Ports {
-		run, err := p.In(localstack.Run, os.Getenv)
+	var cols [2][]int
+	for i, m := range []localstack.Mode{localstack.Run, localstack.Test} {
+		st, err := localstack.New(".", m, os.Getenv)
 		if err != nil {
 			return err
 		}
-		test, err := p.In(localstack.Test, os.Getenv)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("  %-17s %-6s %-6s %s\n", p.Env, portText(run), portText(test), p.What)
+		cols[i] = []int{st.DynamoDB, st.SES, st.KMS, st.API, st.AWS, st.Lambda}
+	}
+	fmt.Printf("  %-17s %-6s %-6s\n", "variable", "run", "test")
+	for i, p := range localstack.Ports {
+		fmt.Printf("  %-17s %-6s %-6s %s\n", p.Env, portText(cols[0][i]), portText(cols[1][i]), p.What)
 	}
 	return nil
 }
