@@ -88,7 +88,7 @@ test: tools lint browser $(LOCAL_BIN) ## start the test stack and run every test
 	@$(MAKE) --no-print-directory build-local
 	@rm -f .local/test/lambda-init.txt
 	@set -a && source <($(LOCAL_BIN) stack env -mode test) && set +a && \
-		TG_LAMBDA_REPORT=$(CURDIR)/.local/test/lambda-init.txt go test -count=1 -race ./... ; status=$$?; \
+		TG_LAMBDA_REPORT=$(CURDIR)/.local/test/lambda-init.txt TG_TGLOCAL=$(CURDIR)/$(LOCAL_BIN) go test -count=1 -race ./... ; status=$$?; \
 		$(LOCAL_BIN) stack down -mode test >/dev/null; \
 		if [ -f .local/test/lambda-init.txt ]; then echo "init time of each function under the Lambda runtime interface emulator:"; cat .local/test/lambda-init.txt; fi; \
 		exit $$status
