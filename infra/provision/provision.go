@@ -81,3 +81,30 @@ func Key(ctx context.Context, client *kms.Client, description string) (string, e
 	}
 	return aws.ToString(out.KeyMetadata.KeyId), nil
 }
+
+// AliasKey returns the id of the enabled key an alias (alias/…) names; found is false
+// when there is no such alias or its key is disabled.
+func AliasKey(ctx context.Context, client *kms.Client, alias string) (id string, found bool, err error) {
+	out, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	var notFound *kmstypes.NotFoundException
+	if errors.As(err, &notFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("describe key %s: %w", alias, err)
+	}
+	return aws.ToString(out.KeyMetadata.KeyId), out.KeyMetadata.Enabled, nil
+}
+
+// Alias points alias (alias/…) at key id, creating or moving it.
+func Alias(ctx context.Context, client *kms.Client, alias, id string) error {
+	_, err := client.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)})
+	var exists *kmstypes.AlreadyExistsException
+	if errors.As(err, &exists) {
+		_, err = client.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)})
+	}
+	if err != nil {
+		return fmt.Errorf("alias %s to key %s: %w", alias, id, err)
+	}
+	return nil
+}

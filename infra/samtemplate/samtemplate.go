@@ -288,7 +288,7 @@ func route(function string, ev *serverless.Function_HttpApiEvent, defaultAuth st
 func restRoute(function string, ev *serverless.Function_ApiEvent, defaultAuth string) (Route, error) {
 	switch {
 	case ev.Method == "" || ev.Path == "":
-		return Route{}, errors.New("Api event needs both Method and Path")
+		return Route{}, errors.New("an Api event needs both Method and Path")
 	case !strings.HasPrefix(ev.Path, "/"):
 		return Route{}, fmt.Errorf("path %q does not start with /", ev.Path)
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"tokengate/infra/localstack"
 	"tokengate/infra/samtemplate"
 )
 
@@ -90,7 +91,7 @@ func envVars(tmpl *samtemplate.Template, local map[string]string, endpoint strin
 // awsRouterAddr is where serve runs the AWS router: 127.0.0.1:$TG_AWS_PORT, by default
 // the gateway's port + 10 (3010 beside 3000), so stacks on other ports don't collide.
 func awsRouterAddr(gatewayAddr string) string {
-	if port := os.Getenv("TG_AWS_PORT"); port != "" {
+	if port := os.Getenv(localstack.AWSPort.Env); port != "" {
 		return "127.0.0.1:" + port
 	}
 	port := 3000

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"tokengate/shared/access"
+	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
 	"tokengate/shared/pepper"
 	"tokengate/shared/store"
@@ -44,6 +46,10 @@ type bootstrapOptions struct {
 	Email     string
 	Add       bool   // add a superuser although one exists
 	TokenFile string // local: keep the root token here (0600), and reuse a working one
+	// Renew: when the token in TokenFile does not authenticate (rotated, revoked,
+	// expired, missing), mint a new root token for the superuser ID. Set for the local
+	// stack only (make run), never by a flag.
+	Renew bool
 }
 
 func bootstrapFlags(args []string) (bootstrapOptions, error) {
@@ -118,6 +124,7 @@ func bootstrapTarget(ctx context.Context, o *bootstrapOptions) (target, error) {
 		if o.TokenFile == "" {
 			o.TokenFile = filepath.Join(o.State, "admin-token")
 		}
+		o.Renew = true
 		// The local stack: the clients the functions make, on the env file's endpoints.
 		c, err := boot.NewClients(boot.Settings{AWS: boot.LoadAWSSettings(env.Getenv)})
 		if err != nil {
@@ -191,12 +198,23 @@ func runBootstrap(ctx context.Context, t target, o bootstrapOptions) error {
 	svc := &token.Service{Store: tb, Principals: tb, Keys: keys, Catalog: cat, Policy: token.DefaultPolicy(), Prefix: o.Prefix, Now: time.Now}
 
 	if o.TokenFile != "" {
-		if s := readFile(o.TokenFile); s != "" {
-			if id, _, err := token.Parse(o.Prefix, s); err == nil {
-				if tok, owner, err := tb.GetWithOwner(ctx, id); err == nil && owner != nil && tok.EffectiveStatus(time.Now()) == token.StatusActive {
-					fmt.Printf("✓ bootstrapped already: the root token in %s (%s) works\n", o.TokenFile, tok.Hint)
-					return nil
-				}
+		// Authenticate with it, as the authorizer does every request: secret, status,
+		// expiry and owner.
+		d := authorizer.New(authorizer.Config{Tokens: tb, Keys: keys, Catalog: cat, Prefix: o.Prefix, Log: io.Discard}).
+			Check(ctx, authorizer.Request{Token: readFile(o.TokenFile), Route: "GET /tokens/self"})
+		switch {
+		case d.Allow:
+			fmt.Printf("✓ bootstrapped already: the admin token in %s authenticates (token %s)\n", o.TokenFile, d.TokenID)
+			return nil
+		case d.Reason == authorizer.ReasonStoreFailed:
+			return fmt.Errorf("check the admin token in %s: the table or KMS failed", o.TokenFile)
+		}
+		if o.Renew {
+			if p, err := tb.GetPrincipal(ctx, o.ID); err == nil && p.Superuser {
+				fmt.Printf("! the admin token in %s does not authenticate any more (%s): minting a new one for superuser %s\n", o.TokenFile, d.Reason, o.ID)
+				return mintRoot(ctx, svc, o)
+			} else if err != nil && !errors.Is(err, token.ErrNotFound) {
+				return err
 			}
 		}
 	}
@@ -222,12 +240,22 @@ func runBootstrap(ctx context.Context, t target, o bootstrapOptions) error {
 		return fmt.Errorf("create principal %s: %w", o.ID, err)
 	}
 	fmt.Printf("✓ superuser %s created, holding every scope of the catalog (%d)\n", o.ID, len(scopes))
+	return mintRoot(ctx, svc, o)
+}
+
+// mintRoot mints a root token for superuser o.ID, written to o.TokenFile (0600) when
+// set, and prints it once.
+func mintRoot(ctx context.Context, svc *token.Service, o bootstrapOptions) error {
 	c, err := svc.Bootstrap(ctx, o.ID, "tglocal bootstrap")
 	if err != nil {
 		return fmt.Errorf("mint root token: %w", err)
 	}
 	secret := c.Plaintext.Reveal()
 	if o.TokenFile != "" {
+		// Removed first: WriteFile keeps the mode of a file that exists.
+		if err := removeMissing(o.TokenFile); err != nil {
+			return err
+		}
 		if err := os.WriteFile(o.TokenFile, []byte(secret+"\n"), 0o600); err != nil {
 			return err
 		}
@@ -235,6 +263,13 @@ func runBootstrap(ctx context.Context, t target, o bootstrapOptions) error {
 	}
 	fmt.Printf("✓ root token of %s, holding every scope (audited as \"bootstrap\"); it is shown only this once:\n\n    %s\n\n"+
 		"  Next: create a second admin and enroll it (README, \"A second admin\"), then revoke this token.\n", o.ID, secret)
+	return nil
+}
+
+func removeMissing(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	return nil
 }
 

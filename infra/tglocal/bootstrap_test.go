@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -70,6 +71,32 @@ func TestBootstrap(t *testing.T) {
 		sealed, err := tb.SealedPeppers(ctx)
 		require.NoError(t, err)
 		require.Len(t, sealed, 1, "the pepper is created once")
+	})
+	t.Run("local: an admin token that does not authenticate is replaced", func(t *testing.T) {
+		o := o
+		o.Renew = true
+		for name, content := range map[string]string{"missing": "", "garbage": "not a token", "a wrong secret": readFile(tokenFile)[:len(readFile(tokenFile))-4] + "AAAA"} {
+			t.Run(name, func(t *testing.T) {
+				require.NoError(t, os.Remove(tokenFile))
+				if content != "" {
+					require.NoError(t, os.WriteFile(tokenFile, []byte(content), 0o644))
+				}
+				require.NoError(t, runBootstrap(ctx, tg, o))
+				fi, err := os.Stat(tokenFile)
+				require.NoError(t, err)
+				require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+				id, _, err := token.Parse(token.DefaultPrefix, readFile(tokenFile))
+				require.NoError(t, err)
+				renewed, err := tb.Get(ctx, id)
+				require.NoError(t, err)
+				require.Equal(t, "first", renewed.OwnerID)
+				require.Equal(t, token.StatusActive, renewed.Status)
+			})
+		}
+		o.Renew = false
+		require.NoError(t, os.WriteFile(tokenFile, []byte("not a token"), 0o600))
+		var ee *exitError
+		require.True(t, errors.As(runBootstrap(ctx, tg, o), &ee), "without Renew (not the local stack) nothing is minted")
 	})
 	t.Run("never creates a table", func(t *testing.T) {
 		missing := localtest.Name("missing")

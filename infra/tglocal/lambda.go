@@ -88,7 +88,7 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 		return nil, err
 	}
 	if _, err := os.Stat(rie); err != nil {
-		return nil, fmt.Errorf("lambda mode needs the runtime interface emulator (infra/stack.sh install puts it in .local/tools/bin): %w", err)
+		return nil, fmt.Errorf("lambda mode needs the runtime interface emulator (infra/install.sh stack puts it in .local/tools/bin): %w", err)
 	}
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, err

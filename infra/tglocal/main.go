@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
+	"tokengate/infra/localstack"
 	"tokengate/infra/samtemplate"
 )
 
@@ -29,14 +31,25 @@ func main() {
 		exit(bootstrap(ctx, os.Args[2:]))
 		return
 	}
+	switch os.Args[1] {
+	case "stack":
+		exit(stackCommand(ctx, os.Args[2:]))
+		return
+	case "gateway":
+		exit(gatewayCommand(ctx, os.Args[2:]))
+		return
+	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	state := fs.String("state", ".local", "folder of the local stack's state")
 	tmpl := fs.String("template", "template.yaml", "the SAM template")
-	addr := fs.String("addr", "127.0.0.1:3000", "address the gateway listens on (loopback)")
+	apiPort, err := localstack.APIPort.In(localstack.Run, os.Getenv)
+	if err != nil {
+		exit(err)
+	}
+	addr := fs.String("addr", localstack.Host+":"+strconv.Itoa(apiPort), "address the gateway listens on (loopback; default: TG_API_PORT)")
 	lambdaMode := fs.Bool("lambda", false, "serve: run every function as its built bootstrap under the Lambda runtime interface emulator")
 	_ = fs.Parse(os.Args[2:])
 
-	var err error
 	switch os.Args[1] {
 	case "setup":
 		err = setup(ctx, *state, *tmpl)
@@ -71,7 +84,12 @@ func exit(err error) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal setup|bootstrap|serve|notify|rotate-pepper|env-vars [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000] [-lambda]
+	fmt.Fprintln(os.Stderr, `usage: tglocal stack|gateway|setup|bootstrap|serve|notify|rotate-pepper|env-vars [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000] [-lambda]
+  stack up|down|status|env|ports [-mode run|test]
+          start, stop or show the local stack's emulators (DynamoDB Local, SES, local-kms);
+          env prints their endpoints for the AWS SDK, ports this checkout's ports (TG_*_PORT)
+  gateway start [-lambda] | stop
+          run serve in the background on TG_API_PORT (make run), or stop it
   setup   create the table and KMS key of the local stack and write <state>/env
   bootstrap  create pepper v1, the first superuser and its root token (printed once);
           locally by default, or -stack NAME / -table T -key K [-region R] for AWS or LocalStack;

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"tokengate/infra/localstack"
 	"tokengate/infra/samtemplate"
 	"tokengate/shared/boot"
 )
@@ -43,11 +44,8 @@ func notifierDefaults(tmpl *samtemplate.Template, getenv func(string) string) ma
 	}
 	if out["CONSOLE_URL"] == "" {
 		// The local gateway serves the console (make run: TG_API_PORT, default 3000).
-		port := getenv("TG_API_PORT")
-		if port == "" {
-			port = "3000"
-		}
-		out["CONSOLE_URL"] = "http://127.0.0.1:" + port + "/console/"
+		port, _ := localstack.APIPort.In(localstack.Run, getenv)
+		out["CONSOLE_URL"] = localstack.URL(port) + "/console/"
 	}
 	return out
 }
@@ -68,6 +66,9 @@ func notifyOnce(ctx context.Context, state, tmplPath string) error {
 	}
 	fmt.Fprintf(os.Stderr, "✓ notifier run: %d expiring tokens read, %d notified, %d skipped (within the backoff), %d emails sent, %d failures\n",
 		sum.TokensRead, sum.Notified, sum.Skipped, sum.EmailsSent, sum.Failures)
+	if to := env.Getenv("EXPIRY_NOTIFICATION_EMAILS"); to != "" {
+		fmt.Fprintf(os.Stderr, "  every notice also goes to %s (EXPIRY_NOTIFICATION_EMAILS)\n", to)
+	}
 	if ses := env.Getenv("AWS_ENDPOINT_URL_SES"); ses != "" {
 		fmt.Fprintf(os.Stderr, "  the mails are at %s\n", ses)
 	}

@@ -10,11 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"tokengate/infra/gateway"
+	"tokengate/infra/localstack"
 	"tokengate/infra/samtemplate"
 	"tokengate/shared/access"
 	"tokengate/shared/api"
@@ -219,7 +219,7 @@ func inProcessServer(ctx context.Context, tmpl *samtemplate.Template, getenv fun
 // build-local (TG_LAMBDA_DIR), the emulator make installs (TG_RIE), the settings setup wrote to <state>/env, and
 // TG_LAMBDA_PORT as the first of the emulators' ports (free ports when unset).
 func localLambdaConfig(state string) LambdaConfig {
-	base, _ := strconv.Atoi(os.Getenv("TG_LAMBDA_PORT"))
+	base, _ := localstack.LambdaPort.In(localstack.Run, os.Getenv)
 	override, _ := readEnv(filepath.Join(state, "env"))
 	return LambdaConfig{
 		RIE: envOr("TG_RIE", filepath.Join(".local", "tools", "bin", "aws-lambda-rie")), Dir: envOr("TG_LAMBDA_DIR", filepath.Join(".local", "lambda")),

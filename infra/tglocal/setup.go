@@ -44,23 +44,40 @@ func setup(ctx context.Context, state, tmplPath string) error {
 		}
 	}
 	if !ok {
-		// The KMS emulator keeps keys in memory: after a restart, peppers sealed under the
-		// old key cannot be opened, nor can any token hashed with them. The table is kept
-		// (nothing here deletes data; `make clean` does, when asked): the local stack moves
-		// to a fresh table beside it.
+		// The key file is gone but the KMS emulator still has the key under its alias.
+		id, found, err := provision.AliasKey(ctx, clients.KMS, localKeyAlias)
+		if err != nil {
+			return err
+		}
+		if found {
+			keyID, ok = id, true
+			if err := os.WriteFile(keyFile, []byte(keyID+"\n"), 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	if !ok {
+		// local-kms keeps its keys in .local/data/kms, across restarts. When they are gone
+		// (that folder deleted), peppers sealed under the old key cannot be opened, nor
+		// can any token hashed with them. The table is kept (nothing here deletes data;
+		// `make reset` does, when asked): the local stack moves to a fresh table beside it.
 		if keyID != "" {
 			tb := &store.Table{Client: clients.DynamoDB, Name: table}
 			if sealed, err := tb.SealedPeppers(ctx); err == nil && len(sealed) > 0 {
 				old := table
 				table = fmt.Sprintf("tokengate-%d", time.Now().Unix())
-				fmt.Printf("! The KMS emulator was restarted and lost the key that sealed the pepper of table %s: its tokens cannot be verified any more.\n"+
-					"  The table is kept; the local stack moves to a fresh table %s (`make clean` removes all local data).\n", old, table)
+				fmt.Printf("! The KMS emulator no longer has the key that sealed the pepper of table %s: its tokens cannot be verified any more.\n"+
+					"  The table is kept; the local stack moves to a fresh table %s (`make reset` removes all local data).\n", old, table)
 				_ = os.Remove(filepath.Join(state, "admin-token"))
 			}
 		}
 		if keyID, err = provision.Key(ctx, clients.KMS, "tokengate local pepper key"); err != nil {
 			return err
 		}
+		if err := provision.Alias(ctx, clients.KMS, localKeyAlias, keyID); err != nil {
+			return err
+		}
+		fmt.Printf("✓ KMS key %s created (%s)\n", keyID, localKeyAlias)
 		if err := os.WriteFile(keyFile, []byte(keyID+"\n"), 0o600); err != nil {
 			return err
 		}
@@ -88,11 +105,19 @@ func setup(ctx context.Context, state, tmplPath string) error {
 	for k, v := range settingDefaults(tmpl) {
 		env[k] = envOr(k, v)
 	}
+	// Recipients of the expiry run's summary, so that `make notify` shows them too.
+	env["EXPIRY_NOTIFICATION_EMAILS"] = envOr("EXPIRY_NOTIFICATION_EMAILS", localExpiryRecipients)
 	if _, err := boot.LoadSettings(localEnv{env}.Getenv); err != nil {
 		return err
 	}
 	return writeEnv(filepath.Join(state, "env"), env)
 }
+
+// localKeyAlias names the local stack's pepper key in the KMS emulator.
+const localKeyAlias = "alias/tokengate-local"
+
+// localExpiryRecipients is EXPIRY_NOTIFICATION_EMAILS on the local stack.
+const localExpiryRecipients = "ops@example.test"
 
 // settingDefaults maps the functions' environment to the template's parameter defaults.
 func settingDefaults(t *samtemplate.Template) map[string]string {

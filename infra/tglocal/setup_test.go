@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
@@ -22,13 +23,15 @@ func TestSetupNeverDeletesATable(t *testing.T) {
 	c := localtest.Clients(t)
 	ctx := context.Background()
 	state := t.TempDir()
+	// No alias from an earlier setup on this emulator either.
+	_, _ = c.KMS.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(localKeyAlias)})
 	// ... that the emulator no longer knows.
 	require.NoError(t, os.WriteFile(filepath.Join(state, "kms-key-id"), []byte("00000000-0000-0000-0000-000000000000\n"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(state, "table-name"), []byte(tb.Name+"\n"), 0o600))
 	// setup sets the functions' environment in its own process: restore it after.
 	for _, k := range []string{"TABLE_NAME", "KMS_KEY_ID", "CATALOG_FILE", "TOKEN_PREFIX", "MAX_TOKEN_LIFETIME", "TEMPORARY_TOKEN_TTL",
 		"MAX_TEMPORARY_TOKEN_LIFETIME", "PERMANENT_TOKENS_ADMIN_ONLY", "RETENTION_AFTER_END", "AUTH_CACHE_TTL", "USAGE_FLUSH_INTERVAL",
-		"ROUTE_SCOPES", "AUTHORIZER_RESPONSE"} {
+		"ROUTE_SCOPES", "AUTHORIZER_RESPONSE", "EXPIRY_NOTIFICATION_EMAILS"} {
 		t.Setenv(k, os.Getenv(k))
 		require.NoError(t, os.Unsetenv(k))
 	}

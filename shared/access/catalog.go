@@ -53,7 +53,7 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 	c.roles = map[string]Role{}
 	for name, r := range f.Roles {
 		if r == nil || !validScopeName(name) {
-			return nil, fmt.Errorf("role %q: names are 1-64 characters of a-z, 0-9, and . _ - :", name)
+			return nil, fmt.Errorf("role %q: names are 1-64 characters of a-z, 0-9 and the marks . _ - : only", name)
 		}
 		if len(r.Scopes) == 0 {
 			return nil, fmt.Errorf("role %q has no scopes", name)
