@@ -80,7 +80,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		if !errors.Is(err, ErrOwnerChanged) || attempt == ownerAttempts {
 			return out, err
 		}
-		if s.ownerIsCaller(c, in.OwnerID) {
+		if ownerIsCaller(c, in.OwnerID) {
 			if c, err = s.reread(ctx, c); err != nil {
 				return Created{}, err
 			}
@@ -90,7 +90,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 
 // ownerIsCaller reports whether a token for ownerID can be checked against the
 // principal the authorizer read for c, rather than a read.
-func (s *Service) ownerIsCaller(c access.Caller, ownerID string) bool {
+func ownerIsCaller(c access.Caller, ownerID string) bool {
 	return c.OwnerVersion > 0 && (ownerID == "" || ownerID == c.OwnerID)
 }
 
@@ -117,7 +117,7 @@ func (s *Service) reread(ctx context.Context, c access.Caller) (access.Caller, e
 // is the principal the authorizer read, whose holdings already bound c.Scopes and so
 // the token's scopes; any other owner is read, and must hold them.
 func (s *Service) owner(ctx context.Context, c access.Caller, ownerID string, scopes []string) (OwnerCheck, error) {
-	if s.ownerIsCaller(c, ownerID) {
+	if ownerIsCaller(c, ownerID) {
 		return OwnerCheck{ID: c.OwnerID, Incarnation: c.OwnerIncarnation, Version: c.OwnerVersion}, nil
 	}
 	owner, err := s.Principals.GetPrincipal(ctx, ownerID)
