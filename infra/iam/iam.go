@@ -63,7 +63,14 @@ var Calls = map[string][]Grant{
 		grants([]string{"dynamodb:GetItem", "dynamodb:BatchGetItem"}, Table, "TOKEN#*", "PRINCIPAL#*"),
 		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*", "RATE#*"),
 		pepper),
-	"CreateTokenFunction":  join(write, pepper),
+	// A new token is one TransactWriteItems: a PutItem of the token (only if its id is
+	// new), a ConditionCheck that its owner principal is unchanged, and a PutItem of its
+	// audit record. The owner is read only for a token of another principal, or after it
+	// changed.
+	"CreateTokenFunction": join(
+		grants([]string{"dynamodb:GetItem", "dynamodb:ConditionCheckItem"}, Table, "PRINCIPAL#*"),
+		grants([]string{"dynamodb:PutItem"}, Table, "TOKEN#*", "AUDIT#*"),
+		pepper),
 	"RotateTokenFunction":  join(write, pepper),
 	"UpdateTokenFunction":  write,
 	"DisableTokenFunction": write,

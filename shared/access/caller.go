@@ -5,6 +5,7 @@ package access
 
 import (
 	"context"
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +21,12 @@ type Caller struct {
 	MinterID string
 	Scopes   []string
 	Risk     Risk
+	// OwnerVersion and OwnerIncarnation are the owner principal as the authorizer read it
+	// when it narrowed Scopes (0 and "": unknown). Creating a token for the caller itself
+	// then needs no read of the owner: the write checks that the principal is still this
+	// one (token.OwnerCheck), else the owner is read again and everything decided again.
+	OwnerVersion     int64
+	OwnerIncarnation string
 }
 
 // Minter is the principal whose personal authority the calling token carries.
@@ -53,24 +60,38 @@ const (
 	KeyMinterID = "minterId"
 	KeyScopes   = "scopes"
 	KeyRisk     = "risk"
+	// KeyOwnerVersion (decimal) and KeyOwnerIncarnation: the owner principal as the
+	// authorizer read it (Caller.OwnerVersion, Caller.OwnerIncarnation).
+	KeyOwnerVersion     = "ownerVersion"
+	KeyOwnerIncarnation = "ownerIncarnation"
 )
 
-// Context returns the authorizer context for c: scopes are space-separated.
+// Context returns the authorizer context for c: every value a string, as a REST API
+// authorizer's context must be (no arrays or objects); scopes are space-separated.
 func (c Caller) Context() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		KeyTokenID:  c.TokenID,
 		KeyOwnerID:  c.OwnerID,
 		KeyMinterID: c.Minter(),
 		KeyScopes:   strings.Join(c.Scopes, " "),
 		KeyRisk:     string(c.Risk),
 	}
+	if c.OwnerVersion > 0 {
+		m[KeyOwnerVersion] = strconv.FormatInt(c.OwnerVersion, 10)
+		m[KeyOwnerIncarnation] = c.OwnerIncarnation
+	}
+	return m
 }
 
 // CallerFromContext reads a Caller back from an authorizer context. Values that are not
 // strings are ignored: API Gateway passes the simple response's context through as JSON.
+// An owner version that is not a positive decimal leaves the owner unknown.
 func CallerFromContext(m map[string]any) (Caller, bool) {
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	c := Caller{TokenID: str(KeyTokenID), OwnerID: str(KeyOwnerID), MinterID: str(KeyMinterID), Scopes: strings.Fields(str(KeyScopes)), Risk: Risk(str(KeyRisk))}
+	if v, err := strconv.ParseInt(str(KeyOwnerVersion), 10, 64); err == nil && v > 0 {
+		c.OwnerVersion, c.OwnerIncarnation = v, str(KeyOwnerIncarnation)
+	}
 	return c, c.TokenID != "" && c.OwnerID != ""
 }
 

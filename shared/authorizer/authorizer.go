@@ -332,7 +332,10 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	if a.cfg.Usage != nil {
 		a.cfg.Usage.Record(t, now, req.SourceIP)
 	}
-	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, MinterID: t.Minter(), Scopes: scopes, Risk: entry.risk}
+	// The owner's version and incarnation go with the scopes they were narrowed by: a
+	// create for the caller itself then checks them in its write instead of a read.
+	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, MinterID: t.Minter(), Scopes: scopes, Risk: entry.risk,
+		OwnerVersion: owner.Version, OwnerIncarnation: owner.Incarnation}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 

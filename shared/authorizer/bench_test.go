@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"tokengate/infra/localtest"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/token"
 )
@@ -22,8 +21,13 @@ import (
 // hits them alike, tokengate's DynamoDB-bound operations beside the raw SDK call each
 // one cannot avoid: a validation that misses the cache beside one GetItem (warm: the
 // owner was read with another of its tokens, so one GetItem; cold: nothing cached, so
-// one BatchGetItem of token and owner), and create beside one PutItem. It reports each
-// one's median in µs and the ratios. The decision log line is formatted, then discarded.
+// one BatchGetItem of token and owner), and create beside one PutItem. Create runs as a
+// request does, with the caller a warm authorizer let through: for the caller itself it
+// is one TransactWriteItems (token, audit record, check of the owner), also measured
+// raw, with the same three items, as the least any create can cost; for another
+// principal a GetItem of the owner comes first. Rotate (GetItem of the token, then
+// TransactWriteItems) is beside them. It reports each one's median in µs and the ratios.
+// The decision log line is formatted, then discarded.
 func BenchmarkLocalSideBySide(b *testing.B) {
 	f := newFixture(b, 0)
 	ctx := context.Background()
@@ -49,6 +53,21 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 			b.Fatal("denied")
 		}
 	}
+	// The caller of create and rotate: admin's own token, as the warm authorizer lets it through.
+	root, err := f.svc.Bootstrap(ctx, "admin", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := warm.Check(ctx, authorizer.Request{Token: root.Plaintext.Reveal()})
+	if !d.Allow || d.Caller.OwnerVersion == 0 {
+		b.Fatalf("admin's token: %s", d.Reason)
+	}
+	caller := d.Caller
+	admin, err := f.table.GetPrincipal(ctx, "admin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rotated := f.create(b, token.CreateInput{Name: "rotated"})
 	key := map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + string(tok.Token.ID)},
 		"sk": &types.AttributeValueMemberS{Value: "TOKEN"},
@@ -84,7 +103,41 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 			return err
 		}},
 		{"create", func() error {
-			_, err := f.svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "bench", Scopes: []string{"tokens:read"}})
+			_, err := f.svc.Create(ctx, caller, token.CreateInput{Name: "bench", Scopes: []string{"tokens:read"}})
+			return err
+		}},
+		// The three items of a create, as raw SDK types: a token-sized item, an audit
+		// record, and the ConditionCheck of the owner principal.
+		{"raw-TransactWriteItems", func() error {
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#tx%d", n)},
+					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+					"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
+					"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
+				}}},
+				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#audit%d", n)},
+					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+					"type": &types.AttributeValueMemberS{Value: "create"},
+				}}},
+				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("#v = :v"),
+					Key: map[string]types.AttributeValue{
+						"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + token.OwnerRef("admin")},
+						"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
+					},
+					ExpressionAttributeNames:  map[string]string{"#v": "version"},
+					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(admin.Version)}},
+				}},
+			}})
+			return err
+		}},
+		{"create-for-other", func() error {
+			_, err := f.svc.Create(ctx, caller, token.CreateInput{Name: "bench", OwnerID: "alice", Scopes: []string{"tokens:read"}})
+			return err
+		}},
+		{"rotate", func() error {
+			_, err := f.svc.Rotate(ctx, caller, rotated.Token.ID, token.RotateInput{})
 			return err
 		}},
 	}
@@ -110,6 +163,10 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 	b.ReportMetric(p50[2]/p50[0], "cold-miss/GetItem")
 	b.ReportMetric(p50[3]/p50[1], "first-use/warm-miss")
 	b.ReportMetric(p50[5]/p50[4], "create/PutItem")
+	b.ReportMetric(p50[6]/p50[4], "TransactWriteItems/PutItem")
+	b.ReportMetric(p50[5]/p50[6], "create/TransactWriteItems")
+	b.ReportMetric(p50[7]/p50[4], "create-for-other/PutItem")
+	b.ReportMetric(p50[8]/p50[4], "rotate/PutItem")
 	usage.FlushDue(ctx, time.Now())
 }
 

@@ -110,14 +110,15 @@ func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersio
 			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
 		}
 	}
-	_, err = tb.Client.PutItem(ctx, in)
+	// A create of one of its tokens checks the item in a transaction: retried.
+	err = retryConflicts(ctx, func() error { _, err := tb.Client.PutItem(ctx, in); return err })
 	return conditional(err, "put principal %s: %w", p.ID)
 }
 
 // DeletePrincipal removes a principal if it is still at ifVersion. Its tokens stay, but
 // the authorizer refuses a token whose owner is gone.
 func (tb *Table) DeletePrincipal(ctx context.Context, id string, ifVersion int64) error {
-	_, err := tb.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	in := &dynamodb.DeleteItemInput{
 		TableName: aws.String(tb.Name), Key: principalKey(id),
 		ConditionExpression:      aws.String("#id = :id AND #version = :v"),
 		ExpressionAttributeNames: map[string]string{"#id": "id", "#version": "version"},
@@ -125,7 +126,8 @@ func (tb *Table) DeletePrincipal(ctx context.Context, id string, ifVersion int64
 			":id": &types.AttributeValueMemberS{Value: id},
 			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
 		},
-	})
+	}
+	err := retryConflicts(ctx, func() error { _, err := tb.Client.DeleteItem(ctx, in); return err })
 	return conditional(err, "delete principal %s: %w", id)
 }
 

@@ -354,3 +354,105 @@ func conditional(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf(format, append(args, err)...)
 }
+
+// Create writes a new token and its audit records in one TransactWriteItems, with a
+// ConditionCheck that the owner principal is still as checked: same id, incarnation and
+// version. A token id taken is token.ErrConflict, an owner changed token.ErrOwnerChanged;
+// either way nothing is written. Creates of one owner check the same principal item, so
+// concurrent ones can collide (TransactionConflict, nothing written): they are retried.
+func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCheck, events ...token.Event) error {
+	av, err := attributevalue.MarshalMap(tb.toItem(t))
+	if err != nil {
+		return fmt.Errorf("encode token item: %w", err)
+	}
+	items, err := tb.auditPuts([]types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{ConditionCheck: ownerCondition(tb.Name, owner)},
+	}, events)
+	if err != nil {
+		return err
+	}
+	err = retryConflicts(ctx, func() error {
+		_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		failed := func(i int) bool {
+			return i < len(cancelled.CancellationReasons) && aws.ToString(cancelled.CancellationReasons[i].Code) == "ConditionalCheckFailed"
+		}
+		switch {
+		case failed(1):
+			return token.ErrOwnerChanged
+		case failed(0):
+			return token.ErrConflict
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create token: transact write: %w", err)
+	}
+	return nil
+}
+
+// ownerCondition checks that a principal is still as a decision saw it. A principal
+// stored before incarnations has none; one created since always has one.
+func ownerCondition(table string, owner token.OwnerCheck) *types.ConditionCheck {
+	cond := "#id = :id AND #version = :v AND #inc = :inc"
+	names := map[string]string{"#id": "id", "#version": "version", "#inc": "incarnation"}
+	values := map[string]types.AttributeValue{
+		":id": &types.AttributeValueMemberS{Value: owner.ID},
+		":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(owner.Version, 10)},
+	}
+	if owner.Incarnation == "" {
+		cond = "#id = :id AND #version = :v AND attribute_not_exists(#inc)"
+	} else {
+		values[":inc"] = &types.AttributeValueMemberS{Value: owner.Incarnation}
+	}
+	return &types.ConditionCheck{
+		TableName: aws.String(table), Key: principalKey(owner.ID), ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}
+}
+
+// conflictTries bounds retryConflicts.
+const conflictTries = 5
+
+// retryConflicts runs write again, a few times and a few milliseconds apart, while it
+// fails only because another transaction held one of its items at that moment
+// (TransactionConflictException, or a cancelled transaction whose only reasons are
+// TransactionConflict): DynamoDB wrote nothing, and the SDK does not retry these.
+func retryConflicts(ctx context.Context, write func() error) error {
+	for try := 1; ; try++ {
+		err := write()
+		if try == conflictTries || !transactionConflict(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try*try) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func transactionConflict(err error) bool {
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return true
+	}
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return false
+	}
+	seen := false
+	for _, r := range cancelled.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "", "None":
+		case "TransactionConflict":
+			seen = true
+		default:
+			return false
+		}
+	}
+	return seen
+}

@@ -2,6 +2,7 @@ package token
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -12,6 +13,10 @@ var (
 	ErrNotFound = errors.New("token not found")
 	// ErrConflict: the token changed since it was read (409).
 	ErrConflict = errors.New("token changed concurrently")
+	// ErrOwnerChanged: a new token was not written because its owner principal is no
+	// longer the one its rules were decided on (Store.Create). It is an ErrConflict: a
+	// caller that does not decide again answers 409.
+	ErrOwnerChanged = fmt.Errorf("%w: the owner principal changed", ErrConflict)
 	// ErrForbidden: the caller may see the token but not do this (403).
 	ErrForbidden = errors.New("forbidden")
 	// ErrMalformed: not a well-formed token string (bad shape or checksum).

@@ -132,24 +132,88 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 	return createPlan{in: in, expiresAt: expiresAt, risk: risk, restrictions: restrict}, nil
 }
 
+// ownerAttempts bounds how often Create decides again when the owner changed under it.
+const ownerAttempts = 3
+
 // Create issues a token. The caller needs tokens:write (tokens:admin for another owner
 // or, by policy, a permanent token) and can grant only scopes it holds itself.
+//
+// The token is written only if its owner is still the principal everything was decided
+// on (Store.Create checks it in the same transaction). For a token of the caller itself
+// that is the principal the authorizer read (c.OwnerVersion): no read at all. When that
+// principal changed since, Create reads it, keeps only the caller's scopes it still
+// holds, and decides again; a principal deleted (and perhaps created again under the same
+// id) is refused. A token for another principal reads that owner first.
 func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.create(ctx, c, in)
+		if !errors.Is(err, ErrOwnerChanged) || attempt == ownerAttempts {
+			return out, err
+		}
+		if ownerIsCaller(c, in.OwnerID) {
+			if c, err = s.reread(ctx, c); err != nil {
+				return Created{}, err
+			}
+		}
+	}
+}
+
+// ownerIsCaller reports whether a token for ownerID can be checked against the
+// principal the authorizer read for c, rather than a read.
+func ownerIsCaller(c access.Caller, ownerID string) bool {
+	return c.OwnerVersion > 0 && (ownerID == "" || ownerID == c.OwnerID)
+}
+
+// reread reads the caller's principal again once a write found it changed since the
+// authorizer read it: the caller keeps only the scopes the principal holds now. A
+// principal deleted, or deleted and created again under the same id (a new
+// incarnation), is not the one the calling token belongs to: the token is dead, and the
+// authorizer refuses it as soon as its cached read expires.
+func (s *Service) reread(ctx context.Context, c access.Caller) (access.Caller, error) {
+	p, err := s.Principals.GetPrincipal(ctx, c.OwnerID)
+	if errors.Is(err, ErrNotFound) || err == nil && p.Incarnation != c.OwnerIncarnation {
+		return c, &ForbiddenError{fmt.Sprintf("the principal %s that this token belongs to was deleted", c.OwnerID)}
+	}
+	if err != nil {
+		return c, fmt.Errorf("create: owner: %w", err)
+	}
+	c.Scopes = access.Intersect(c.Scopes, s.Catalog.Holds(p))
+	c.Risk = s.Catalog.RiskOf(c.Scopes)
+	c.OwnerVersion = p.Version
+	return c, nil
+}
+
+// owner is the owner of a new token as its write must find it. For the caller itself it
+// is the principal the authorizer read, whose holdings already bound c.Scopes and so
+// the token's scopes; any other owner is read, and must hold them.
+func (s *Service) owner(ctx context.Context, c access.Caller, ownerID string, scopes []string) (OwnerCheck, error) {
+	if ownerIsCaller(c, ownerID) {
+		return OwnerCheck{ID: c.OwnerID, Incarnation: c.OwnerIncarnation, Version: c.OwnerVersion}, nil
+	}
+	owner, err := s.Principals.GetPrincipal(ctx, ownerID)
+	if errors.Is(err, ErrNotFound) {
+		return OwnerCheck{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", ownerID))
+	}
+	if err != nil {
+		return OwnerCheck{}, fmt.Errorf("create: owner: %w", err)
+	}
+	if missing := access.Missing(scopes, s.Catalog.Holds(owner)); len(missing) > 0 {
+		return OwnerCheck{}, Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
+	}
+	return CheckOf(owner), nil
+}
+
+// create is one attempt of Create: decide, then write with the owner check.
+func (s *Service) create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
 	now := s.now()
 	plan, err := planCreate(c, in, s.Catalog, s.Policy, now)
 	if err != nil {
 		return Created{}, err
 	}
 	in = plan.in
-	owner, err := s.Principals.GetPrincipal(ctx, in.OwnerID)
-	if errors.Is(err, ErrNotFound) {
-		return Created{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", in.OwnerID))
-	}
+	owner, err := s.owner(ctx, c, in.OwnerID, in.Scopes)
 	if err != nil {
-		return Created{}, fmt.Errorf("create: owner: %w", err)
-	}
-	if missing := access.Missing(in.Scopes, s.Catalog.Holds(owner)); len(missing) > 0 {
-		return Created{}, Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
+		return Created{}, err
 	}
 
 	id, err := NewID(in.OwnerID, s.Rand)
@@ -161,8 +225,8 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		return Created{}, err
 	}
 	t, ev := plan.token(c, owner.Incarnation, g, s.Keys.Current(), s.Prefix, s.Policy, now)
-	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
-		return Created{}, fmt.Errorf("create %s: put: %w", t.ID, err)
+	if err := s.Store.Create(ctx, t, owner, ev); err != nil {
+		return Created{}, fmt.Errorf("create %s: %w", t.ID, err)
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
 }

@@ -17,6 +17,12 @@ type Store interface {
 	// adds to concurrently. The events are written in the same transaction: no change
 	// without its audit record, no record without its change.
 	Put(ctx context.Context, t *Token, ifVersion int64, events ...Event) error
+	// Create writes a new token with its audit records in one transaction, and only if
+	// its owner principal is still owner (same id, incarnation and version): the rules
+	// that depend on the owner hold when the token is written. It returns ErrConflict
+	// when the id is taken, ErrOwnerChanged when the owner changed; either way nothing
+	// is written.
+	Create(ctx context.Context, t *Token, owner OwnerCheck, events ...Event) error
 	// List returns one page of tokens, newest first.
 	List(ctx context.Context, f Filter) (page []*Token, next string, err error)
 	// Pending returns one page of the tokens awaiting approval, oldest first.
@@ -34,6 +40,20 @@ type RateCounter interface {
 	// TakeRate counts one request of key in the window starting at window, per long,
 	// and reports whether it is within limit; on an error, callers refuse the request.
 	TakeRate(ctx context.Context, key ID, window time.Time, per time.Duration, limit int) (bool, error)
+}
+
+// OwnerCheck is a principal as a decision saw it: Store.Create writes only while the
+// stored principal has this id, incarnation (empty: a principal stored before
+// incarnations, which has none) and version.
+type OwnerCheck struct {
+	ID          string
+	Incarnation string
+	Version     int64
+}
+
+// CheckOf is the OwnerCheck of p as read.
+func CheckOf(p *access.Principal) OwnerCheck {
+	return OwnerCheck{ID: p.ID, Incarnation: p.Incarnation, Version: p.Version}
 }
 
 // Principals reads the principals that own tokens (shared/store implements it).

@@ -1,0 +1,309 @@
+package authorizer_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"tokengate/infra/localtest"
+	"tokengate/shared/access"
+	"tokengate/shared/authorizer"
+	"tokengate/shared/store"
+	"tokengate/shared/token"
+)
+
+// A create of a token for the caller itself reads nothing: the authorizer read the owner
+// when it narrowed the caller's scopes, and the write checks that the principal is still
+// the one read. These tests make the authorizer's read stale, as a warm instance's cache
+// does, and check that no create is decided on it.
+
+// ownCaller is the caller of a token principal id minted for itself, as a warm authorizer
+// (owners cached an hour) lets it through.
+func ownCaller(t *testing.T, f *fixture, id string) (access.Caller, string) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := f.table.GetPrincipal(ctx, id)
+	require.NoError(t, err)
+	own, err := f.svc.Enroll(ctx, p)
+	require.NoError(t, err)
+	s := own.Plaintext.Reveal()
+	d := f.check(s)
+	require.True(t, d.Allow, d.Reason)
+	require.Equal(t, p.Version, d.Caller.OwnerVersion)
+	require.Equal(t, p.Incarnation, d.Caller.OwnerIncarnation)
+	return d.Caller, s
+}
+
+// changePrincipal changes a principal as PATCH /principals/{id} does: a new version.
+func changePrincipal(t *testing.T, tb *store.Table, id string, change func(p *access.Principal)) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := tb.GetPrincipal(ctx, id)
+	require.NoError(t, err)
+	old := p.Version
+	change(p)
+	p.Version = old + 1
+	require.NoError(t, tb.PutPrincipal(ctx, p, old))
+}
+
+// written counts a principal's tokens and the audit records it caused.
+func written(t *testing.T, tb *store.Table, owner string) (tokens, records int) {
+	t.Helper()
+	ctx := context.Background()
+	toks, _, err := tb.List(ctx, token.Filter{OwnerID: owner, Limit: 100, Now: time.Now()})
+	require.NoError(t, err)
+	evs, _, err := tb.Events(ctx, token.AuditFilter{ActorID: owner, Limit: 100})
+	require.NoError(t, err)
+	return len(toks), len(evs)
+}
+
+// countedService is f's service with every DynamoDB request counted.
+func countedService(t *testing.T, f *fixture) (*token.Service, *countingTransport) {
+	tb, ct := counted(t, f.table)
+	svc := *f.svc
+	svc.Store, svc.Principals = tb, tb
+	return &svc, ct
+}
+
+func session(name string) token.CreateInput {
+	return token.CreateInput{Name: name, Type: token.TypeTemporary, Scopes: []string{access.TokensRead}}
+}
+
+// TestCreateOwnTokenReadsNothing: one request, the TransactWriteItems of the token, its
+// audit record and the check of its owner; the token carries the owner's incarnation and
+// works at once.
+func TestCreateOwnTokenReadsNothing(t *testing.T) {
+	f := newFixture(t, time.Hour)
+	c, _ := ownCaller(t, f, "alice")
+	svc, ct := countedService(t, f)
+	created, err := svc.Create(context.Background(), c, session("ci"))
+	require.NoError(t, err)
+	require.Zero(t, ct.reads.Load(), "no read")
+	require.EqualValues(t, 1, ct.writes.Load(), "one TransactWriteItems")
+	require.Equal(t, c.OwnerIncarnation, created.Token.OwnerIncarnation)
+	cold := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: f.clock.Now})
+	require.True(t, cold.Check(context.Background(), authorizer.Request{Token: created.Plaintext.Reveal()}).Allow)
+}
+
+// TestCreateAfterTheOwnerChanged: the principal changed after a warm authorizer cached it.
+// The write finds it changed and writes nothing; the owner is read again, the caller
+// keeps only the scopes it still holds, and the create is decided again: allowed only if
+// the principal as it is now allows it.
+func TestCreateAfterTheOwnerChanged(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, tb *store.Table)
+		want   error // nil: allowed
+	}{
+		{"renamed: allowed", func(t *testing.T, tb *store.Table) {
+			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Name = "Alice B." })
+		}, nil},
+		{"given a scope: allowed", func(t *testing.T, tb *store.Table) {
+			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = append(p.Scopes, access.AuditRead) })
+		}, nil},
+		{"the token's scope taken away: refused", func(t *testing.T, tb *store.Table) {
+			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
+		}, token.ErrForbidden},
+		{"tokens:write taken away: refused", func(t *testing.T, tb *store.Table) {
+			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
+		}, token.ErrForbidden},
+		{"deleted: refused", func(t *testing.T, tb *store.Table) {
+			p, err := tb.GetPrincipal(context.Background(), "alice")
+			require.NoError(t, err)
+			require.NoError(t, tb.DeletePrincipal(context.Background(), "alice", p.Version))
+		}, token.ErrForbidden},
+		{"deleted and created again under the same id, same scopes: refused", func(t *testing.T, tb *store.Table) {
+			ctx := context.Background()
+			p, err := tb.GetPrincipal(ctx, "alice")
+			require.NoError(t, err)
+			require.NoError(t, tb.DeletePrincipal(ctx, "alice", p.Version))
+			again := &access.Principal{ID: "alice", Name: "Alice", Scopes: p.Scopes, Version: 1}
+			require.NoError(t, tb.PutPrincipal(ctx, again, 0))
+			require.NotEqual(t, p.Incarnation, again.Incarnation)
+		}, token.ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, time.Hour)
+			_, s := ownCaller(t, f, "alice")
+			tokens, records := written(t, f.table, "alice")
+			tt.change(t, f.table)
+			d := f.check(s)
+			require.True(t, d.Allow, "the warm instance still has the principal as it was")
+			c := d.Caller
+			svc, ct := countedService(t, f)
+			created, err := svc.Create(context.Background(), c, session("after"))
+			require.EqualValues(t, 1, ct.reads.Load(), "the owner is read once, after the first write found it changed")
+			if tt.want != nil {
+				require.ErrorIs(t, err, tt.want)
+				require.EqualValues(t, 1, ct.writes.Load(), "one write, which wrote nothing")
+				gotTokens, gotRecords := written(t, f.table, "alice")
+				require.Equal(t, tokens, gotTokens, "no token written")
+				require.Equal(t, records, gotRecords, "no audit record written")
+				return
+			}
+			require.NoError(t, err)
+			require.EqualValues(t, 2, ct.writes.Load(), "the write that found the owner changed, then the one that wrote")
+			p, err := f.table.GetPrincipal(context.Background(), "alice")
+			require.NoError(t, err)
+			require.Equal(t, p.Incarnation, created.Token.OwnerIncarnation)
+			gotTokens, gotRecords := written(t, f.table, "alice")
+			require.Equal(t, tokens+1, gotTokens)
+			require.Equal(t, records+1, gotRecords)
+		})
+	}
+}
+
+// TestCreateWithADelegatedToken: a token admin minted for alice acts for alice, whose
+// principal the write checks; it never mints for anyone else.
+func TestCreateWithADelegatedToken(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Hour)
+	lent, err := f.svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "lent", OwnerID: "alice", Type: token.TypeTemporary,
+		Scopes: []string{access.TokensRead, access.TokensWrite}, Reason: "pairing"})
+	require.NoError(t, err)
+	d := f.check(lent.Plaintext.Reveal())
+	require.True(t, d.Allow, d.Reason)
+	c := d.Caller
+	require.True(t, c.Delegated())
+	alice, err := f.table.GetPrincipal(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, alice.Version, c.OwnerVersion, "the owner's version, not the minter's")
+
+	svc, ct := countedService(t, f)
+	created, err := svc.Create(ctx, c, session("for alice"))
+	require.NoError(t, err)
+	require.Zero(t, ct.reads.Load())
+	require.Equal(t, "admin", created.Token.MintedBy, "the minter follows the chain")
+
+	_, err = svc.Create(ctx, c, token.CreateInput{Name: "for bob", OwnerID: "bob", Type: token.TypeTemporary, Scopes: []string{access.TokensRead}})
+	require.ErrorIs(t, err, token.ErrForbidden)
+
+	changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
+	tokens, records := written(t, f.table, "alice")
+	_, err = svc.Create(ctx, c, session("after"))
+	require.ErrorIs(t, err, token.ErrForbidden, "alice no longer holds tokens:read")
+	gotTokens, gotRecords := written(t, f.table, "alice")
+	require.Equal(t, tokens, gotTokens)
+	require.Equal(t, records, gotRecords)
+}
+
+// TestCreateWithAForgedOwner: an owner version or incarnation the principal does not have
+// gains nothing. The Lambda context comes from the authorizer only and the local gateway
+// sets it itself, but were one made up: a wrong version costs a read and is decided on
+// the principal as it is; a wrong incarnation is a principal that does not exist.
+func TestCreateWithAForgedOwner(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Hour)
+	c, _ := ownCaller(t, f, "alice")
+
+	later := c
+	later.OwnerVersion += 5
+	svc, ct := countedService(t, f)
+	_, err := svc.Create(ctx, later, session("later"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, ct.reads.Load())
+
+	other := c
+	other.OwnerIncarnation = "00000000000000000000000000000000"
+	tokens, records := written(t, f.table, "alice")
+	_, err = svc.Create(ctx, other, session("other"))
+	require.ErrorIs(t, err, token.ErrForbidden)
+	gotTokens, gotRecords := written(t, f.table, "alice")
+	require.Equal(t, tokens, gotTokens)
+	require.Equal(t, records, gotRecords)
+
+	none := c
+	none.OwnerVersion, none.OwnerIncarnation = 0, ""
+	svc, ct = countedService(t, f)
+	_, err = svc.Create(ctx, none, session("unknown"))
+	require.NoError(t, err, "no owner in the context (an older authorizer): read, as before")
+	require.EqualValues(t, 1, ct.reads.Load())
+	require.EqualValues(t, 1, ct.writes.Load())
+}
+
+// racingPrincipals runs change once, right after the first read of a principal: the
+// principal changes between the read and the write.
+type racingPrincipals struct {
+	token.Principals
+	once   sync.Once
+	change func()
+}
+
+func (r *racingPrincipals) GetPrincipal(ctx context.Context, id string) (*access.Principal, error) {
+	p, err := r.Principals.GetPrincipal(ctx, id)
+	r.once.Do(r.change)
+	return p, err
+}
+
+// TestCreateForAnotherPrincipal: a token for another principal reads that owner, and the
+// write checks it is still as read: narrowed between read and write, the create is
+// decided again on the principal as it is now.
+func TestCreateForAnotherPrincipal(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Hour)
+	admin, _ := ownCaller(t, f, "admin")
+	in := token.CreateInput{Name: "for alice", OwnerID: "alice", Type: token.TypeTemporary, Scopes: []string{access.TokensWrite}, Reason: "ci"}
+
+	svc, ct := countedService(t, f)
+	_, err := svc.Create(ctx, admin, in)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, ct.reads.Load(), "the owner")
+	require.EqualValues(t, 1, ct.writes.Load())
+
+	svc, ct = countedService(t, f)
+	svc.Principals = &racingPrincipals{Principals: svc.Principals, change: func() {
+		changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
+	}}
+	tokens, records := written(t, f.table, "alice")
+	_, err = svc.Create(ctx, admin, in)
+	var invalid *token.InvalidError
+	require.ErrorAs(t, err, &invalid, "alice no longer holds tokens:write")
+	require.Equal(t, "scopes", invalid.Fields[0].Field)
+	require.EqualValues(t, 2, ct.reads.Load(), "read, then read again after the write found alice changed")
+	require.EqualValues(t, 1, ct.writes.Load())
+	gotTokens, gotRecords := written(t, f.table, "alice")
+	require.Equal(t, tokens, gotTokens)
+	require.Equal(t, records, gotRecords)
+}
+
+// TestConcurrentCreatesOfOneOwner: creates of one owner, all with the authorizer's read
+// of it, while the principal is renamed twice: every create succeeds (a create whose
+// check failed decides again), every rename too, and nothing is lost.
+func TestConcurrentCreatesOfOneOwner(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Hour)
+	c, _ := ownCaller(t, f, "alice")
+	tokens, records := written(t, f.table, "alice")
+	const workers, each = 6, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				_, err := f.svc.Create(ctx, c, session("parallel"))
+				errs <- err
+			}
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Name += "!" })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	p, err := f.table.GetPrincipal(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, c.OwnerVersion+2, p.Version, "both renames")
+	gotTokens, gotRecords := written(t, f.table, "alice")
+	require.Equal(t, tokens+workers*each, gotTokens)
+	require.Equal(t, records+workers*each, gotRecords)
+}
