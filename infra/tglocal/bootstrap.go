@@ -19,6 +19,7 @@ import (
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
+	"tokengate/shared/fault"
 	"tokengate/shared/pepper"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -213,7 +214,7 @@ func runBootstrap(ctx context.Context, t target, o bootstrapOptions) error {
 			if p, err := tb.GetPrincipal(ctx, o.ID); err == nil && p.Superuser {
 				fmt.Printf("! the admin token in %s does not authenticate any more (%s): minting a new one for superuser %s\n", o.TokenFile, d.Reason, o.ID)
 				return mintRoot(ctx, svc, o)
-			} else if err != nil && !errors.Is(err, token.ErrNotFound) {
+			} else if err != nil && !errors.Is(err, fault.ErrNotFound) {
 				return err
 			}
 		}
@@ -234,7 +235,7 @@ func runBootstrap(ctx context.Context, t target, o bootstrapOptions) error {
 	p := &access.Principal{ID: o.ID, Name: o.Name, Email: o.Email, Kind: "user", Scopes: scopes, Superuser: true,
 		CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := tb.PutPrincipal(ctx, p, 0); err != nil {
-		if errors.Is(err, token.ErrConflict) {
+		if errors.Is(err, fault.ErrConflict) {
 			return &exitError{2, fmt.Sprintf("a principal %q exists already (or one with the same owner reference): choose another -id", o.ID)}
 		}
 		return fmt.Errorf("create principal %s: %w", o.ID, err)

@@ -13,6 +13,7 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -61,7 +62,7 @@ func TestBootstrap(t *testing.T) {
 		require.Equal(t, 2, ee.code)
 		require.Contains(t, ee.msg, "superuser exists already")
 		_, err = tb.GetPrincipal(ctx, "second")
-		require.ErrorIs(t, err, token.ErrNotFound, "nothing created")
+		require.ErrorIs(t, err, fault.ErrNotFound, "nothing created")
 
 		o.Add = true
 		require.NoError(t, runBootstrap(ctx, tg, o))

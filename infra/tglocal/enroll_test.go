@@ -13,6 +13,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/boot"
+	"tokengate/shared/fault"
 	"tokengate/shared/principal"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -106,7 +107,7 @@ func TestEnrollmentExpires(t *testing.T) {
 	secret := mailedSecret(t, addr)
 	clock.Add(principal.EnrollmentTTL + time.Second)
 	_, err = e.Exchange(ctx, secret)
-	var inv *token.InvalidError
+	var inv *fault.InvalidError
 	require.ErrorAs(t, err, &inv)
 	require.Equal(t, "enrollmentToken", inv.Fields[0].Field)
 }

@@ -8,7 +8,7 @@ import (
 // Principals reads principals: the one interface every package that looks a principal up
 // uses (shared/store implements it on the table).
 type Principals interface {
-	// GetPrincipal returns token.ErrNotFound when no principal has this id.
+	// GetPrincipal returns fault.ErrNotFound when no principal has this id.
 	GetPrincipal(ctx context.Context, id string) (*Principal, error)
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -24,7 +25,7 @@ type alertsView struct {
 // first, in one page.
 func Alerts(svc *token.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		bad := &token.InvalidError{}
+		bad := &fault.InvalidError{}
 		for k := range r.URL.Query() {
 			bad.Add(k, "is not a known query parameter (GET /alerts takes none)")
 		}

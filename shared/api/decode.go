@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"tokengate/shared/token"
+	"tokengate/shared/fault"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 beyond).
@@ -42,7 +42,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		if optional {
 			return nil
 		}
-		return token.Invalid("", "a JSON object body is required")
+		return fault.Invalid("", "a JSON object body is required")
 	}
 	if err := strictJSON(body, v); err != nil {
 		return err
@@ -53,7 +53,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		return jsonError(err)
 	}
 	if dec.More() {
-		return token.Invalid("", "the body must hold exactly one JSON object")
+		return fault.Invalid("", "the body must hold exactly one JSON object")
 	}
 	return nil
 }
@@ -66,20 +66,20 @@ func jsonError(err error) error {
 	)
 	switch {
 	case errors.As(err, &syntax):
-		return token.Invalid("", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset))
+		return fault.Invalid("", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset))
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return token.Invalid("", "the body must be a JSON object")
+			return fault.Invalid("", "the body must be a JSON object")
 		}
-		return token.Invalid(field, fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+		return fault.Invalid(field, fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return token.Invalid("", "malformed JSON: unexpected end of body")
+		return fault.Invalid("", "malformed JSON: unexpected end of body")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return token.Invalid(name, "is not a known field")
+		return fault.Invalid(name, "is not a known field")
 	}
-	return token.Invalid("", "malformed JSON: "+err.Error())
+	return fault.Invalid("", "malformed JSON: "+err.Error())
 }
 
 func jsonKind(k string) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -52,7 +53,7 @@ func events(es []*token.Event, next string) eventsView {
 // TokenHistory serves GET /tokens/{id}/history: the token's audit records, newest first.
 func TokenHistory(svc *token.Service) http.Handler {
 	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		bad := &token.InvalidError{}
+		bad := &fault.InvalidError{}
 		limit, cursor := page(r.URL.Query(), bad)
 		if err := bad.Err(); err != nil {
 			return err
@@ -71,7 +72,7 @@ func TokenHistory(svc *token.Service) http.Handler {
 func AuditLog(svc *token.Service) http.Handler {
 	return handleQuery([]string{"limit", "cursor", "actor", "tokenId", "type", "since", "until"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		q := r.URL.Query()
-		bad := &token.InvalidError{}
+		bad := &fault.InvalidError{}
 		f := token.AuditFilter{ActorID: q.Get("actor"), TokenID: token.ID(q.Get("tokenId"))}
 		f.Limit, f.Cursor = page(q, bad)
 		if s := q.Get("type"); s != "" {
@@ -111,7 +112,7 @@ func AuditLog(svc *token.Service) http.Handler {
 // ListApprovals serves GET /approvals: tokens awaiting approval, for tokens:admin.
 func ListApprovals(svc *token.Service) http.Handler {
 	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		bad := &token.InvalidError{}
+		bad := &fault.InvalidError{}
 		limit, cursor := page(r.URL.Query(), bad)
 		if err := bad.Err(); err != nil {
 			return err
@@ -149,7 +150,7 @@ func EmergencyOn(svc *token.Service) http.Handler {
 		}
 		d, err := time.ParseDuration(req.Duration)
 		if err != nil {
-			return token.Invalid("duration", `must be a duration from "1h" to "8h"`)
+			return fault.Invalid("duration", `must be a duration from "1h" to "8h"`)
 		}
 		t, err := svc.EmergencyOn(r.Context(), c, token.ID(r.PathValue("id")), d, req.Reason)
 		if err != nil {
@@ -278,7 +279,7 @@ func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	revoked, err := l.Tokens.ReportLeaked(r.Context(), req.Tokens)
-	var invalid *token.InvalidError
+	var invalid *fault.InvalidError
 	if errors.As(err, &invalid) {
 		writeError(w, r, err)
 		return

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"tokengate/shared/access"
-	"tokengate/shared/token"
+	"tokengate/shared/fault"
 )
 
 // handlerFunc is an operation: it writes a success response or returns an error for
@@ -48,9 +48,9 @@ func handleQuery(params []string, f handlerFunc) http.Handler {
 func checkQuery(r *http.Request, allowed []string) error {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return token.Invalid("", "the query string is malformed (check its percent-encoding)")
+		return fault.Invalid("", "the query string is malformed (check its percent-encoding)")
 	}
-	bad := &token.InvalidError{}
+	bad := &fault.InvalidError{}
 	for k, vs := range q {
 		if !utf8.ValidString(k) {
 			bad.Add("", "the query string is not valid UTF-8")
@@ -78,7 +78,7 @@ func checkQuery(r *http.Request, allowed []string) error {
 
 // page reads limit (1-100, default 50) and cursor; checkQuery has refused any other
 // parameter and any given twice.
-func page(q url.Values, bad *token.InvalidError) (int, string) {
+func page(q url.Values, bad *fault.InvalidError) (int, string) {
 	limit := 50
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -102,7 +102,7 @@ func ifMatch(r *http.Request) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 1 {
-		return 0, token.Invalid("If-Match", "must be the version number last read")
+		return 0, fault.Invalid("If-Match", "must be the version number last read")
 	}
 	return n, nil
 }

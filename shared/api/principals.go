@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/principal"
-	"tokengate/shared/token"
 )
 
 // principalView is a principal as the API shows it, with the scopes it holds now (its
@@ -59,7 +59,7 @@ func sortedOrEmpty(names []string) []string {
 // ListPrincipals serves GET /principals?limit=&cursor= (tokens:admin), by id.
 func ListPrincipals(svc *principal.Service) http.Handler {
 	return handleQuery([]string{"limit", "cursor"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
-		bad := &token.InvalidError{}
+		bad := &fault.InvalidError{}
 		limit, cursor := page(r.URL.Query(), bad)
 		if err := bad.Err(); err != nil {
 			return err
@@ -138,7 +138,7 @@ type updatePrincipalRequest struct {
 
 func (u updatePrincipalRequest) input(id string) (principal.UpdateInput, error) {
 	var in principal.UpdateInput
-	bad := &token.InvalidError{}
+	bad := &fault.InvalidError{}
 	// field decodes one present field into v; JSON null leaves v at its zero value.
 	field := func(raw json.RawMessage, name, want string, v any) bool {
 		if raw == nil {

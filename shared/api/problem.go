@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"tokengate/shared/token"
+	"tokengate/shared/fault"
 )
 
 type problem struct {
@@ -18,7 +18,7 @@ type problem struct {
 	Title  string             `json:"title"`
 	Status int                `json:"status"`
 	Detail string             `json:"detail"`
-	Errors []token.FieldError `json:"errors,omitempty"`
+	Errors []fault.FieldError `json:"errors,omitempty"`
 }
 
 // errUnauthenticated: the request reached a handler with no caller, which only a wrongly
@@ -33,9 +33,9 @@ var errRateLimited = errors.New("rate limited")
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problem{Status: http.StatusInternalServerError, Detail: "The request could not be completed."}
 	var (
-		invalid   *token.InvalidError
-		forbidden *token.ForbiddenError
-		state     *token.StateError
+		invalid   *fault.InvalidError
+		forbidden *fault.ForbiddenError
+		state     *fault.StateError
 		tooLarge  *http.MaxBytesError
 	)
 	switch {
@@ -51,12 +51,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem{Status: http.StatusUnauthorized, Detail: "A valid token is required."}
 	case errors.As(err, &forbidden):
 		p = problem{Status: http.StatusForbidden, Detail: "Not allowed: " + forbidden.Reason + "."}
-	case errors.Is(err, token.ErrForbidden):
+	case errors.Is(err, fault.ErrForbidden):
 		p = problem{Status: http.StatusForbidden, Detail: "Not allowed."}
-	case errors.Is(err, token.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound):
 		p = problem{Status: http.StatusNotFound, Detail: "Nothing with this id (or nothing you may see)."}
-	case errors.Is(err, token.ErrConflict):
-		p = problem{Status: http.StatusConflict, Detail: "The token changed meanwhile; read it again and retry."}
+	case errors.Is(err, fault.ErrConflict):
+		p = problem{Status: http.StatusConflict, Detail: "It changed meanwhile; read it again and retry."}
 	case errors.As(err, &state):
 		p = problem{Status: http.StatusConflict, Detail: "Not possible now: " + state.Reason + "."}
 	default:

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"tokengate/shared/token"
+	"tokengate/shared/fault"
 )
 
 // strictJSON checks what encoding/json lets through: invalid UTF-8 and lone surrogate
@@ -18,7 +18,7 @@ import (
 // "NAME" for "name"), and null where v wants true or false (it would read false).
 func strictJSON(body []byte, v any) error {
 	if !utf8.Valid(body) {
-		return token.Invalid("", "the body is not valid UTF-8")
+		return fault.Invalid("", "the body is not valid UTF-8")
 	}
 	if err := checkSurrogates(body); err != nil {
 		return err
@@ -51,14 +51,14 @@ func checkSurrogates(b []byte) error {
 			}
 			switch {
 			case r >= 0xDC00 && r <= 0xDFFF:
-				return token.Invalid("", "the body holds a lone surrogate (\\u"+strings.ToLower(string(b[i+2:i+6]))+"): not a character")
+				return fault.Invalid("", "the body holds a lone surrogate (\\u"+strings.ToLower(string(b[i+2:i+6]))+"): not a character")
 			case r >= 0xD800 && r <= 0xDBFF:
 				lo, ok := rune(0), false
 				if i+7 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
 					lo, ok = hex4(b, i+8)
 				}
 				if !ok || lo < 0xDC00 || lo > 0xDFFF {
-					return token.Invalid("", "the body holds a lone surrogate (\\u"+strings.ToLower(string(b[i+2:i+6]))+"): not a character")
+					return fault.Invalid("", "the body holds a lone surrogate (\\u"+strings.ToLower(string(b[i+2:i+6]))+"): not a character")
 				}
 				i += 11
 				continue
@@ -108,7 +108,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 		return nil // syntax errors are reported by the decoder proper
 	}
 	if tok == nil && t != nil && t.Kind() == reflect.Bool {
-		return token.Invalid(path, "must be true or false, not null")
+		return fault.Invalid(path, "must be true or false, not null")
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
@@ -154,7 +154,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 				field = path + "." + key
 			}
 			if seen[key] {
-				return token.Invalid(field, "is given twice")
+				return fault.Invalid(field, "is given twice")
 			}
 			seen[key] = true
 			var ft reflect.Type
@@ -164,7 +164,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 				if !known {
 					for name := range fields {
 						if strings.EqualFold(name, key) {
-							return token.Invalid(field, fmt.Sprintf("is not a known field: field names are case-sensitive (did you mean %q?)", name))
+							return fault.Invalid(field, fmt.Sprintf("is not a known field: field names are case-sensitive (did you mean %q?)", name))
 						}
 					}
 				}

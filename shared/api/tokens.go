@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -55,7 +56,7 @@ func CreateToken(svc *token.Service) http.Handler {
 		if req.ExpiresAt != "" {
 			at, err := time.Parse(time.RFC3339, req.ExpiresAt)
 			if err != nil {
-				return token.Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-31T12:00:00Z")
+				return fault.Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-31T12:00:00Z")
 			}
 			in.ExpiresAt = &at
 		}
@@ -86,7 +87,7 @@ func ListTokens(svc *token.Service) http.Handler {
 }
 
 func listFilter(q url.Values) (token.Filter, error) {
-	bad := &token.InvalidError{}
+	bad := &fault.InvalidError{}
 	f := token.Filter{Limit: 50}
 	for k, v := range q {
 		switch k {
@@ -188,7 +189,7 @@ func (u updateRequest) input() (token.UpdateInput, error) {
 // name the field inside the body: "rateLimit.limit".
 func optional(raw json.RawMessage, field string, v any) error {
 	if err := strictJSON(raw, v); err != nil {
-		var inv *token.InvalidError
+		var inv *fault.InvalidError
 		if errors.As(err, &inv) {
 			for i, f := range inv.Fields {
 				if f.Field == "" {
@@ -203,7 +204,7 @@ func optional(raw json.RawMessage, field string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var inv *token.InvalidError
+		var inv *fault.InvalidError
 		if errors.As(jsonError(err), &inv) {
 			for i, f := range inv.Fields {
 				if f.Field == "" {
@@ -214,7 +215,7 @@ func optional(raw json.RawMessage, field string, v any) error {
 			}
 			return inv
 		}
-		return token.Invalid(field, "is malformed")
+		return fault.Invalid(field, "is malformed")
 	}
 	return nil
 }
@@ -262,14 +263,14 @@ func RotateToken(svc *token.Service) http.Handler {
 		if req.GracePeriod != "" {
 			d, err := time.ParseDuration(req.GracePeriod)
 			if err != nil {
-				return token.Invalid("gracePeriod", `must be a duration such as "90m" or "24h"`)
+				return fault.Invalid("gracePeriod", `must be a duration such as "90m" or "24h"`)
 			}
 			in.GracePeriod = d
 		}
 		if req.ExpiresAt != "" {
 			at, err := time.Parse(time.RFC3339, req.ExpiresAt)
 			if err != nil {
-				return token.Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-31T12:00:00Z")
+				return fault.Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-31T12:00:00Z")
 			}
 			in.ExpiresAt = &at
 		}

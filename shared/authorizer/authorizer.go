@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -266,7 +267,7 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	}
 	entry, err := a.lookup(ctx, p, now)
 	switch {
-	case errors.Is(err, token.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound):
 		return Decision{Reason: ReasonUnknown, TokenID: id}
 	case err != nil:
 		slog.ErrorContext(ctx, "authorizer lookup failed", "tokenId", string(id), "err", err)
@@ -357,7 +358,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 			return c, nil
 		}
 		if until, ok := a.unknown.Get(id); ok && now.Before(until) {
-			return nil, token.ErrNotFound
+			return nil, fault.ErrNotFound
 		}
 	}
 	var (
@@ -382,7 +383,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 		t, owner, err = a.cfg.Tokens.GetWithOwner(ctx, id)
 	}
 	switch {
-	case errors.Is(err, token.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound):
 		if a.unknown != nil {
 			// Cloned: the id is a substring of the presented string, secret included.
 			a.unknown.Add(token.ID(strings.Clone(string(id))), now.Add(min(a.cfg.NegativeTTL, a.cfg.CacheTTL)))

@@ -11,6 +11,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/fault"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -106,15 +107,15 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 		}, nil},
 		{"the token's scope taken away: refused", func(t *testing.T, tb *store.Table) {
 			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
-		}, token.ErrForbidden},
+		}, fault.ErrForbidden},
 		{"tokens:write taken away: refused", func(t *testing.T, tb *store.Table) {
 			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
-		}, token.ErrForbidden},
+		}, fault.ErrForbidden},
 		{"deleted: refused", func(t *testing.T, tb *store.Table) {
 			p, err := tb.GetPrincipal(context.Background(), "alice")
 			require.NoError(t, err)
 			require.NoError(t, tb.DeletePrincipal(context.Background(), "alice", p.Version))
-		}, token.ErrForbidden},
+		}, fault.ErrForbidden},
 		{"deleted and created again under the same id, same scopes: refused", func(t *testing.T, tb *store.Table) {
 			ctx := context.Background()
 			p, err := tb.GetPrincipal(ctx, "alice")
@@ -123,7 +124,7 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 			again := &access.Principal{ID: "alice", Name: "Alice", Scopes: p.Scopes, Version: 1}
 			require.NoError(t, tb.PutPrincipal(ctx, again, 0))
 			require.NotEqual(t, p.Incarnation, again.Incarnation)
-		}, token.ErrForbidden},
+		}, fault.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,12 +182,12 @@ func TestCreateWithADelegatedToken(t *testing.T) {
 	require.Equal(t, "admin", created.Token.MintedBy, "the minter follows the chain")
 
 	_, err = svc.Create(ctx, c, token.CreateInput{Name: "for bob", OwnerID: "bob", Type: token.TypeTemporary, Scopes: []string{access.TokensRead}})
-	require.ErrorIs(t, err, token.ErrForbidden)
+	require.ErrorIs(t, err, fault.ErrForbidden)
 
 	changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
 	tokens, records := written(t, f.table, "alice")
 	_, err = svc.Create(ctx, c, session("after"))
-	require.ErrorIs(t, err, token.ErrForbidden, "alice no longer holds tokens:read")
+	require.ErrorIs(t, err, fault.ErrForbidden, "alice no longer holds tokens:read")
 	gotTokens, gotRecords := written(t, f.table, "alice")
 	require.Equal(t, tokens, gotTokens)
 	require.Equal(t, records, gotRecords)
@@ -212,7 +213,7 @@ func TestCreateWithAForgedOwner(t *testing.T) {
 	other.OwnerIncarnation = "00000000000000000000000000000000"
 	tokens, records := written(t, f.table, "alice")
 	_, err = svc.Create(ctx, other, session("other"))
-	require.ErrorIs(t, err, token.ErrForbidden)
+	require.ErrorIs(t, err, fault.ErrForbidden)
 	gotTokens, gotRecords := written(t, f.table, "alice")
 	require.Equal(t, tokens, gotTokens)
 	require.Equal(t, records, gotRecords)
@@ -261,7 +262,7 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 	}}
 	tokens, records := written(t, f.table, "alice")
 	_, err = svc.Create(ctx, admin, in)
-	var invalid *token.InvalidError
+	var invalid *fault.InvalidError
 	require.ErrorAs(t, err, &invalid, "alice no longer holds tokens:write")
 	require.Equal(t, "scopes", invalid.Fields[0].Field)
 	require.EqualValues(t, 2, ct.reads.Load(), "read, then read again after the write found alice changed")

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"tokengate/shared/expiry"
 	"tokengate/shared/email"
+	"tokengate/shared/expiry"
 )
 
 // Notifier builds the expiry notifier from getenv: the table and SES, but no KMS: the

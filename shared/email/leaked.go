@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -34,7 +35,7 @@ func (n *LeakNotices) NotifyLeaked(ctx context.Context, revoked []*token.Token) 
 	var errs []error
 	for _, owner := range owners {
 		p, err := n.Principals.GetPrincipal(ctx, owner)
-		if errors.Is(err, token.ErrNotFound) || (err == nil && p.Email == "") {
+		if errors.Is(err, fault.ErrNotFound) || (err == nil && p.Email == "") {
 			slog.WarnContext(ctx, "leaked-token notice not sent: owner has no address", "ownerId", owner)
 			continue
 		}

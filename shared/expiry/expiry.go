@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -211,7 +212,7 @@ type mailing struct {
 func (n *Notifier) ownerEmail(ctx context.Context, log *slog.Logger, owner string, sum *Summary) string {
 	p, err := n.Principals.GetPrincipal(ctx, owner)
 	switch {
-	case errors.Is(err, token.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound):
 		log.InfoContext(ctx, "expiry notice: owner is not a known principal, not emailed", "ownerId", owner)
 		return ""
 	case err != nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -78,7 +79,7 @@ func Ensure(ctx context.Context, client *kms.Client, keyID string, k Keeper) (bo
 		return false, nil
 	}
 	_, err = create(ctx, client, keyID, k, 1)
-	if errors.Is(err, token.ErrConflict) {
+	if errors.Is(err, fault.ErrConflict) {
 		return false, nil
 	}
 	return err == nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -40,7 +41,7 @@ type Enrollments interface {
 	// can no longer be exchanged) with its audit record ev, in one transaction.
 	PutEnrollment(ctx context.Context, e Enrollment, ev token.Event) error
 	// ConsumeEnrollment marks the enrollment with this hash used, once, in one
-	// conditional write, and returns it; token.ErrNotFound when it is unknown, used,
+	// conditional write, and returns it; fault.ErrNotFound when it is unknown, used,
 	// superseded or expired at now.
 	ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*Enrollment, error)
 }
@@ -90,14 +91,14 @@ func (e *Enroller) Send(ctx context.Context, c access.Caller, id string) (SentEn
 		return SentEnrollment{}, token.DelegatedError(c, "enroll principals")
 	}
 	if !token.ValidOwnerID(id) {
-		return SentEnrollment{}, token.ErrNotFound
+		return SentEnrollment{}, fault.ErrNotFound
 	}
 	p, err := e.Principals.GetPrincipal(ctx, id)
 	if err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: %w", id, err)
 	}
 	if p.Email == "" {
-		return SentEnrollment{}, token.Invalid("email", "the principal has no email address to send the enrollment to; PATCH one first")
+		return SentEnrollment{}, fault.Invalid("email", "the principal has no email address to send the enrollment to; PATCH one first")
 	}
 	if slices.Contains(e.Tokens.Catalog.Holds(p), access.TokensAdmin) {
 		// An admin's own credential carries authority (approvals): only a superuser hands
@@ -108,7 +109,7 @@ func (e *Enroller) Send(ctx context.Context, c access.Caller, id string) (SentEn
 			return SentEnrollment{}, err
 		}
 		if !super {
-			return SentEnrollment{}, &token.ForbiddenError{Reason: "the principal holds tokens:admin: only a superuser, with a token of its own, can send it an enrollment"}
+			return SentEnrollment{}, &fault.ForbiddenError{Reason: "the principal holds tokens:admin: only a superuser, with a token of its own, can send it an enrollment"}
 		}
 	}
 	return e.send(ctx, c, p)
@@ -141,7 +142,7 @@ func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principa
 
 // errBadEnrollment is the one answer for an enrollment secret that is malformed,
 // unknown, used or expired: the answer tells a guesser nothing.
-var errBadEnrollment = token.Invalid("enrollmentToken", "is not a valid enrollment token: it may be mistyped, used already or expired (after 24h); ask an admin to send a new one")
+var errBadEnrollment = fault.Invalid("enrollmentToken", "is not a valid enrollment token: it may be mistyped, used already or expired (after 24h); ask an admin to send a new one")
 
 // Exchange trades an enrollment secret, once, for the principal's first token.
 func (e *Enroller) Exchange(ctx context.Context, secret string) (token.Created, error) {
@@ -155,14 +156,14 @@ func (e *Enroller) Exchange(ctx context.Context, secret string) (token.Created, 
 	}
 	now := e.Now().UTC()
 	en, err := e.Enrollments.ConsumeEnrollment(ctx, hash, now)
-	if errors.Is(err, token.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return token.Created{}, errBadEnrollment
 	}
 	if err != nil {
 		return token.Created{}, fmt.Errorf("enroll: consume: %w", err)
 	}
 	p, err := e.Principals.GetPrincipal(ctx, en.PrincipalID)
-	if errors.Is(err, token.ErrNotFound) || (err == nil && p.CreatedAt.After(en.CreatedAt)) {
+	if errors.Is(err, fault.ErrNotFound) || (err == nil && p.CreatedAt.After(en.CreatedAt)) {
 		return token.Created{}, errBadEnrollment // deleted, or deleted and created anew since
 	}
 	if err != nil {

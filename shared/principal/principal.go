@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -24,11 +25,11 @@ import (
 type Store interface {
 	access.Principals
 	// PutPrincipal writes p only if the stored version is still ifVersion (0: p is new
-	// and neither its id nor its owner reference is taken), else returns token.ErrConflict.
+	// and neither its id nor its owner reference is taken), else returns fault.ErrConflict.
 	PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error
-	// DeletePrincipal removes a principal still at ifVersion, else returns token.ErrConflict.
+	// DeletePrincipal removes a principal still at ifVersion, else returns fault.ErrConflict.
 	DeletePrincipal(ctx context.Context, id string, ifVersion int64) error
-	// ListPrincipals returns a page of principals by id; a bad cursor is a *token.InvalidError.
+	// ListPrincipals returns a page of principals by id; a bad cursor is a *fault.InvalidError.
 	ListPrincipals(ctx context.Context, limit int, cursor string) (page []*access.Principal, next string, err error)
 }
 
@@ -78,7 +79,7 @@ type UpdateInput struct {
 	Superuser *bool
 }
 
-var errNotAdmin = &token.ForbiddenError{Reason: "managing principals needs the tokens:admin scope"}
+var errNotAdmin = &fault.ForbiddenError{Reason: "managing principals needs the tokens:admin scope"}
 
 // List returns a page of principals by id. limit is 1-100 (0: 50).
 func (s *Service) List(ctx context.Context, c access.Caller, limit int, cursor string) ([]*access.Principal, string, error) {
@@ -86,7 +87,7 @@ func (s *Service) List(ctx context.Context, c access.Caller, limit int, cursor s
 		return nil, "", errNotAdmin
 	}
 	if limit < 0 || limit > 100 {
-		return nil, "", token.Invalid("limit", "must be a whole number from 1 to 100")
+		return nil, "", fault.Invalid("limit", "must be a whole number from 1 to 100")
 	}
 	if limit == 0 {
 		limit = 50
@@ -99,17 +100,17 @@ func (s *Service) List(ctx context.Context, c access.Caller, limit int, cursor s
 }
 
 // Get returns a principal. Any caller may read its own ("who am I, what do I hold");
-// reading another needs tokens:admin. Unknown ids are token.ErrNotFound.
+// reading another needs tokens:admin. Unknown ids are fault.ErrNotFound.
 func (s *Service) Get(ctx context.Context, c access.Caller, id string) (*access.Principal, error) {
 	if id != c.OwnerID && !c.Has(access.TokensAdmin) {
-		return nil, &token.ForbiddenError{Reason: "reading another principal needs the tokens:admin scope"}
+		return nil, &fault.ForbiddenError{Reason: "reading another principal needs the tokens:admin scope"}
 	}
 	return s.load(ctx, id)
 }
 
 func (s *Service) load(ctx context.Context, id string) (*access.Principal, error) {
 	if !token.ValidOwnerID(id) {
-		return nil, token.ErrNotFound
+		return nil, fault.ErrNotFound
 	}
 	p, err := s.Store.GetPrincipal(ctx, id)
 	if err != nil {
@@ -120,7 +121,7 @@ func (s *Service) load(ctx context.Context, id string) (*access.Principal, error
 
 // Create adds a principal. The caller can give it only scopes the caller holds (through
 // roles or directly), and only a superuser can make it a superuser. An id that exists,
-// or whose owner reference another principal has, is a *token.StateError (409).
+// or whose owner reference another principal has, is a *fault.StateError (409).
 func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (*access.Principal, error) {
 	if !c.Has(access.TokensAdmin) {
 		return nil, errNotAdmin
@@ -128,7 +129,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if in.Kind == "" {
 		in.Kind = KindUser
 	}
-	bad := &token.InvalidError{}
+	bad := &fault.InvalidError{}
 	switch {
 	case in.ID == "":
 		bad.Add("id", "is required")
@@ -144,7 +145,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		return nil, err
 	}
 	if in.ID == c.OwnerID || in.ID == c.Minter() {
-		return nil, &token.ForbiddenError{Reason: "a principal cannot create itself"}
+		return nil, &fault.ForbiddenError{Reason: "a principal cannot create itself"}
 	}
 	now := s.now()
 	p := &access.Principal{
@@ -156,7 +157,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		return nil, err
 	}
 	err := s.Store.PutPrincipal(ctx, p, 0)
-	if errors.Is(err, token.ErrConflict) {
+	if errors.Is(err, fault.ErrConflict) {
 		return nil, s.taken(ctx, in.ID)
 	}
 	if err != nil {
@@ -172,16 +173,16 @@ func (s *Service) taken(ctx context.Context, id string) error {
 	_, err := s.Store.GetPrincipal(ctx, id)
 	switch {
 	case err == nil:
-		return &token.StateError{Reason: fmt.Sprintf("a principal with the id %q exists already", id)}
-	case errors.Is(err, token.ErrNotFound):
-		return &token.StateError{Reason: fmt.Sprintf("the id %q cannot be used: another principal has the same owner reference (the start of its token ids); choose another id", id)}
+		return &fault.StateError{Reason: fmt.Sprintf("a principal with the id %q exists already", id)}
+	case errors.Is(err, fault.ErrNotFound):
+		return &fault.StateError{Reason: fmt.Sprintf("the id %q cannot be used: another principal has the same owner reference (the start of its token ids); choose another id", id)}
 	default:
 		return fmt.Errorf("create principal %s: read after conflict: %w", id, err)
 	}
 }
 
 // Update changes a principal (PATCH: absent fields stay). ifVersion, when not 0, is the
-// version the client last read (If-Match); a change since is token.ErrConflict, as is a
+// version the client last read (If-Match); a change since is fault.ErrConflict, as is a
 // concurrent change that wins the race. Nobody changes its own roles, scopes or
 // superuser flag, and a change may add only scopes the caller holds, so an admin can
 // still rename a principal that holds more than the admin does.
@@ -189,7 +190,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 	if !c.Has(access.TokensAdmin) {
 		return nil, errNotAdmin
 	}
-	bad := &token.InvalidError{}
+	bad := &fault.InvalidError{}
 	if in == (UpdateInput{}) {
 		bad.Add("", "nothing to change: give name, email, kind, roles, scopes or superuser")
 	}
@@ -216,7 +217,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 		return nil, err
 	}
 	if ifVersion != 0 && old.Version != ifVersion {
-		return nil, token.ErrConflict
+		return nil, fault.ErrConflict
 	}
 	p := *old
 	if in.Name != nil {
@@ -244,7 +245,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 		return nil, token.DelegatedError(c, "change roles, scopes or the superuser flag")
 	}
 	if (id == c.OwnerID || id == c.Minter()) && !sameGrants(old, &p) {
-		return nil, &token.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
+		return nil, &fault.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
 	}
 	if (old.Superuser && !(sameGrants(old, &p) && old.Email == p.Email && old.Kind == p.Kind)) ||
 		(old.Email != p.Email && id != c.OwnerID && s.holdsAdmin(old)) {
@@ -255,7 +256,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 			return nil, err
 		}
 		if !super {
-			return nil, &token.ForbiddenError{Reason: "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"}
+			return nil, &fault.ForbiddenError{Reason: "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"}
 		}
 	}
 	if err := s.mayGrant(ctx, c, old, &p); err != nil {
@@ -276,7 +277,7 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 		return errNotAdmin
 	}
 	if id == c.OwnerID || id == c.Minter() {
-		return &token.ForbiddenError{Reason: "you cannot delete your own principal; ask another admin"}
+		return &fault.ForbiddenError{Reason: "you cannot delete your own principal; ask another admin"}
 	}
 	p, err := s.load(ctx, id)
 	if err != nil {
@@ -288,7 +289,7 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 			return err
 		}
 		if !super {
-			return &token.ForbiddenError{Reason: "only a superuser can delete a superuser"}
+			return &fault.ForbiddenError{Reason: "only a superuser can delete a superuser"}
 		}
 	}
 	if err := s.Store.DeletePrincipal(ctx, id, p.Version); err != nil {
@@ -308,7 +309,7 @@ func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.
 	}
 	added := access.Missing(s.Catalog.Holds(p), s.Catalog.Holds(old))
 	if missing := access.Missing(added, c.Scopes); len(missing) > 0 {
-		return &token.ForbiddenError{Reason: "you cannot grant scopes you do not hold: " + strings.Join(missing, ", ")}
+		return &fault.ForbiddenError{Reason: "you cannot grant scopes you do not hold: " + strings.Join(missing, ", ")}
 	}
 	if p.Superuser != old.Superuser {
 		super, err := s.superuser(ctx, c)
@@ -316,7 +317,7 @@ func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.
 			return err
 		}
 		if !super {
-			return &token.ForbiddenError{Reason: "only a superuser can make or unmake a superuser"}
+			return &fault.ForbiddenError{Reason: "only a superuser can make or unmake a superuser"}
 		}
 	}
 	return nil
@@ -341,7 +342,7 @@ func (s *Service) superuser(ctx context.Context, c access.Caller) (bool, error) 
 		return false, nil // superuser status is personal: it never travels with a token minted for another
 	}
 	me, err := s.Store.GetPrincipal(ctx, c.OwnerID)
-	if errors.Is(err, token.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -371,7 +372,7 @@ func sorted(names []string) []string {
 
 // checkEmail accepts what the expiry notifier can send to: a bare address, no display
 // name. Empty means none.
-func checkEmail(bad *token.InvalidError, email string) {
+func checkEmail(bad *fault.InvalidError, email string) {
 	if email == "" {
 		return
 	}
@@ -384,13 +385,13 @@ func checkEmail(bad *token.InvalidError, email string) {
 	}
 }
 
-func checkKind(bad *token.InvalidError, kind string) {
+func checkKind(bad *fault.InvalidError, kind string) {
 	if kind != KindUser && kind != KindApplication {
 		bad.Add("kind", "must be user or application")
 	}
 }
 
-func (s *Service) checkRoles(bad *token.InvalidError, roles []string) {
+func (s *Service) checkRoles(bad *fault.InvalidError, roles []string) {
 	if len(roles) > maxRoles {
 		bad.Add("roles", fmt.Sprintf("at most %d roles", maxRoles))
 		return
@@ -402,7 +403,7 @@ func (s *Service) checkRoles(bad *token.InvalidError, roles []string) {
 	}
 }
 
-func (s *Service) checkScopes(bad *token.InvalidError, scopes []string) {
+func (s *Service) checkScopes(bad *fault.InvalidError, scopes []string) {
 	if len(scopes) > maxScopes {
 		bad.Add("scopes", fmt.Sprintf("at most %d scopes", maxScopes))
 		return

@@ -11,6 +11,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/fault"
 	"tokengate/shared/principal"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -87,7 +88,7 @@ func TestErrors(t *testing.T) {
 	svc := &principal.Service{Store: tb, Catalog: cat, Now: time.Now}
 	alice := access.Caller{TokenID: "a", OwnerID: "alice", Scopes: []string{access.TokensRead, access.TokensWrite}}
 
-	var forbidden *token.ForbiddenError
+	var forbidden *fault.ForbiddenError
 	_, _, err = svc.List(ctx, alice, 0, "")
 	require.ErrorAs(t, err, &forbidden)
 	_, err = svc.Get(ctx, alice, "bob")
@@ -98,21 +99,21 @@ func TestErrors(t *testing.T) {
 
 	for _, id := range []string{"nobody", "not a valid id", ""} {
 		_, err = svc.Get(ctx, localtest.Admin, id)
-		require.ErrorIs(t, err, token.ErrNotFound, id)
-		require.ErrorIs(t, svc.Delete(ctx, localtest.Admin, id), token.ErrNotFound, id)
+		require.ErrorIs(t, err, fault.ErrNotFound, id)
+		require.ErrorIs(t, svc.Delete(ctx, localtest.Admin, id), fault.ErrNotFound, id)
 	}
 	_, _, err = svc.List(ctx, localtest.Admin, 101, "")
-	var invalid *token.InvalidError
+	var invalid *fault.InvalidError
 	require.ErrorAs(t, err, &invalid)
 	require.Equal(t, "limit", invalid.Fields[0].Field)
 
 	_, err = svc.Update(ctx, localtest.Admin, "bob", principal.UpdateInput{Name: ptr("Robert")}, 7)
-	require.ErrorIs(t, err, token.ErrConflict, "stale version")
+	require.ErrorIs(t, err, fault.ErrConflict, "stale version")
 
 	_, err = svc.Create(ctx, localtest.Admin, principal.CreateInput{ID: "bob", Name: "Bob"})
-	var state *token.StateError
+	var state *fault.StateError
 	require.ErrorAs(t, err, &state)
-	require.False(t, errors.Is(err, token.ErrConflict), "a taken id is no lost race: it says why")
+	require.False(t, errors.Is(err, fault.ErrConflict), "a taken id is no lost race: it says why")
 
 	page, next, err := svc.List(ctx, localtest.Admin, 2, "")
 	require.NoError(t, err)

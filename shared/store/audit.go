@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -115,7 +116,7 @@ func (tb *Table) transact(ctx context.Context, update *types.Update, events []to
 	if errors.As(err, &cancelled) {
 		for _, r := range cancelled.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return token.ErrConflict
+				return fault.ErrConflict
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -87,9 +88,9 @@ func TestCreateChecksOwner(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, tt.want)
-			require.ErrorIs(t, err, token.ErrConflict, "an owner changed is a conflict to callers that do not decide again")
+			require.ErrorIs(t, err, fault.ErrConflict, "an owner changed is a conflict to callers that do not decide again")
 			_, err = tb.Get(ctx, tok.ID)
-			require.ErrorIs(t, err, token.ErrNotFound, "no token written")
+			require.ErrorIs(t, err, fault.ErrNotFound, "no token written")
 			require.Zero(t, records(t, tb, tok.ID), "no audit record written")
 		})
 	}
@@ -102,7 +103,7 @@ func TestCreateChecksOwner(t *testing.T) {
 		ev2 := ev
 		ev2.ID = localtest.Name("ev")
 		err := tb.Create(ctx, &again, current, ev2)
-		require.ErrorIs(t, err, token.ErrConflict)
+		require.ErrorIs(t, err, fault.ErrConflict)
 		require.NotErrorIs(t, err, token.ErrOwnerChanged)
 		got, err := tb.Get(ctx, tok.ID)
 		require.NoError(t, err)

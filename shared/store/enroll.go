@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/principal"
 	"tokengate/shared/token"
 )
@@ -61,7 +62,7 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
-		return token.ErrConflict
+		return fault.ErrConflict
 	}
 	if err != nil {
 		return fmt.Errorf("put enrollment: %w", err)
@@ -71,14 +72,14 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 
 // ConsumeEnrollment marks an enrollment used in one transaction: it must exist, be
 // unused, not expired at now and still its principal's current one. Two exchanges
-// racing: one wins, the other gets token.ErrNotFound, as does a superseded one.
+// racing: one wins, the other gets fault.ErrNotFound, as does a superseded one.
 func (tb *Table) ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*principal.Enrollment, error) {
 	got, err := tb.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tb.Name), Key: enrollKey(hash), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get enrollment: %w", err)
 	}
 	if got.Item == nil {
-		return nil, token.ErrNotFound
+		return nil, fault.ErrNotFound
 	}
 	str := func(k string) string {
 		s, _ := got.Item[k].(*types.AttributeValueMemberS)
@@ -106,7 +107,7 @@ func (tb *Table) ConsumeEnrollment(ctx context.Context, hash []byte, now time.Ti
 	}})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
-		return nil, token.ErrNotFound
+		return nil, fault.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("consume enrollment: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -88,7 +89,7 @@ func encodeCursor(k map[string]types.AttributeValue) (string, error) {
 }
 
 // errBadCursor: a cursor that is not one of this listing.
-var errBadCursor = token.Invalid("cursor", "is not a cursor of this listing; use nextCursor from the previous page")
+var errBadCursor = fault.Invalid("cursor", "is not a cursor of this listing; use nextCursor from the previous page")
 
 // decodeKey reads a cursor back into a key, checking only its encoding.
 func decodeKey(c string) (map[string]types.AttributeValue, error) {

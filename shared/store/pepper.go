@@ -42,7 +42,7 @@ func (tb *Table) SealedPeppers(ctx context.Context) ([]token.SealedPepper, error
 	return ps, nil
 }
 
-// AddSealedPepper stores a new pepper version; token.ErrConflict if it exists already
+// AddSealedPepper stores a new pepper version; fault.ErrConflict if it exists already
 // (another cold start won the race).
 func (tb *Table) AddSealedPepper(ctx context.Context, p token.SealedPepper, now time.Time) error {
 	_, err := tb.Client.PutItem(ctx, &dynamodb.PutItemInput{

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/principal"
 	"tokengate/shared/token"
 )
@@ -62,27 +63,27 @@ func principalFromItem(av map[string]types.AttributeValue) (*access.Principal, e
 	}, nil
 }
 
-// GetPrincipal returns token.ErrNotFound when no principal has this id.
+// GetPrincipal returns fault.ErrNotFound when no principal has this id.
 func (tb *Table) GetPrincipal(ctx context.Context, id string) (*access.Principal, error) {
 	out, err := tb.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tb.Name), Key: principalKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get principal %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return nil, token.ErrNotFound
+		return nil, fault.ErrNotFound
 	}
 	p, err := principalFromItem(out.Item)
 	if err != nil {
 		return nil, err
 	}
 	if p.ID != id {
-		return nil, token.ErrNotFound // another principal with the same reference
+		return nil, fault.ErrNotFound // another principal with the same reference
 	}
 	return p, nil
 }
 
 // PutPrincipal writes p only if the stored version is still ifVersion (0: p is new and
-// neither its id nor its owner reference is taken), else returns token.ErrConflict. A new
+// neither its id nor its owner reference is taken), else returns fault.ErrConflict. A new
 // principal without an Incarnation gets a random one.
 func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error {
 	if ifVersion == 0 && p.Incarnation == "" {
@@ -205,7 +206,7 @@ func (tb *Table) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *
 		t = fromItem(it)
 	}
 	if t == nil {
-		return nil, nil, token.ErrNotFound
+		return nil, nil, fault.ErrNotFound
 	}
 	if owner != nil && owner.ID != t.OwnerID {
 		owner = nil

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -213,7 +214,7 @@ func fromItem(it tokenItem) *token.Token {
 		t.Restrictions.IPAllowlist = append(t.Restrictions.IPAllowlist, p)
 	}
 	if w := it.TimeRestriction; w != nil {
-		check := &token.InvalidError{}
+		check := &fault.InvalidError{}
 		days := append([]string(nil), w.Days...)
 		token.CheckTimeWindow(check, &token.TimeWindow{Days: days, StartHour: w.StartHour, EndHour: w.EndHour})
 		if check.Err() != nil {
@@ -221,7 +222,7 @@ func fromItem(it tokenItem) *token.Token {
 		}
 	}
 	if r := it.RateLimit; r != nil {
-		check := &token.InvalidError{}
+		check := &fault.InvalidError{}
 		token.CheckRateLimit(check, r)
 		if check.Err() != nil {
 			bad = append(bad, "rateLimit")
@@ -250,7 +251,7 @@ func (tb *Table) Get(ctx context.Context, id token.ID) (*token.Token, error) {
 		return nil, fmt.Errorf("get item: %w", err)
 	}
 	if out.Item == nil {
-		return nil, token.ErrNotFound
+		return nil, fault.ErrNotFound
 	}
 	var it tokenItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
@@ -261,7 +262,7 @@ func (tb *Table) Get(ctx context.Context, id token.ID) (*token.Token, error) {
 
 // Put writes every attribute of t but the usage counters, in one UpdateItem conditioned
 // on the version: a new token must not exist yet, a changed one must still be at
-// ifVersion. Either way a lost race returns token.ErrConflict and writes nothing. With
+// ifVersion. Either way a lost race returns fault.ErrConflict and writes nothing. With
 // events, the update and the audit records are one TransactWriteItems: both or neither.
 func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, events ...token.Event) error {
 	av, err := attributevalue.MarshalMap(tb.toItem(t))
@@ -333,7 +334,7 @@ func (tb *Table) RecordUse(ctx context.Context, id token.ID, n int64, at time.Ti
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return token.ErrNotFound
+		return fault.ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("record use of %s: %w", id, err)
@@ -342,7 +343,7 @@ func (tb *Table) RecordUse(ctx context.Context, id token.ID, n int64, at time.Ti
 }
 
 // conditional maps the outcome of a conditional write: a failed condition (the item
-// changed, or exists already) is token.ErrConflict; any other error is wrapped with what
+// changed, or exists already) is fault.ErrConflict; any other error is wrapped with what
 // was being done, whose format ends in ": %w".
 func conditional(err error, format string, args ...any) error {
 	var ccf *types.ConditionalCheckFailedException
@@ -350,14 +351,14 @@ func conditional(err error, format string, args ...any) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ccf):
-		return token.ErrConflict
+		return fault.ErrConflict
 	}
 	return fmt.Errorf(format, append(args, err)...)
 }
 
 // Create writes a new token and its audit records in one TransactWriteItems, with a
 // ConditionCheck that the owner principal is still as checked: same id, incarnation and
-// version. A token id taken is token.ErrConflict, an owner changed token.ErrOwnerChanged;
+// version. A token id taken is fault.ErrConflict, an owner changed token.ErrOwnerChanged;
 // either way nothing is written. Creates of one owner check the same principal item, so
 // concurrent ones can collide (TransactionConflict, nothing written): they are retried.
 func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCheck, events ...token.Event) error {
@@ -385,7 +386,7 @@ func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCh
 		case failed(1):
 			return token.ErrOwnerChanged
 		case failed(0):
-			return token.ErrConflict
+			return fault.ErrConflict
 		}
 	}
 	if err != nil {

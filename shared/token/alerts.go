@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 // DefaultDetectionWindow is TOKEN_EXPIRATION_DETECTION_WINDOW's default: tokens expiring
@@ -76,7 +77,7 @@ func alertsOf(toks []*Token, now, until time.Time) []Alert {
 // bounded by the tokens expiring within the window, never the size of the table.
 func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) {
 	if !canRead(c) {
-		return nil, &ForbiddenError{"reading alerts needs the tokens:read scope"}
+		return nil, &fault.ForbiddenError{Reason: "reading alerts needs the tokens:read scope"}
 	}
 	all, err := ExpiringWithin(ctx, s.Store, s.now(), s.Policy.detectionWindow())
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 func TestAuditDiff(t *testing.T) {
@@ -147,15 +148,15 @@ func TestTokenRules(t *testing.T) {
 }
 
 func TestErrorsSayWhat(t *testing.T) {
-	inv := &InvalidError{}
+	inv := &fault.InvalidError{}
 	inv.Add("name", "is required")
 	inv.Add("scopes", "at most 50 scopes")
 	require.Equal(t, "invalid input: name: is required; scopes: at most 50 scopes", inv.Error())
-	f := &ForbiddenError{"needs tokens:admin"}
+	f := &fault.ForbiddenError{Reason: "needs tokens:admin"}
 	require.Equal(t, "forbidden: needs tokens:admin", f.Error())
-	require.True(t, errors.Is(f, ErrForbidden))
-	require.False(t, errors.Is(f, ErrNotFound))
-	require.Equal(t, "the token is revoked", (&StateError{"the token is revoked"}).Error())
+	require.True(t, errors.Is(f, fault.ErrForbidden))
+	require.False(t, errors.Is(f, fault.ErrNotFound))
+	require.Equal(t, "the token is revoked", (&fault.StateError{Reason: "the token is revoked"}).Error())
 	require.Contains(t, DelegatedError(delegated("alice"), "approve tokens").Error(), "minted by boss for alice")
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 // Bootstrap mints the root token of the first superuser: owned and minted by ownerID,
@@ -73,7 +74,7 @@ func firstScopes(cat *access.Catalog, p *access.Principal) ([]string, error) {
 		}
 	}
 	if len(scopes) == 0 {
-		return nil, Invalid("enrollmentToken", "the principal holds no scope a first token could carry; ask an admin for a role")
+		return nil, fault.Invalid("enrollmentToken", "the principal holds no scope a first token could carry; ask an admin for a role")
 	}
 	return scopes, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 // stored is a token as read: active, owned by alice, created and minted by her, version 3.
@@ -187,12 +188,12 @@ func TestUpdateEdit(t *testing.T) {
 func TestApplyEdit(t *testing.T) {
 	rename := func(t *Token, now time.Time) (bool, error) { t.Name = "renamed"; return true, nil }
 	nothing := func(t *Token, now time.Time) (bool, error) { return false, nil }
-	refuse := func(t *Token, now time.Time) (bool, error) { return false, &StateError{"no"} }
+	refuse := func(t *Token, now time.Time) (bool, error) { return false, &fault.StateError{Reason: "no"} }
 	o := op{typ: EventUpdate, reason: "tidy", extra: []Change{{Field: "note", To: "x"}}}
 
 	t.Run("If-Match with another version is a conflict", func(t *testing.T) {
 		got, ev, err := applyEdit(admin, stored(nil), 2, o, rename, now)
-		require.ErrorIs(t, err, ErrConflict)
+		require.ErrorIs(t, err, fault.ErrConflict)
 		require.Nil(t, got)
 		require.Nil(t, ev)
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 // now is a Tuesday, 10:00 UTC.
@@ -60,15 +61,15 @@ var (
 	viewer = caller("alice", access.TokensRead, "orders:read")
 )
 
-// requireErr checks err against want: "" no error; "invalid:<field>" an InvalidError
-// naming field; "forbidden:<words>" a ForbiddenError saying them; "state:<words>" a
-// StateError; "notfound"; "conflict".
+// requireErr checks err against want: "" no error; "invalid:<field>" an fault.InvalidError
+// naming field; "forbidden:<words>" a fault.ForbiddenError saying them; "state:<words>" a
+// fault.StateError; "notfound"; "conflict".
 func requireErr(t *testing.T, want string, err error) {
 	t.Helper()
 	kind, detail, _ := strings.Cut(want, ":")
-	var inv *InvalidError
-	var forb *ForbiddenError
-	var st *StateError
+	var inv *fault.InvalidError
+	var forb *fault.ForbiddenError
+	var st *fault.StateError
 	switch kind {
 	case "":
 		require.NoError(t, err)
@@ -81,15 +82,15 @@ func requireErr(t *testing.T, want string, err error) {
 		require.Contains(t, fields, detail, err.Error())
 	case "forbidden":
 		require.ErrorAs(t, err, &forb)
-		require.ErrorIs(t, err, ErrForbidden)
+		require.ErrorIs(t, err, fault.ErrForbidden)
 		require.Contains(t, forb.Reason, detail)
 	case "state":
 		require.ErrorAs(t, err, &st)
 		require.Contains(t, st.Reason, detail)
 	case "notfound":
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, fault.ErrNotFound)
 	case "conflict":
-		require.ErrorIs(t, err, ErrConflict)
+		require.ErrorIs(t, err, fault.ErrConflict)
 	default:
 		t.Fatalf("bad want %q", want)
 	}

@@ -3,6 +3,8 @@ package token
 import (
 	"fmt"
 	"time"
+
+	"tokengate/shared/fault"
 )
 
 // Policy is the settings that bound token lifetimes.
@@ -46,7 +48,7 @@ func (p Policy) maxTemporary() time.Duration {
 func checkTemporary(field string, at, now time.Time, p Policy) error {
 	limit := p.maxTemporary()
 	if at.IsZero() || at.Sub(now) > limit {
-		return Invalid(field, fmt.Sprintf("a temporary token lives at most %s (MAX_TEMPORARY_TOKEN_LIFETIME); choose an earlier expiry or a permanent token", limit))
+		return fault.Invalid(field, fmt.Sprintf("a temporary token lives at most %s (MAX_TEMPORARY_TOKEN_LIFETIME); choose an earlier expiry or a permanent token", limit))
 	}
 	return nil
 }
@@ -91,13 +93,13 @@ var presets = map[string]func(time.Time) time.Time{
 func ExpiresAt(in string, now time.Time, p Policy) (time.Time, error) {
 	if in == "never" {
 		if p.MaxLifetime != 0 {
-			return time.Time{}, Invalid("expiresIn", fmt.Sprintf("never is not allowed: tokens may live at most %s", formatLifetime(p.MaxLifetime)))
+			return time.Time{}, fault.Invalid("expiresIn", fmt.Sprintf("never is not allowed: tokens may live at most %s", formatLifetime(p.MaxLifetime)))
 		}
 		return time.Time{}, nil
 	}
 	f, ok := presets[in]
 	if !ok {
-		return time.Time{}, Invalid("expiresIn", "must be one of 1w, 1m, 3m, 6m, 1y, never")
+		return time.Time{}, fault.Invalid("expiresIn", "must be one of 1w, 1m, 3m, 6m, 1y, never")
 	}
 	at := f(now)
 	if err := checkLifetime("expiresIn", at, now, p); err != nil {
@@ -111,10 +113,10 @@ func ExpiresAt(in string, now time.Time, p Policy) (time.Time, error) {
 // maximum is compared with a day of slack when it is at least a year.
 func checkLifetime(field string, at, now time.Time, p Policy) error {
 	if !at.After(now) {
-		return Invalid(field, "must be in the future")
+		return fault.Invalid(field, "must be in the future")
 	}
 	if limit := p.latestExpiry(now); !limit.IsZero() && at.After(limit) {
-		return Invalid(field, fmt.Sprintf("must be within the maximum token lifetime of %s", formatLifetime(p.MaxLifetime)))
+		return fault.Invalid(field, fmt.Sprintf("must be within the maximum token lifetime of %s", formatLifetime(p.MaxLifetime)))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -36,7 +37,7 @@ func TestExpiresAt(t *testing.T) {
 			got, err := token.ExpiresAt(tt.in, now, tt.policy)
 			if tt.wantErr {
 				require.Error(t, err)
-				var inv *token.InvalidError
+				var inv *fault.InvalidError
 				require.ErrorAs(t, err, &inv)
 				require.Equal(t, "expiresIn", inv.Fields[0].Field)
 				return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 // History returns a page of the change history of a token the caller may see, newest first.
@@ -29,13 +30,13 @@ func (s *Service) Audit(ctx context.Context, c access.Caller, f AuditFilter) ([]
 // checkAudit decides whether the caller may read the activity log with filter f.
 func checkAudit(c access.Caller, f AuditFilter) error {
 	if !c.Has(access.AuditRead) {
-		return &ForbiddenError{"reading the activity log needs the audit:read scope"}
+		return &fault.ForbiddenError{Reason: "reading the activity log needs the audit:read scope"}
 	}
 	if f.TokenID != "" && !ValidID(string(f.TokenID)) {
-		return Invalid("tokenId", "is not a token id")
+		return fault.Invalid("tokenId", "is not a token id")
 	}
 	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != LeakReporter {
-		return Invalid("actor", "is not a principal id")
+		return fault.Invalid("actor", "is not a principal id")
 	}
 	return nil
 }
@@ -43,7 +44,7 @@ func checkAudit(c access.Caller, f AuditFilter) error {
 // Approvals returns a page of the tokens awaiting approval; it needs tokens:admin.
 func (s *Service) Approvals(ctx context.Context, c access.Caller, limit int, cursor string) ([]*Token, string, error) {
 	if !c.Has(access.TokensAdmin) {
-		return nil, "", &ForbiddenError{"the approval queue needs the tokens:admin scope"}
+		return nil, "", &fault.ForbiddenError{Reason: "the approval queue needs the tokens:admin scope"}
 	}
 	return s.Store.Pending(ctx, limit, cursor)
 }
@@ -78,7 +79,7 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 // tokens: it needs tokens:admin, a valid reason and its own personal authority.
 func mayDecide(c access.Caller, reason string, typ EventType) error {
 	if !c.Has(access.TokensAdmin) {
-		return &ForbiddenError{"approving tokens needs the tokens:admin scope"}
+		return &fault.ForbiddenError{Reason: "approving tokens needs the tokens:admin scope"}
 	}
 	if err := checkOptionalReason(reason); err != nil {
 		return err
@@ -94,7 +95,7 @@ func mayDecide(c access.Caller, reason string, typ EventType) error {
 // on it.
 func notRequester(c access.Caller, t *Token, typ EventType) error {
 	if c.OwnerID == t.OwnerID || c.OwnerID == t.Minter() || c.OwnerID == t.CreatedBy {
-		return &ForbiddenError{"the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
+		return &fault.ForbiddenError{Reason: "the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
 	}
 	return nil
 }
@@ -103,7 +104,7 @@ func notRequester(c access.Caller, t *Token, typ EventType) error {
 func decisionEdit(typ EventType) edit {
 	return func(t *Token, now time.Time) (bool, error) {
 		if st := t.EffectiveStatus(now); st != StatusPending {
-			return false, &StateError{fmt.Sprintf("the token is %s, not pending", st)}
+			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s, not pending", st)}
 		}
 		if typ == EventApprove {
 			t.Status = StatusActive
@@ -117,7 +118,7 @@ func decisionEdit(typ EventType) edit {
 // DelegatedError refuses personal authority (what) to a delegated token, naming its
 // minter and owner.
 func DelegatedError(c access.Caller, what string) error {
-	return &ForbiddenError{fmt.Sprintf("authority is personal: this token was minted by %s for %s, and a delegated token cannot %s; use a token of your own", c.Minter(), c.OwnerID, what)}
+	return &fault.ForbiddenError{Reason: fmt.Sprintf("authority is personal: this token was minted by %s for %s, and a delegated token cannot %s; use a token of your own", c.Minter(), c.OwnerID, what)}
 }
 
 // Emergency access lasts from one to eight hours.
@@ -142,7 +143,7 @@ func (s *Service) EmergencyOn(ctx context.Context, c access.Caller, id ID, d tim
 
 // checkEmergency validates a request for emergency access: 1h to 8h, with a reason.
 func checkEmergency(d time.Duration, reason string) error {
-	bad := &InvalidError{}
+	bad := &fault.InvalidError{}
 	if d < MinEmergency || d > MaxEmergency {
 		bad.Add("duration", "must be from 1h to 8h")
 	}
@@ -158,7 +159,7 @@ func checkEmergency(d time.Duration, reason string) error {
 func emergencyOnEdit(d time.Duration) edit {
 	return func(t *Token, now time.Time) (bool, error) {
 		if t.EffectiveStatus(now) != StatusActive {
-			return false, &StateError{fmt.Sprintf("the token is %s; emergency access applies to active tokens", t.EffectiveStatus(now))}
+			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s; emergency access applies to active tokens", t.EffectiveStatus(now))}
 		}
 		t.EmergencyUntil = now.Add(d)
 		return true, nil
@@ -197,7 +198,7 @@ func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Toke
 		return nil, err
 	}
 	p, err := s.Principals.GetPrincipal(ctx, c.OwnerID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return nil, fmt.Errorf("emergency %s: caller: %w", id, err)
 	}
 	if err := superuser(p); err != nil {
@@ -210,7 +211,7 @@ func (s *Service) breakGlass(ctx context.Context, c access.Caller, id ID) (*Toke
 // on or off: it needs emergency:activate and its own personal authority.
 func mayBreakGlass(c access.Caller) error {
 	if !c.Has(access.EmergencyActivate) {
-		return &ForbiddenError{"emergency access needs the emergency:activate scope"}
+		return &fault.ForbiddenError{Reason: "emergency access needs the emergency:activate scope"}
 	}
 	if c.Delegated() {
 		return DelegatedError(c, "turn emergency access on or off")
@@ -222,7 +223,7 @@ func mayBreakGlass(c access.Caller) error {
 // is no superuser.
 func superuser(p *access.Principal) error {
 	if p == nil || !p.Superuser {
-		return &ForbiddenError{"only a superuser may turn emergency access on or off"}
+		return &fault.ForbiddenError{Reason: "only a superuser may turn emergency access on or off"}
 	}
 	return nil
 }
@@ -245,7 +246,7 @@ func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, er
 	var errs []error
 	for _, p := range leaked {
 		t, err := s.Store.Get(ctx, p.ID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -269,10 +270,10 @@ func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, er
 // those made by tokengate (their tag verifies), once per id. The rest cost no read.
 func parseLeaked(k *Keyring, prefix string, strs []string) ([]Presented, error) {
 	if len(strs) == 0 {
-		return nil, Invalid("tokens", "give at least one token string")
+		return nil, fault.Invalid("tokens", "give at least one token string")
 	}
 	if len(strs) > MaxLeakReport {
-		return nil, Invalid("tokens", fmt.Sprintf("at most %d token strings per report", MaxLeakReport))
+		return nil, fault.Invalid("tokens", fmt.Sprintf("at most %d token strings per report", MaxLeakReport))
 	}
 	seen := map[ID]bool{}
 	var out []Presented

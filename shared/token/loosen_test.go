@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -89,7 +90,7 @@ func TestAllowlistMappedIPv4(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			bad := &token.InvalidError{}
+			bad := &fault.InvalidError{}
 			got := token.ParseAllowlist(bad, []string{tt.in})
 			if tt.bad {
 				require.Error(t, bad.Err())

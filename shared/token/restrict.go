@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"tokengate/shared/fault"
 )
 
 // Restrictions are a token's security settings, checked by the authorizer on every
@@ -94,7 +96,7 @@ func (r Restrictions) AllowsIP(ip string) bool {
 const MaxAllowlist = 100
 
 // ParseAllowlist reads addresses and CIDRs (IPv4 or IPv6); a bare address is a /32 or /128.
-func ParseAllowlist(bad *InvalidError, in []string) []netip.Prefix {
+func ParseAllowlist(bad *fault.InvalidError, in []string) []netip.Prefix {
 	if len(in) > MaxAllowlist {
 		bad.Add("ipAllowlist", fmt.Sprintf("at most %d entries", MaxAllowlist))
 		return nil
@@ -137,7 +139,7 @@ func ParseAllowlist(bad *InvalidError, in []string) []netip.Prefix {
 }
 
 // CheckRateLimit validates a rate limit.
-func CheckRateLimit(bad *InvalidError, r *RateLimit) {
+func CheckRateLimit(bad *fault.InvalidError, r *RateLimit) {
 	if r == nil {
 		return
 	}
@@ -151,7 +153,7 @@ func CheckRateLimit(bad *InvalidError, r *RateLimit) {
 
 // CheckTimeWindow validates and normalises a time window (day names lower-cased, in
 // week order, once each).
-func CheckTimeWindow(bad *InvalidError, w *TimeWindow) {
+func CheckTimeWindow(bad *fault.InvalidError, w *TimeWindow) {
 	if w == nil {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -28,7 +29,7 @@ func TestParseAllowlist(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bad := &token.InvalidError{}
+			bad := &fault.InvalidError{}
 			got := token.ParseAllowlist(bad, tt.in)
 			if tt.badField != "" {
 				require.Error(t, bad.Err())
@@ -74,7 +75,7 @@ func TestRateLimitAndTimeWindowValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bad := &token.InvalidError{}
+			bad := &fault.InvalidError{}
 			token.CheckRateLimit(bad, tt.rate)
 			token.CheckTimeWindow(bad, tt.window)
 			var got []string
@@ -85,7 +86,7 @@ func TestRateLimitAndTimeWindowValidation(t *testing.T) {
 		})
 	}
 	w := &token.TimeWindow{Days: []string{"FRI", "mon", "fri"}, StartHour: 9, EndHour: 18}
-	token.CheckTimeWindow(&token.InvalidError{}, w)
+	token.CheckTimeWindow(&fault.InvalidError{}, w)
 	require.Equal(t, []string{"mon", "fri"}, w.Days, "normalised: lower case, week order, once each")
 }
 

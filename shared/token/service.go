@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 )
 
 // Service runs the token operations: what the management API's functions need and
@@ -77,7 +78,7 @@ type createPlan struct {
 // caller's authority (another owner, a delegated token, permanent tokens, scopes).
 func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, now time.Time) (createPlan, error) {
 	if !canWrite(c) {
-		return createPlan{}, &ForbiddenError{"creating tokens needs the tokens:write scope"}
+		return createPlan{}, &fault.ForbiddenError{Reason: "creating tokens needs the tokens:write scope"}
 	}
 	if in.Type == "" {
 		in.Type = TypePermanent
@@ -85,7 +86,7 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 	if in.OwnerID == "" {
 		in.OwnerID = c.OwnerID
 	}
-	bad := &InvalidError{}
+	bad := &fault.InvalidError{}
 	CheckName(bad, in.Name, true)
 	checkDescription(bad, in.Description)
 	if in.Type != TypePermanent && in.Type != TypeTemporary {
@@ -118,16 +119,16 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 		return createPlan{}, err
 	}
 	if in.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
-		return createPlan{}, &ForbiddenError{"creating tokens for another principal needs the tokens:admin scope"}
+		return createPlan{}, &fault.ForbiddenError{Reason: "creating tokens for another principal needs the tokens:admin scope"}
 	}
 	if in.OwnerID != c.OwnerID && c.Delegated() {
-		return createPlan{}, &ForbiddenError{fmt.Sprintf("this token was minted by %s for %s: a delegated token cannot mint tokens for other principals", c.Minter(), c.OwnerID)}
+		return createPlan{}, &fault.ForbiddenError{Reason: fmt.Sprintf("this token was minted by %s for %s: a delegated token cannot mint tokens for other principals", c.Minter(), c.OwnerID)}
 	}
 	if in.Type == TypePermanent && p.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
-		return createPlan{}, &ForbiddenError{`creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
+		return createPlan{}, &fault.ForbiddenError{Reason: `creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
 	}
 	if missing := access.Missing(in.Scopes, c.Scopes); len(missing) > 0 {
-		return createPlan{}, &ForbiddenError{"a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
+		return createPlan{}, &fault.ForbiddenError{Reason: "a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
 	}
 	return createPlan{in: in, expiresAt: expiresAt, risk: risk, restrictions: restrict}, nil
 }
@@ -171,8 +172,8 @@ func ownerIsCaller(c access.Caller, ownerID string) bool {
 // authorizer refuses it as soon as its cached read expires.
 func (s *Service) reread(ctx context.Context, c access.Caller) (access.Caller, error) {
 	p, err := s.Principals.GetPrincipal(ctx, c.OwnerID)
-	if errors.Is(err, ErrNotFound) || err == nil && p.Incarnation != c.OwnerIncarnation {
-		return c, &ForbiddenError{fmt.Sprintf("the principal %s that this token belongs to was deleted", c.OwnerID)}
+	if errors.Is(err, fault.ErrNotFound) || err == nil && p.Incarnation != c.OwnerIncarnation {
+		return c, &fault.ForbiddenError{Reason: fmt.Sprintf("the principal %s that this token belongs to was deleted", c.OwnerID)}
 	}
 	if err != nil {
 		return c, fmt.Errorf("create: owner: %w", err)
@@ -191,14 +192,14 @@ func (s *Service) owner(ctx context.Context, c access.Caller, ownerID string, sc
 		return OwnerCheck{ID: c.OwnerID, Incarnation: c.OwnerIncarnation, Version: c.OwnerVersion}, nil
 	}
 	owner, err := s.Principals.GetPrincipal(ctx, ownerID)
-	if errors.Is(err, ErrNotFound) {
-		return OwnerCheck{}, Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", ownerID))
+	if errors.Is(err, fault.ErrNotFound) {
+		return OwnerCheck{}, fault.Invalid("ownerId", fmt.Sprintf("no principal %q (POST /principals creates one)", ownerID))
 	}
 	if err != nil {
 		return OwnerCheck{}, fmt.Errorf("create: owner: %w", err)
 	}
 	if missing := access.Missing(scopes, s.Catalog.Holds(owner)); len(missing) > 0 {
-		return OwnerCheck{}, Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
+		return OwnerCheck{}, fault.Invalid("scopes", fmt.Sprintf("the owner %s does not hold %s", owner.ID, strings.Join(missing, ", ")))
 	}
 	return CheckOf(owner), nil
 }
@@ -264,7 +265,7 @@ func isSession(c access.Caller, in CreateInput, expiresAt, now time.Time, p Poli
 		!expiresAt.IsZero() && !expiresAt.After(now.Add(p.TemporaryTTL))
 }
 
-func expiry(bad *InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
+func expiry(bad *fault.InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
 	at := requestedExpiry(bad, in, now, p)
 	if in.Type == TypeTemporary {
 		field := "expiresIn"
@@ -276,7 +277,7 @@ func expiry(bad *InvalidError, in CreateInput, now time.Time, p Policy) time.Tim
 	return at
 }
 
-func requestedExpiry(bad *InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
+func requestedExpiry(bad *fault.InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
 	switch {
 	case in.ExpiresIn != "" && in.ExpiresAt != nil:
 		bad.Add("expiresAt", "give either expiresIn or expiresAt, not both")
@@ -292,8 +293,8 @@ func requestedExpiry(bad *InvalidError, in CreateInput, now time.Time, p Policy)
 	return DefaultExpiry(in.Type, now, p)
 }
 
-func addInvalid(bad *InvalidError, err error) {
-	var inv *InvalidError
+func addInvalid(bad *fault.InvalidError, err error) {
+	var inv *fault.InvalidError
 	if errors.As(err, &inv) {
 		bad.Fields = append(bad.Fields, inv.Fields...)
 	}
@@ -301,7 +302,7 @@ func addInvalid(bad *InvalidError, err error) {
 
 // CheckName validates a name (of a token or a principal): 1-100 printable characters,
 // not blank. Empty is "required" when required, else "must not be empty" (a PATCH).
-func CheckName(bad *InvalidError, name string, required bool) {
+func CheckName(bad *fault.InvalidError, name string, required bool) {
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0 && required:
 		bad.Add("name", "is required")
@@ -316,7 +317,7 @@ func CheckName(bad *InvalidError, name string, required bool) {
 	}
 }
 
-func checkDescription(bad *InvalidError, d string) {
+func checkDescription(bad *fault.InvalidError, d string) {
 	if n := utf8.RuneCountInString(d); n > 500 {
 		bad.Add("description", fmt.Sprintf("must be at most 500 characters, got %d", n))
 	} else if !printable(d, true) {
@@ -324,7 +325,7 @@ func checkDescription(bad *InvalidError, d string) {
 	}
 }
 
-func checkReason(bad *InvalidError, reason string, risk access.Risk) {
+func checkReason(bad *fault.InvalidError, reason string, risk access.Risk) {
 	if utf8.RuneCountInString(reason) > 500 {
 		bad.Add("reason", "must be at most 500 characters")
 	} else if !printable(reason, true) {
@@ -350,7 +351,7 @@ func printable(s string, lineBreaks bool) bool {
 }
 
 // checkScopes reports whether every scope is known.
-func checkScopes(bad *InvalidError, cat *access.Catalog, scopes []string) bool {
+func checkScopes(bad *fault.InvalidError, cat *access.Catalog, scopes []string) bool {
 	if len(scopes) == 0 {
 		bad.Add("scopes", "at least one scope is required (or a role)")
 		return false
@@ -392,7 +393,7 @@ func canRead(c access.Caller) bool {
 
 func canWrite(c access.Caller) bool { return c.Has(access.TokensWrite) || c.Has(access.TokensAdmin) }
 
-// load reads a token the caller may see. Tokens of other principals answer ErrNotFound
+// load reads a token the caller may see. Tokens of other principals answer fault.ErrNotFound
 // unless the caller has tokens:admin, so ids leak nothing.
 func (s *Service) load(ctx context.Context, c access.Caller, id ID, write bool) (*Token, error) {
 	if err := mayRead(c, id, write); err != nil {
@@ -403,7 +404,7 @@ func (s *Service) load(ctx context.Context, c access.Caller, id ID, write bool) 
 		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
 	if !visible(c, t) {
-		return nil, ErrNotFound
+		return nil, fault.ErrNotFound
 	}
 	return t, nil
 }
@@ -412,13 +413,13 @@ func (s *Service) load(ctx context.Context, c access.Caller, id ID, write bool) 
 // token id: it needs the scope, and an id that is no token id is not found.
 func mayRead(c access.Caller, id ID, write bool) error {
 	if write && !canWrite(c) {
-		return &ForbiddenError{"changing tokens needs the tokens:write scope"}
+		return &fault.ForbiddenError{Reason: "changing tokens needs the tokens:write scope"}
 	}
 	if !write && !canRead(c) {
-		return &ForbiddenError{"reading tokens needs the tokens:read scope"}
+		return &fault.ForbiddenError{Reason: "reading tokens needs the tokens:read scope"}
 	}
 	if !ValidID(string(id)) {
-		return ErrNotFound
+		return fault.ErrNotFound
 	}
 	return nil
 }
@@ -455,14 +456,14 @@ func (s *Service) List(ctx context.Context, c access.Caller, f Filter) ([]*Token
 // listFilter is the filter a caller's list runs with: without tokens:admin, its own tokens.
 func listFilter(c access.Caller, f Filter, now time.Time) (Filter, error) {
 	if !canRead(c) {
-		return f, &ForbiddenError{"listing tokens needs the tokens:read scope"}
+		return f, &fault.ForbiddenError{Reason: "listing tokens needs the tokens:read scope"}
 	}
 	if f.OwnerID != "" && !ValidOwnerID(f.OwnerID) {
-		return f, Invalid("ownerId", "is not a valid principal id")
+		return f, fault.Invalid("ownerId", "is not a valid principal id")
 	}
 	if !c.Has(access.TokensAdmin) {
 		if f.OwnerID != "" && f.OwnerID != c.OwnerID {
-			return f, &ForbiddenError{"listing another principal's tokens needs the tokens:admin scope"}
+			return f, &fault.ForbiddenError{Reason: "listing another principal's tokens needs the tokens:admin scope"}
 		}
 		f.OwnerID = c.OwnerID
 	}
@@ -497,7 +498,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 
 // checkUpdate validates an update and returns its parsed IP allowlist (nil: none).
 func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
-	bad := &InvalidError{}
+	bad := &fault.InvalidError{}
 	if in.Name == nil && in.Description == nil && !in.security() {
 		bad.Add("", "nothing to change: give name, description, ipAllowlist, rateLimit or timeRestriction")
 	}
@@ -534,7 +535,7 @@ func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
 func updateEdit(c access.Caller, in UpdateInput, allow []netip.Prefix) edit {
 	return func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
-			return false, &StateError{fmt.Sprintf("the token is %s and can no longer be changed", t.EffectiveStatus(now))}
+			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s and can no longer be changed", t.EffectiveStatus(now))}
 		}
 		if in.Name != nil {
 			t.Name = *in.Name
@@ -591,7 +592,7 @@ func mayLoosen(c access.Caller, t *Token, setBy, field string) error {
 	if setBy == "" {
 		setBy = t.CreatedBy
 	}
-	return &ForbiddenError{fmt.Sprintf("%s was set by %s: loosening or clearing it needs the tokens:admin scope (tightening is always allowed)", field, setBy)}
+	return &fault.ForbiddenError{Reason: fmt.Sprintf("%s was set by %s: loosening or clearing it needs the tokens:admin scope (tightening is always allowed)", field, setBy)}
 }
 
 // edit changes a token read at now, deciding from what it holds; it returns false when
@@ -630,12 +631,12 @@ func (s *Service) apply(ctx context.Context, c access.Caller, t *Token, ifVersio
 	return t, nil
 }
 
-// applyEdit is what apply decides: ErrConflict when the client read another version
+// applyEdit is what apply decides: fault.ErrConflict when the client read another version
 // (ifVersion, 0: any), else f applied at now, the version and update time advanced and
 // the audit record of the change. A nil record means nothing to write.
 func applyEdit(c access.Caller, t *Token, ifVersion int64, op op, f edit, now time.Time) (*Token, *Event, error) {
 	if ifVersion != 0 && t.Version != ifVersion {
-		return nil, nil, ErrConflict
+		return nil, nil, fault.ErrConflict
 	}
 	before := auditFields(t)
 	changed, err := f(t, now)
@@ -688,7 +689,7 @@ type rotatePlan struct {
 // planRotate validates a rotation at now: the grace period and any new expiry.
 func planRotate(in RotateInput, p Policy, now time.Time) (rotatePlan, error) {
 	pl := rotatePlan{grace: in.GracePeriod, redate: in.ExpiresIn != "" || in.ExpiresAt != nil, field: "expiresIn"}
-	bad := &InvalidError{}
+	bad := &fault.InvalidError{}
 	if pl.grace < 0 || pl.grace > MaxGracePeriod {
 		bad.Add("gracePeriod", "must be between 0s and 24h")
 	}
@@ -717,7 +718,7 @@ func (pl rotatePlan) extra() []Change {
 func (pl rotatePlan) edit(c access.Caller, g Generated, pep Pepper, prefix string, p Policy) edit {
 	return func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
-			return false, &StateError{fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
+			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
 		}
 		if t.Type == TypeTemporary && pl.redate {
 			// A temporary token lives at most MAX_TEMPORARY_TOKEN_LIFETIME after a rotation too.
@@ -758,7 +759,7 @@ func disableEdit(c access.Caller) edit {
 			t.Status, t.DisabledBy = StatusDisabled, c.Minter()
 			return true, nil
 		default:
-			return false, &StateError{fmt.Sprintf("the token is %s and cannot be disabled", st)}
+			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s and cannot be disabled", st)}
 		}
 	}
 }
@@ -779,12 +780,12 @@ func enableEdit(c access.Caller) edit {
 			return false, nil
 		case StatusDisabled:
 			if !c.Has(access.TokensAdmin) && !setByCaller(c, t, t.DisabledBy) {
-				return false, &ForbiddenError{"the token was disabled by another principal: enabling it needs the tokens:admin scope"}
+				return false, &fault.ForbiddenError{Reason: "the token was disabled by another principal: enabling it needs the tokens:admin scope"}
 			}
 			t.Status, t.DisabledBy = StatusActive, ""
 			return true, nil
 		default:
-			return false, &StateError{fmt.Sprintf("the token is %s and cannot be enabled", st)}
+			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s and cannot be enabled", st)}
 		}
 	}
 }
@@ -810,7 +811,7 @@ func revokeEdit(t *Token, now time.Time) (bool, error) {
 
 // checkOptionalReason validates a reason a client may give for the audit trail.
 func checkOptionalReason(reason string) error {
-	bad := &InvalidError{}
+	bad := &fault.InvalidError{}
 	checkReason(bad, reason, access.RiskLow)
 	return bad.Err()
 }

@@ -10,16 +10,16 @@ import (
 // Store keeps tokens. shared/store implements it on DynamoDB; it lives here so token
 // never imports the SDK.
 type Store interface {
-	// Get returns ErrNotFound when no token has this id.
+	// Get returns fault.ErrNotFound when no token has this id.
 	Get(ctx context.Context, id ID) (*Token, error)
 	// Put writes t only if the stored version is still ifVersion (0: the token is new),
-	// else returns ErrConflict. It never touches the usage fields, which the authorizer
+	// else returns fault.ErrConflict. It never touches the usage fields, which the authorizer
 	// adds to concurrently. The events are written in the same transaction: no change
 	// without its audit record, no record without its change.
 	Put(ctx context.Context, t *Token, ifVersion int64, events ...Event) error
 	// Create writes a new token with its audit records in one transaction, and only if
 	// its owner principal is still owner (same id, incarnation and version): the rules
-	// that depend on the owner hold when the token is written. It returns ErrConflict
+	// that depend on the owner hold when the token is written. It returns fault.ErrConflict
 	// when the id is taken, ErrOwnerChanged when the owner changed; either way nothing
 	// is written.
 	Create(ctx context.Context, t *Token, owner OwnerCheck, events ...Event) error
@@ -58,7 +58,7 @@ func CheckOf(p *access.Principal) OwnerCheck {
 
 // Principals reads the principals that own tokens (shared/store implements it).
 type Principals interface {
-	// GetPrincipal returns ErrNotFound when no principal has this id.
+	// GetPrincipal returns fault.ErrNotFound when no principal has this id.
 	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
 }
 
