@@ -230,7 +230,7 @@ func TestCreateWithAForgedOwner(t *testing.T) {
 // racingPrincipals runs change once, right after the first read of a principal: the
 // principal changes between the read and the write.
 type racingPrincipals struct {
-	token.Principals
+	access.Principals
 	once   sync.Once
 	change func()
 }

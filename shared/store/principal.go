@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -160,56 +159,4 @@ func (tb *Table) ListPrincipals(ctx context.Context, limit int, cursor string) (
 	}
 	next, err := encodeCursor(out.LastEvaluatedKey)
 	return page, next, err
-}
-
-// GetWithOwner reads a token and its owner in one strongly consistent BatchGetItem: the
-// owner's key comes from the token id's owner reference. The owner is nil when the
-// principal no longer exists.
-func (tb *Table) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *access.Principal, error) {
-	keys := []map[string]types.AttributeValue{tokenKey(id), {
-		"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + id.OwnerRef()},
-		"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
-	}}
-	req := map[string]types.KeysAndAttributes{tb.Name: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	var items []map[string]types.AttributeValue
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 0 {
-			if attempt > 5 {
-				return nil, nil, fmt.Errorf("get token %s with owner: keys left unprocessed", id)
-			}
-			time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
-		}
-		out, err := tb.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return nil, nil, fmt.Errorf("get token %s with owner: %w", id, err)
-		}
-		items = append(items, out.Responses[tb.Name]...)
-		req = out.UnprocessedKeys
-	}
-	var (
-		t     *token.Token
-		owner *access.Principal
-	)
-	for _, av := range items {
-		if sk, _ := av["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == "PRINCIPAL" {
-			p, err := principalFromItem(av)
-			if err != nil {
-				return nil, nil, err
-			}
-			owner = p
-			continue
-		}
-		var it tokenItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, nil, fmt.Errorf("decode token item: %w", err)
-		}
-		t = fromItem(it)
-	}
-	if t == nil {
-		return nil, nil, fault.ErrNotFound
-	}
-	if owner != nil && owner.ID != t.OwnerID {
-		owner = nil
-	}
-	return t, owner, nil
 }

@@ -21,7 +21,7 @@ import (
 // nothing more. Every method takes the caller the authorizer established.
 type Service struct {
 	Store      Store
-	Principals Principals
+	Principals access.Principals
 	Keys       *Keyring
 	Catalog    *access.Catalog
 	Policy     Policy

@@ -56,12 +56,6 @@ func CheckOf(p *access.Principal) OwnerCheck {
 	return OwnerCheck{ID: p.ID, Incarnation: p.Incarnation, Version: p.Version}
 }
 
-// Principals reads the principals that own tokens (shared/store implements it).
-type Principals interface {
-	// GetPrincipal returns fault.ErrNotFound when no principal has this id.
-	GetPrincipal(ctx context.Context, id string) (*access.Principal, error)
-}
-
 // Filter selects tokens for List. Cursor is opaque: the next value of a previous page.
 type Filter struct {
 	OwnerID        string // empty: every owner (callers with tokens:admin only)
