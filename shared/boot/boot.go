@@ -55,7 +55,7 @@ const (
 )
 
 // Load reads the settings from getenv and builds what needs asks for: the services a
-// function's operation is made from (api.Operations lists which each uses).
+// function's operation is made from; each main names what its operation uses.
 func Load(ctx context.Context, getenv func(string) string, needs Needs) (api.Services, error) {
 	s, err := LoadSettings(getenv)
 	if err != nil {
