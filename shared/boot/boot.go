@@ -113,14 +113,21 @@ func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Cata
 		out.Enroller = &principal.Enroller{Principals: tb, Enrollments: tb, Tokens: out.Tokens, Now: time.Now}
 	}
 	if mail != nil {
-		mailer := email.NewMailer(mail.AWS, mail.Endpoints.Endpoint("SES"), s.Sender)
-		mailer.ConsoleURL = s.ConsoleURL
+		mailer := newMailer(s, *mail)
 		out.LeakNotices = &email.LeakNotices{Mailer: mailer, Principals: tb}
 		if out.Enroller != nil {
 			out.Enroller.Mailer = mailer
 		}
 	}
 	return out
+}
+
+// newMailer is the SES mailer of s on c's configuration: notices from NOTIFICATION_SENDER,
+// linking to CONSOLE_URL.
+func newMailer(s Settings, c Clients) *email.Mailer {
+	m := email.NewMailer(c.AWS, c.Endpoints.Endpoint("SES"), s.Sender)
+	m.ConsoleURL = s.ConsoleURL
+	return m
 }
 
 // NewTable is the DynamoDB table of s on c.

@@ -3,9 +3,9 @@ package boot
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
-	"tokengate/shared/email"
 	"tokengate/shared/expiry"
 )
 
@@ -13,12 +13,8 @@ import (
 // notifier never needs the pepper, so its role cannot use it.
 func Notifier(_ context.Context, getenv func(string) string) (*expiry.Notifier, error) {
 	s, err := LoadSettings(getenv)
-	var sender string
-	if err == nil {
-		sender, err = s.sender()
-	} else if s.Sender == "" && getenv != nil && getenv("NOTIFICATION_SENDER") == "" {
-		_, serr := Settings{}.sender()
-		err = errors.Join(err, serr) // every bad setting at once
+	if s.Sender == "" && (getenv == nil || strings.TrimSpace(getenv("NOTIFICATION_SENDER")) == "") {
+		err = errors.Join(err, errNoSender) // with every other bad setting, at once
 	}
 	if err != nil {
 		return nil, err
@@ -28,8 +24,7 @@ func Notifier(_ context.Context, getenv func(string) string) (*expiry.Notifier, 
 		return nil, err
 	}
 	tb := NewTable(s, c)
-	mailer := email.NewMailer(c.AWS, c.Endpoints.Endpoint("SES"), sender)
-	mailer.ConsoleURL = s.ConsoleURL
+	mailer := newMailer(s, c)
 	return &expiry.Notifier{
 		Tokens: tb, Principals: tb, Mailer: mailer,
 		Window:     s.Policy.DetectionWindow,

@@ -190,10 +190,12 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 // sender is NOTIFICATION_SENDER for a function that sends mail: required there.
 func (s Settings) sender() (string, error) {
 	if s.Sender == "" {
-		return "", errors.New("settings: NOTIFICATION_SENDER is required: the address notices come from, verified in SES")
+		return "", errNoSender
 	}
 	return s.Sender, nil
 }
+
+var errNoSender = errors.New("settings: NOTIFICATION_SENDER is required: the address notices come from, verified in SES")
 
 // routeTable checks ROUTE_SCOPES: a JSON object of route keys to scopes, with no two
 // keys equally specific for some request. Empty: no route listed.
