@@ -64,11 +64,12 @@ var Calls = map[string][]Grant{
 		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*", "RATE#*"),
 		pepper),
 	// A new token is one TransactWriteItems: a PutItem of the token (only if its id is
-	// new), a ConditionCheck that its owner principal is unchanged, and a PutItem of its
-	// audit record. The owner is read only for a token of another principal, or after it
-	// changed.
+	// new), ConditionChecks that its owner principal and its parent (the calling token)
+	// are unchanged, and a PutItem of its audit record. The calling token is read (its
+	// limits bound the new one); the owner only for a token of another principal, or
+	// after it changed.
 	"CreateTokenFunction": join(
-		grants([]string{"dynamodb:GetItem", "dynamodb:ConditionCheckItem"}, Table, "PRINCIPAL#*"),
+		grants([]string{"dynamodb:GetItem", "dynamodb:ConditionCheckItem"}, Table, "PRINCIPAL#*", "TOKEN#*"),
 		grants([]string{"dynamodb:PutItem"}, Table, "TOKEN#*", "AUDIT#*"),
 		pepper),
 	"RotateTokenFunction":  join(write, pepper),

@@ -237,7 +237,9 @@ func TestReproduction3RestrictionsBindTheOwner(t *testing.T) {
 	// Tightening stays the owner's right.
 	a = s.call(aliceTok, "PATCH", path, `{"ipAllowlist":["203.0.113.7"],"rateLimit":{"limit":5,"per":"minute"},"timeRestriction":{"days":["mon"],"startHour":10,"endHour":12},"reason":"narrower"}`)
 	require.Equal(t, http.StatusOK, a.status, a.raw)
-	require.Equal(t, map[string]any{"ipAllowlist": "alice", "rateLimit": "alice", "timeRestriction": "alice"}, a.body["restrictionsSetBy"])
+	// Tightening never transfers a restriction: the admin who set them still owns them
+	// (TestLineage4TighteningKeepsTheSetter follows up).
+	require.Equal(t, map[string]any{"ipAllowlist": "admin", "rateLimit": "admin", "timeRestriction": "admin"}, a.body["restrictionsSetBy"])
 }
 
 // Reproduction 4 (Medium): temporary tokens that live a year.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -232,10 +233,16 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		require.Equal(t, http.StatusRequestEntityTooLarge, res.status, res.raw)
 		require.Equal(t, "application/problem+json", res.header.Get("Content-Type"))
 	})
-	t.Run("wrong media type", func(t *testing.T) {
-		res := e.do(admin, "POST", "/tokens", `name=x`, "Content-Type", "multipart/form-data; boundary=x")
-		require.Equal(t, http.StatusUnsupportedMediaType, res.status)
-	})
+	// JSON only: what a browser may post cross-site without asking (form-encoded, text,
+	// multipart) and a body with no type at all are 415, and nothing is written.
+	for _, ct := range []string{"multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain", "", "application/jsonx", "text/json"} {
+		t.Run("media type "+strconv.Quote(ct), func(t *testing.T) {
+			res := e.do(admin, "POST", "/tokens", `{"name":"x","scopes":["tokens:read"],"expiresIn":"1w"}`, "Content-Type", ct)
+			require.Equal(t, http.StatusUnsupportedMediaType, res.status, res.raw)
+			require.Equal(t, "application/problem+json", res.header.Get("Content-Type"))
+			require.Contains(t, res.raw, "Content-Type: application/json")
+		})
+	}
 	t.Run("nothing was written", func(t *testing.T) {
 		require.Empty(t, list(t, e, admin, "")["items"])
 	})

@@ -19,16 +19,17 @@ var errUnsupportedMedia = errors.New("unsupported media type")
 
 // decode reads a JSON object into v: at most 64 KiB, unknown fields refused, one value
 // only, and strictly (strictJSON: valid UTF-8, no lone surrogates, no duplicate keys,
-// keys matched case-sensitively, no null for a boolean). Every failure names the field when it can. An empty body decodes as {} when
-// optional is true.
+// keys matched case-sensitively, no null for a boolean). Every failure names the field
+// when it can. An empty body decodes as {} when optional is true.
+//
+// A body must come as application/json (or a +json type): anything else, a missing
+// Content-Type included, is 415. Form-encoded and text/plain bodies are what a browser
+// may post cross-site without asking (a "simple" request); refusing them means no page
+// can make a visitor's browser post to tokengate.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		// curl -d sends application/x-www-form-urlencoded by default: take the body as
-		// JSON all the same, as a forgiving API would; refuse only other media types.
-		if err != nil || (mt != "application/json" && mt != "application/x-www-form-urlencoded" && !strings.HasSuffix(mt, "+json")) {
-			return errUnsupportedMedia
-		}
+	ct := r.Header.Get("Content-Type")
+	if ct != "" && !jsonMedia(ct) {
+		return errUnsupportedMedia
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -37,6 +38,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 			return err
 		}
 		return fmt.Errorf("read body: %w", err)
+	}
+	if ct == "" && len(body) > 0 {
+		return errUnsupportedMedia
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if optional {
@@ -56,6 +60,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		return fault.Invalid("", "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// jsonMedia reports whether a Content-Type names JSON: application/json or a +json type,
+// with any parameters (charset=utf-8).
+func jsonMedia(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 // jsonError turns a decoding error into a field error a client can act on.

@@ -238,6 +238,7 @@ func TestLeakedTokens(t *testing.T) {
 	report := func(ip string, strs ...string) (int, string) {
 		b, _ := json.Marshal(map[string]any{"tokens": strs})
 		req := httptest.NewRequest("POST", "/leaked-tokens", strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
 		req.RemoteAddr = ip + ":1234"
 		w := httptest.NewRecorder()
 		route.ServeHTTP(w, req)

@@ -44,7 +44,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &invalid):
 		p = problem{Status: http.StatusBadRequest, Detail: "Some fields are invalid.", Errors: invalid.Fields}
 	case errors.Is(err, errUnsupportedMedia):
-		p = problem{Status: http.StatusUnsupportedMediaType, Detail: "Send the body as application/json."}
+		p = problem{Status: http.StatusUnsupportedMediaType, Detail: "Send the body as JSON, with the header Content-Type: application/json."}
 	case errors.Is(err, errRateLimited):
 		p = problem{Status: http.StatusTooManyRequests, Detail: "Too many requests; retry after the time in Retry-After."}
 	case errors.Is(err, errUnauthenticated):

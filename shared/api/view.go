@@ -31,6 +31,13 @@ type tokenView struct {
 	IPAllowlist        []string          `json:"ipAllowlist"`
 	RateLimit          *token.RateLimit  `json:"rateLimit"`
 	TimeRestriction    *token.TimeWindow `json:"timeRestriction"`
+	// Lineage: the token that minted it (null for a root), what that token's limits
+	// impose on it, the tokens a temporary one lives and dies with, and the latest it may
+	// ever expire.
+	ParentID              *string        `json:"parentId"`
+	InheritedRestrictions *inheritedView `json:"inheritedRestrictions,omitempty"`
+	EndsWith              []string       `json:"endsWith,omitempty"`
+	LatestExpiry          *string        `json:"latestExpiry,omitempty"`
 	// RestrictionsSetBy names who set each restriction that is set.
 	RestrictionsSetBy map[string]string `json:"restrictionsSetBy"`
 	EmergencyUntil    *string           `json:"emergencyAccessUntil"`
@@ -38,6 +45,37 @@ type tokenView struct {
 	LastUsedIP        *string           `json:"lastUsedIp"`
 	UseCount          int64             `json:"useCount"`
 	Version           int64             `json:"version"`
+}
+
+// inheritedView is a token's Bounds as the API shows them.
+type inheritedView struct {
+	IPAllowlists     [][]string         `json:"ipAllowlists,omitempty"`
+	TimeRestrictions []token.TimeWindow `json:"timeRestrictions,omitempty"`
+	RateLimits       []inheritedRate    `json:"rateLimits,omitempty"`
+}
+
+// inheritedRate is an ancestor's rate limit the token counts against.
+type inheritedRate struct {
+	TokenID string `json:"tokenId"`
+	token.RateLimit
+}
+
+func viewBounds(b token.Bounds) *inheritedView {
+	if b.IsZero() {
+		return nil
+	}
+	v := &inheritedView{TimeRestrictions: b.TimeWindows}
+	for _, l := range b.IPAllowlists {
+		var strs []string
+		for _, p := range l {
+			strs = append(strs, p.String())
+		}
+		v.IPAllowlists = append(v.IPAllowlists, strs)
+	}
+	for _, r := range b.Rates {
+		v.RateLimits = append(v.RateLimits, inheritedRate{TokenID: string(r.Key), RateLimit: r.Limit})
+	}
+	return v
 }
 
 // createdView adds the one-time token string to a created or rotated token.
@@ -84,6 +122,10 @@ func view(t *token.Token, cat *access.Catalog, now time.Time) tokenView {
 	}
 	v.RateLimit, v.TimeRestriction = t.Restrictions.RateLimit, t.Restrictions.TimeRestriction
 	v.MintedBy, v.Delegated = t.Minter(), t.Delegated()
+	v.ParentID, v.InheritedRestrictions, v.LatestExpiry = strPtr(string(t.ParentID)), viewBounds(t.Bounds), timePtr(t.NotAfter)
+	for _, id := range t.EndsWith {
+		v.EndsWith = append(v.EndsWith, string(id))
+	}
 	if t.Status == token.StatusDisabled {
 		v.DisabledBy = strPtr(t.DisabledBy)
 	}

@@ -41,6 +41,7 @@ const (
 	ReasonInactive    Reason = "inactive"
 	ReasonExpired     Reason = "expired"
 	ReasonOwnerGone   Reason = "owner_gone"
+	ReasonParentEnded Reason = "parent_inactive" // a temporary token whose parent (or its ancestor) is no longer active
 	ReasonOwnerScopes Reason = "owner_lacks_scopes"
 	ReasonIP          Reason = "ip_not_allowed"
 	ReasonTime        Reason = "outside_time_window"
@@ -122,6 +123,7 @@ type Authorizer struct {
 	tokens    *expirable.LRU[presentedKey, *cached] // by id and the presented secret's keyed hash
 	unknown   *expirable.LRU[token.ID, time.Time]   // ids the table does not have, until when
 	owners    *expirable.LRU[string, cachedOwner]   // by owner reference
+	lives     *expirable.LRU[token.ID, cachedLife]  // whether a token temporary ones live with is active
 
 	realClock     bool         // cfg.Now is time.Now: a decision reuses the time it started
 	garbageLogged atomic.Int64 // when a malformed or forged refusal was last logged, Unix ns
@@ -147,9 +149,17 @@ type cached struct {
 	t        *token.Token
 	owner    *access.Principal
 	secretOK bool
+	alive    bool        // every token it lives with (EndsWith) is active
 	scopes   []string    // the token's scopes that the owner holds, worked out once per read
 	risk     access.Risk // of scopes
 	expires  time.Time
+}
+
+// cachedLife is whether a token that temporary tokens live with (token.Token.EndsWith)
+// was active when read, until when that is reused.
+type cachedLife struct {
+	active  bool
+	expires time.Time
 }
 
 // cachedOwner is a principal read with one of its tokens; the next token of the same
@@ -187,6 +197,7 @@ func New(cfg Config) *Authorizer {
 		a.tokens = expirable.NewLRU[presentedKey, *cached](cfg.CacheSize, nil, cfg.CacheTTL)
 		a.unknown = expirable.NewLRU[token.ID, time.Time](cfg.CacheSize, nil, min(cfg.NegativeTTL, cfg.CacheTTL))
 		a.owners = expirable.NewLRU[string, cachedOwner](cfg.CacheSize, nil, cfg.CacheTTL)
+		a.lives = expirable.NewLRU[token.ID, cachedLife](cfg.CacheSize, nil, cfg.CacheTTL)
 	}
 	return a
 }
@@ -287,6 +298,9 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	if len(t.Unreadable) > 0 {
 		return Decision{Reason: ReasonBadData, TokenID: id}
 	}
+	if !entry.alive {
+		return Decision{Reason: ReasonParentEnded, TokenID: id}
+	}
 	// A token never grants more than its owner holds now. A principal deleted and
 	// created again under the same id is someone new (a new incarnation): the old one's
 	// tokens stay dead.
@@ -299,10 +313,11 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 		return Decision{Reason: ReasonOwnerScopes, TokenID: id}
 	}
 	if !t.EmergencyActive(now) {
-		if !t.Restrictions.AllowsIP(req.SourceIP) {
+		// The token's own restrictions, and those its lineage imposes (Bounds).
+		if !t.Restrictions.AllowsIP(req.SourceIP) || !t.Bounds.AllowsIP(req.SourceIP) {
 			return Decision{Reason: ReasonIP, TokenID: id}
 		}
-		if w := t.Restrictions.TimeRestriction; w != nil && !w.Allows(now) {
+		if w := t.Restrictions.TimeRestriction; w != nil && !w.Allows(now) || !t.Bounds.AllowsTime(now) {
 			return Decision{Reason: ReasonTime, TokenID: id}
 		}
 	}
@@ -316,18 +331,16 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	if len(access.Missing(need, scopes)) > 0 {
 		return Decision{Reason: ReasonRouteScope, TokenID: id}
 	}
+	// Its own rate limit, under its own id, and every ancestor's it counts against, under
+	// the ancestor's id: one counter per family, so children never multiply a rate.
 	if rl := t.Restrictions.RateLimit; rl != nil {
-		if a.cfg.Rates == nil {
-			return Decision{Reason: ReasonStoreFailed, TokenID: id}
+		if d, ok := a.takeRate(ctx, id, id, *rl, now); !ok {
+			return d
 		}
-		per := rl.Window()
-		ok, err := a.cfg.Rates.TakeRate(ctx, id, now.UTC().Truncate(per), per, rl.Limit)
-		if err != nil {
-			slog.ErrorContext(ctx, "authorizer rate count failed", "tokenId", string(id), "err", err)
-			return Decision{Reason: ReasonStoreFailed, TokenID: id}
-		}
-		if !ok {
-			return Decision{Reason: ReasonRateLimited, TokenID: id}
+	}
+	for _, b := range t.Bounds.Rates {
+		if d, ok := a.takeRate(ctx, id, b.Key, b.Limit, now); !ok {
+			return d
 		}
 	}
 	if a.cfg.Usage != nil {
@@ -338,6 +351,64 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, MinterID: t.Minter(), Scopes: scopes, Risk: entry.risk,
 		OwnerVersion: owner.Version, OwnerIncarnation: owner.Incarnation}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
+}
+
+// takeRate counts one request of token id against the counter of key, limited by rl; it
+// fails closed when the counter cannot be reached.
+func (a *Authorizer) takeRate(ctx context.Context, id, key token.ID, rl token.RateLimit, now time.Time) (Decision, bool) {
+	if a.cfg.Rates == nil {
+		return Decision{Reason: ReasonStoreFailed, TokenID: id}, false
+	}
+	per := rl.Window()
+	ok, err := a.cfg.Rates.TakeRate(ctx, key, now.UTC().Truncate(per), per, rl.Limit)
+	if err != nil {
+		slog.ErrorContext(ctx, "authorizer rate count failed", "tokenId", string(id), "err", err)
+		return Decision{Reason: ReasonStoreFailed, TokenID: id}, false
+	}
+	if !ok {
+		return Decision{Reason: ReasonRateLimited, TokenID: id}, false
+	}
+	return Decision{}, true
+}
+
+// lifeline reads whether every token t lives with (EndsWith) is active now, through the
+// lives cache, and until when that answer may be reused (zero: not at all). A token gone
+// from the table ended long ago.
+func (a *Authorizer) lifeline(ctx context.Context, t *token.Token, now time.Time) (bool, time.Time, error) {
+	var until time.Time
+	for _, anc := range t.EndsWith {
+		if a.lives != nil {
+			if l, ok := a.lives.Get(anc); ok && now.Before(l.expires) {
+				if !l.active {
+					return false, l.expires, nil
+				}
+				if until.IsZero() || l.expires.Before(until) {
+					until = l.expires
+				}
+				continue
+			}
+		}
+		p, err := a.cfg.Tokens.Get(ctx, anc)
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
+			return false, time.Time{}, err
+		}
+		active := err == nil && p.EffectiveStatus(now) == token.StatusActive && len(p.Unreadable) == 0
+		ttl := a.cfg.CacheTTL
+		if !active {
+			ttl = min(ttl, a.cfg.NegativeTTL)
+		}
+		expires := now.Add(ttl)
+		if a.lives != nil && ttl > 0 {
+			a.lives.Add(anc, cachedLife{active: active, expires: expires})
+		}
+		if !active {
+			return false, expires, nil
+		}
+		if until.IsZero() || expires.Before(until) {
+			until = expires
+		}
+	}
+	return true, until, nil
 }
 
 // lookup reads a token and its owner through the caches and verifies the presented
@@ -398,6 +469,13 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	entry := &cached{t: t, owner: owner}
 	var until time.Time
 	entry.secretOK, until = t.VerifyUntil(a.cfg.Keys, p.Secret, now)
+	lifeUntil := time.Time{}
+	entry.alive = true
+	if len(t.EndsWith) > 0 && entry.secretOK {
+		if entry.alive, lifeUntil, err = a.lifeline(ctx, t, now); err != nil {
+			return nil, err
+		}
+	}
 	if owner != nil {
 		entry.scopes = access.Intersect(t.Scopes, a.cfg.Catalog.Holds(owner))
 		entry.risk = a.cfg.Catalog.RiskOf(entry.scopes)
@@ -409,7 +487,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	switch st := t.EffectiveStatus(now); {
 	case st == token.StatusPending:
 		ttl = 0
-	case !entry.secretOK || st != token.StatusActive || len(t.Unreadable) > 0:
+	case !entry.secretOK || st != token.StatusActive || len(t.Unreadable) > 0 || !entry.alive:
 		ttl = min(ttl, a.cfg.NegativeTTL)
 	}
 	expires := now.Add(ttl)
@@ -418,6 +496,9 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	}
 	if !until.IsZero() && until.Before(expires) {
 		expires = until // the previous secret, only as long as its grace period
+	}
+	if !lifeUntil.IsZero() && lifeUntil.Before(expires) {
+		expires = lifeUntil // never longer than what it knows of the tokens it lives with
 	}
 	if ttl > 0 {
 		entry.expires = expires

@@ -73,17 +73,19 @@ func session(name string) token.CreateInput {
 	return token.CreateInput{Name: name, Type: token.TypeTemporary, Scopes: []string{access.TokensRead}}
 }
 
-// TestCreateOwnTokenReadsNothing: one request, the TransactWriteItems of the token, its
-// audit record and the check of its owner; the token carries the owner's incarnation and
-// works at once.
-func TestCreateOwnTokenReadsNothing(t *testing.T) {
+// TestCreateOwnTokenReadsOnlyItsParent: two requests, a GetItem of the calling token (the
+// new token's parent, whose limits bound it) and the TransactWriteItems of the token, its
+// audit record and the checks of its owner and parent; the token carries the owner's
+// incarnation and works at once.
+func TestCreateOwnTokenReadsOnlyItsParent(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	c, _ := ownCaller(t, f, "alice")
 	svc, ct := countedService(t, f)
 	created, err := svc.Create(context.Background(), c, session("ci"))
 	require.NoError(t, err)
-	require.Zero(t, ct.reads.Load(), "no read")
+	require.EqualValues(t, 1, ct.reads.Load(), "one read: the calling token")
 	require.EqualValues(t, 1, ct.writes.Load(), "one TransactWriteItems")
+	require.Equal(t, token.ID(c.TokenID), created.Token.ParentID)
 	require.Equal(t, c.OwnerIncarnation, created.Token.OwnerIncarnation)
 	cold := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: f.clock.Now})
 	require.True(t, cold.Check(context.Background(), authorizer.Request{Token: created.Plaintext.Reveal()}).Allow)
@@ -138,7 +140,7 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 			c := d.Caller
 			svc, ct := countedService(t, f)
 			created, err := svc.Create(context.Background(), c, session("after"))
-			require.EqualValues(t, 1, ct.reads.Load(), "the owner is read once, after the first write found it changed")
+			require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner once, after the first write found it changed")
 			if tt.want != nil {
 				require.ErrorIs(t, err, tt.want)
 				require.EqualValues(t, 1, ct.writes.Load(), "one write, which wrote nothing")
@@ -178,7 +180,7 @@ func TestCreateWithADelegatedToken(t *testing.T) {
 	svc, ct := countedService(t, f)
 	created, err := svc.Create(ctx, c, session("for alice"))
 	require.NoError(t, err)
-	require.Zero(t, ct.reads.Load())
+	require.EqualValues(t, 1, ct.reads.Load(), "the calling token")
 	require.Equal(t, "admin", created.Token.MintedBy, "the minter follows the chain")
 
 	_, err = svc.Create(ctx, c, token.CreateInput{Name: "for bob", OwnerID: "bob", Type: token.TypeTemporary, Scopes: []string{access.TokensRead}})
@@ -207,7 +209,7 @@ func TestCreateWithAForgedOwner(t *testing.T) {
 	svc, ct := countedService(t, f)
 	_, err := svc.Create(ctx, later, session("later"))
 	require.NoError(t, err)
-	require.EqualValues(t, 1, ct.reads.Load())
+	require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner")
 
 	other := c
 	other.OwnerIncarnation = "00000000000000000000000000000000"
@@ -223,7 +225,7 @@ func TestCreateWithAForgedOwner(t *testing.T) {
 	svc, ct = countedService(t, f)
 	_, err = svc.Create(ctx, none, session("unknown"))
 	require.NoError(t, err, "no owner in the context (an older authorizer): read, as before")
-	require.EqualValues(t, 1, ct.reads.Load())
+	require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner")
 	require.EqualValues(t, 1, ct.writes.Load())
 }
 
@@ -253,7 +255,7 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 	svc, ct := countedService(t, f)
 	_, err := svc.Create(ctx, admin, in)
 	require.NoError(t, err)
-	require.EqualValues(t, 1, ct.reads.Load(), "the owner")
+	require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner")
 	require.EqualValues(t, 1, ct.writes.Load())
 
 	svc, ct = countedService(t, f)
@@ -265,7 +267,7 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 	var invalid *fault.InvalidError
 	require.ErrorAs(t, err, &invalid, "alice no longer holds tokens:write")
 	require.Equal(t, "scopes", invalid.Fields[0].Field)
-	require.EqualValues(t, 2, ct.reads.Load(), "read, then read again after the write found alice changed")
+	require.EqualValues(t, 3, ct.reads.Load(), "the calling token; alice, then alice again after the write found her changed")
 	require.EqualValues(t, 1, ct.writes.Load())
 	gotTokens, gotRecords := written(t, f.table, "alice")
 	require.Equal(t, tokens, gotTokens)

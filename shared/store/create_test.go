@@ -78,7 +78,7 @@ func TestCreateChecksOwner(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok, ev := newToken(t, tt.owner)
-			err := tb.Create(ctx, tok, tt.check, ev)
+			err := tb.Create(ctx, tok, tt.check, token.ParentCheck{}, ev)
 			if tt.want == nil {
 				require.NoError(t, err)
 				got, err := tb.Get(ctx, tok.ID)
@@ -97,12 +97,12 @@ func TestCreateChecksOwner(t *testing.T) {
 
 	t.Run("ErrConflictIDTaken", func(t *testing.T) {
 		tok, ev := newToken(t, alice)
-		require.NoError(t, tb.Create(ctx, tok, current, ev))
+		require.NoError(t, tb.Create(ctx, tok, current, token.ParentCheck{}, ev))
 		again := *tok
 		again.Name = "replaced"
 		ev2 := ev
 		ev2.ID = localtest.Name("ev")
-		err := tb.Create(ctx, &again, current, ev2)
+		err := tb.Create(ctx, &again, current, token.ParentCheck{}, ev2)
 		require.ErrorIs(t, err, fault.ErrConflict)
 		require.NotErrorIs(t, err, token.ErrOwnerChanged)
 		got, err := tb.Get(ctx, tok.ID)
@@ -118,7 +118,7 @@ func TestCreateChecksOwner(t *testing.T) {
 		p.Name, p.Version = "Alice", p.Version+1
 		require.NoError(t, tb.PutPrincipal(ctx, p, old.Version))
 		tok, ev := newToken(t, p)
-		require.ErrorIs(t, tb.Create(ctx, tok, old, ev), token.ErrOwnerChanged)
-		require.NoError(t, tb.Create(ctx, tok, token.CheckOf(p), ev))
+		require.ErrorIs(t, tb.Create(ctx, tok, old, token.ParentCheck{}, ev), token.ErrOwnerChanged)
+		require.NoError(t, tb.Create(ctx, tok, token.CheckOf(p), token.ParentCheck{}, ev))
 	})
 }

@@ -118,6 +118,22 @@ type tokenItem struct {
 	LastNotifiedAt string `dynamodbav:"lastNotifiedAt,omitempty"`
 
 	OwnerIncarnation string `dynamodbav:"ownerIncarnation,omitempty"`
+
+	// Lineage (token.Token.ParentID, Bounds, EndsWith, NotAfter): set at issuance, never
+	// changed.
+	ParentID          string             `dynamodbav:"parentId,omitempty"`
+	BoundIPAllowlists [][]string         `dynamodbav:"boundIpAllowlists,omitempty"`
+	BoundTimeWindows  []token.TimeWindow `dynamodbav:"boundTimeWindows,omitempty"`
+	BoundRates        []rateBoundItem    `dynamodbav:"boundRates,omitempty"`
+	EndsWith          []string           `dynamodbav:"endsWith,omitempty"`
+	NotAfter          string             `dynamodbav:"notAfter,omitempty"`
+}
+
+// rateBoundItem is a token.RateBound as stored.
+type rateBoundItem struct {
+	Key   string `dynamodbav:"key"`
+	Limit int    `dynamodbav:"limit"`
+	Per   string `dynamodbav:"per"`
 }
 
 // usageAttrs are never written by Put: a Put that replaced them would lose the
@@ -153,6 +169,21 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 	}
 	for _, p := range t.Restrictions.IPAllowlist {
 		it.IPAllowlist = append(it.IPAllowlist, p.String())
+	}
+	it.ParentID, it.NotAfter = string(t.ParentID), formatTime(t.NotAfter)
+	for _, l := range t.Bounds.IPAllowlists {
+		var strs []string
+		for _, p := range l {
+			strs = append(strs, p.String())
+		}
+		it.BoundIPAllowlists = append(it.BoundIPAllowlists, strs)
+	}
+	it.BoundTimeWindows = t.Bounds.TimeWindows
+	for _, r := range t.Bounds.Rates {
+		it.BoundRates = append(it.BoundRates, rateBoundItem{Key: string(r.Key), Limit: r.Limit.Limit, Per: r.Limit.Per})
+	}
+	for _, id := range t.EndsWith {
+		it.EndsWith = append(it.EndsWith, string(id))
 	}
 	if at := t.RemoveAt(tb.Retention); !at.IsZero() {
 		it.TTL = at.Unix()
@@ -213,6 +244,49 @@ func fromItem(it tokenItem) *token.Token {
 			continue
 		}
 		t.Restrictions.IPAllowlist = append(t.Restrictions.IPAllowlist, p)
+	}
+	t.ParentID, t.NotAfter = token.ID(it.ParentID), at("notAfter", it.NotAfter)
+	for _, l := range it.BoundIPAllowlists {
+		var prefixes []netip.Prefix
+		for _, s := range l {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				bad = append(bad, "boundIpAllowlists")
+				continue
+			}
+			prefixes = append(prefixes, p)
+		}
+		if len(prefixes) == 0 {
+			bad = append(bad, "boundIpAllowlists") // an empty bound would read as "any address"
+			continue
+		}
+		t.Bounds.IPAllowlists = append(t.Bounds.IPAllowlists, prefixes)
+	}
+	for _, w := range it.BoundTimeWindows {
+		check := &fault.InvalidError{}
+		token.CheckTimeWindow(check, &token.TimeWindow{Days: append([]string(nil), w.Days...), StartHour: w.StartHour, EndHour: w.EndHour})
+		if check.Err() != nil {
+			bad = append(bad, "boundTimeWindows")
+			continue
+		}
+		t.Bounds.TimeWindows = append(t.Bounds.TimeWindows, w)
+	}
+	for _, r := range it.BoundRates {
+		rl := token.RateLimit{Limit: r.Limit, Per: r.Per}
+		check := &fault.InvalidError{}
+		token.CheckRateLimit(check, &rl)
+		if check.Err() != nil || !token.ValidID(r.Key) {
+			bad = append(bad, "boundRates")
+			continue
+		}
+		t.Bounds.Rates = append(t.Bounds.Rates, token.RateBound{Key: token.ID(r.Key), Limit: rl})
+	}
+	for _, id := range it.EndsWith {
+		if !token.ValidID(id) {
+			bad = append(bad, "endsWith")
+			continue
+		}
+		t.EndsWith = append(t.EndsWith, token.ID(id))
 	}
 	if w := it.TimeRestriction; w != nil {
 		check := &fault.InvalidError{}
@@ -362,15 +436,24 @@ func conditional(err error, format string, args ...any) error {
 // version. A token id taken is fault.ErrConflict, an owner changed token.ErrOwnerChanged;
 // either way nothing is written. Creates of one owner check the same principal item, so
 // concurrent ones can collide (TransactionConflict, nothing written): they are retried.
-func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCheck, events ...token.Event) error {
+func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCheck, parent token.ParentCheck, events ...token.Event) error {
 	av, err := attributevalue.MarshalMap(tb.toItem(t))
 	if err != nil {
 		return fmt.Errorf("encode token item: %w", err)
 	}
-	items, err := tb.auditPuts([]types.TransactWriteItem{
+	writes := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{ConditionCheck: ownerCondition(tb.Name, owner)},
-	}, events)
+	}
+	if parent.ID != "" {
+		writes = append(writes, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(tb.Name), Key: tokenKey(parent.ID),
+			ConditionExpression:       aws.String("#version = :v"),
+			ExpressionAttributeNames:  map[string]string{"#version": "version"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(parent.Version, 10)}},
+		}})
+	}
+	items, err := tb.auditPuts(writes, events)
 	if err != nil {
 		return err
 	}
@@ -386,7 +469,7 @@ func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCh
 		switch {
 		case failed(1):
 			return token.ErrOwnerChanged
-		case failed(0):
+		case failed(0), parent.ID != "" && failed(2):
 			return fault.ErrConflict
 		}
 	}

@@ -82,6 +82,8 @@ func auditFields(t *Token) map[string]string {
 		"name": t.Name, "description": t.Description, "ownerId": t.OwnerID, "type": string(t.Type),
 		"status": string(t.Status), "scopes": strings.Join(t.Scopes, " "),
 		"expiresAt": formatAuditTime(t.ExpiresAt), "emergencyAccessUntil": formatAuditTime(t.EmergencyUntil),
+		// The chain: the token that minted it and whose authority it carries.
+		"parentId": string(t.ParentID), "mintedBy": t.MintedBy,
 	}
 	var ips []string
 	for _, p := range t.Restrictions.IPAllowlist {

@@ -49,6 +49,13 @@ func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes [
 		return Created{}, err
 	}
 	t, ev := ownToken(owner, scopes, typ, name, description, reason, g, s.Keys.Current(), s.Prefix, s.Policy, now)
+	kind := IssueEnroll
+	if typ == EventBootstrap {
+		kind = IssueBootstrap
+	}
+	if _, err := decideIssue(issueRequest{kind: kind, caller: access.Caller{OwnerID: owner.ID}, token: t}, s.Catalog, s.Policy, now); err != nil {
+		return Created{}, err
+	}
 	if err := s.Store.Put(ctx, t, 0, ev); err != nil {
 		return Created{}, fmt.Errorf("%s %s: put: %w", typ, t.ID, err)
 	}

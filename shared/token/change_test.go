@@ -258,7 +258,13 @@ func TestRotateEdit(t *testing.T) {
 	rotate := func(t *testing.T, c access.Caller, tok *Token, in RotateInput) error {
 		pl, err := planRotate(in, DefaultPolicy(), now)
 		require.NoError(t, err)
-		changed, err := pl.edit(c, fresh, pep, "tg", DefaultPolicy())(tok, now)
+		// The caller calls with the token it rotates (its own, "self"); an admin with no
+		// token of its own in the picture rotates another's.
+		var via *Token
+		if c.OwnerID == tok.OwnerID {
+			via = tok
+		}
+		changed, err := pl.edit(c, via, fresh, pep, "tg", ruleCatalog(t), DefaultPolicy())(tok, now)
 		require.Equal(t, err == nil, changed)
 		return err
 	}
@@ -297,8 +303,9 @@ func TestRotateEdit(t *testing.T) {
 	})
 	t.Run("a new expiry is counted from now", func(t *testing.T) {
 		tok := withOld(nil)
-		require.NoError(t, rotate(t, writer, tok, RotateInput{ExpiresIn: "1w"}))
+		require.NoError(t, rotate(t, admin, tok, RotateInput{ExpiresIn: "1w"}))
 		require.Equal(t, now.AddDate(0, 0, 7), tok.ExpiresAt)
+		requireErr(t, "forbidden:new expiry", rotate(t, writer, withOld(nil), RotateInput{ExpiresIn: "1w"}))
 	})
 	t.Run("a temporary token stays temporary after a rotation", func(t *testing.T) {
 		tok := withOld(func(t *Token) { t.Type, t.ExpiresAt = TypeTemporary, now.Add(time.Hour) })
@@ -306,13 +313,16 @@ func TestRotateEdit(t *testing.T) {
 		require.True(t, tok.Verify(ruleKeys, old.Secret, now), "a refused rotation changes nothing")
 		tok = withOld(func(t *Token) { t.Type, t.ExpiresAt = TypeTemporary, now.Add(time.Hour) })
 		requireErr(t, "invalid:expiresAt", rotate(t, writer, tok, RotateInput{ExpiresAt: ptr(now.Add(13 * time.Hour))}))
-		require.NoError(t, rotate(t, writer, tok, RotateInput{ExpiresAt: ptr(now.Add(12 * time.Hour))}))
+		// At most MAX_TEMPORARY_TOKEN_LIFETIME from its creation (an hour ago), never
+		// from the rotation: rotating again and again never extends it.
+		requireErr(t, "invalid:expiresAt", rotate(t, writer, tok, RotateInput{ExpiresAt: ptr(now.Add(12 * time.Hour))}))
+		require.NoError(t, rotate(t, writer, tok, RotateInput{ExpiresAt: ptr(now.Add(11 * time.Hour))}))
 	})
 	t.Run("the audit record says the secret was replaced, never what it is", func(t *testing.T) {
 		pl, err := planRotate(RotateInput{GracePeriod: 90 * time.Minute}, DefaultPolicy(), now)
 		require.NoError(t, err)
 		tok := withOld(nil)
-		_, ev, err := applyEdit(writer, tok, 0, op{typ: EventRotate, extra: pl.extra()}, pl.edit(writer, fresh, pep, "tg", DefaultPolicy()), now)
+		_, ev, err := applyEdit(writer, tok, 0, op{typ: EventRotate, extra: pl.extra()}, pl.edit(writer, tok, fresh, pep, "tg", ruleCatalog(t), DefaultPolicy()), now)
 		require.NoError(t, err)
 		require.Contains(t, ev.Changes, Change{Field: "gracePeriod", To: "1h30m0s"})
 		requireNoSecret(t, fresh, tok, *ev)
@@ -343,7 +353,7 @@ func TestTransitions(t *testing.T) {
 		"revoke":        revokeEdit,
 		"approve":       decisionEdit(EventApprove),
 		"reject":        decisionEdit(EventReject),
-		"rotate":        rot.edit(writer, g, ruleKeys.Current(), "tg", DefaultPolicy()),
+		"rotate":        rot.edit(writer, &Token{ID: "tok"}, g, ruleKeys.Current(), "tg", ruleCatalog(t), DefaultPolicy()),
 		"emergency.on":  emergencyOnEdit(2 * time.Hour),
 		"emergency.off": emergencyOffEdit,
 		"update":        updateEdit(writer, rename, nil),

@@ -182,10 +182,27 @@ func TestPlanCreate(t *testing.T) {
 			if tt.policy != nil {
 				tt.policy(&pol)
 			}
-			_, err := planCreate(tt.c, tt.in, cat, pol, now)
+			_, err := issueCreate(t, tt.c, tt.in, nil, cat, pol)
 			requireErr(t, tt.want, err)
 		})
 	}
+}
+
+// issueCreate runs a create request as Service.create decides it, with no store: the
+// fields (planCreate), then issuance through via (nil: a caller with no token).
+func issueCreate(t *testing.T, c access.Caller, in CreateInput, via *Token, cat *access.Catalog, p Policy) (*Token, error) {
+	t.Helper()
+	pl, err := planCreate(c, in, cat, p, now)
+	if err != nil {
+		return nil, err
+	}
+	tok := pl.token(c, generated(t, ""), ruleKeys.Current(), "tg", now)
+	g, err := decideIssue(issueRequest{kind: IssueCreate, caller: c, via: via, token: tok, defaultExpiry: pl.defaultExpiry, expiryField: pl.expiryField}, cat, p, now)
+	if err != nil {
+		return nil, err
+	}
+	g.applyNew(tok)
+	return tok, nil
 }
 
 // plus is c with more scopes.
@@ -232,18 +249,20 @@ func TestCreatePlanToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			pl := planned(t, tt.c, tt.in)
-			tok, ev := pl.token(tt.c, "inc-1", g, ruleKeys.Current(), "tg", DefaultPolicy(), now)
+			if tt.in.Name == "" {
+				tt.in.Name = "ci"
+			}
+			tok, err := issueCreate(t, tt.c, tt.in, nil, ruleCatalog(t), DefaultPolicy())
+			require.NoError(t, err)
 			require.Equal(t, tt.status, tok.Status)
-			require.Equal(t, EventCreate, ev.Type)
 			require.Equal(t, int64(1), tok.Version)
-			require.Equal(t, "inc-1", tok.OwnerIncarnation)
 		})
 	}
 
 	t.Run("the token keeps a keyed hash and a hint, never the secret", func(t *testing.T) {
 		pl := planned(t, admin, CreateInput{Scopes: []string{"orders:read", "orders:read"}, IPAllowlist: []string{"10.0.0.1"}})
-		tok, ev := pl.token(admin, "", g, ruleKeys.Current(), "tg", DefaultPolicy(), now)
+		tok := pl.token(admin, g, ruleKeys.Current(), "tg", now)
+		ev := event(EventCreate, admin, tok, now, "", diff(auditFields(nil), auditFields(tok)))
 		require.True(t, tok.Verify(ruleKeys, g.Secret, now))
 		require.NotEqual(t, g.Secret.Bytes(), tok.Hash)
 		require.Equal(t, g.Plaintext.Hint("tg"), tok.Hint)
@@ -254,7 +273,8 @@ func TestCreatePlanToken(t *testing.T) {
 	t.Run("restrictions record their setter: the minter", func(t *testing.T) {
 		d := delegated("admin", admin.Scopes...)
 		pl := planned(t, d, CreateInput{Scopes: []string{"orders:read"}, IPAllowlist: []string{"10.0.0.1"}, RateLimit: &RateLimit{Limit: 1, Per: "hour"}})
-		tok, ev := pl.token(d, "", g, ruleKeys.Current(), "tg", DefaultPolicy(), now)
+		tok := pl.token(d, g, ruleKeys.Current(), "tg", now)
+		ev := event(EventCreate, d, tok, now, "", nil)
 		require.Equal(t, "boss", tok.Restrictions.IPAllowlistSetBy)
 		require.Equal(t, "boss", tok.Restrictions.RateLimitSetBy)
 		require.Empty(t, tok.Restrictions.TimeRestrictionSetBy, "no window, no setter")
@@ -305,7 +325,8 @@ func TestIsSession(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			require.Equal(t, tt.want, isSession(tt.c, tt.in, tt.at, now, p))
+			x := &Token{Type: tt.in.Type, OwnerID: tt.in.OwnerID}
+			require.Equal(t, tt.want, session(tt.c, x, tt.at, now, p))
 		})
 	}
 }

@@ -259,3 +259,100 @@ func WindowWithin(next, old *TimeWindow) bool {
 	}
 	return next.StartHour >= old.StartHour && next.EndHour <= old.EndHour
 }
+
+// Bounds are what a token's lineage imposes on it, on top of its own Restrictions: the
+// effective restrictions of the token that minted it, copied when it was minted (its
+// parent's own and the parent's bounds), so that a child never sheds what bounds its
+// parent. They are set once at issuance and never change: no update, rotation or
+// approval loosens them, whoever asks. Emergency access lifts the IP and time bounds as
+// it lifts the token's own; rate bounds always apply.
+type Bounds struct {
+	IPAllowlists [][]netip.Prefix // every one must allow the address
+	TimeWindows  []TimeWindow     // every one must allow the time
+	Rates        []RateBound      // every counter must have room
+}
+
+// RateBound is an ancestor's rate limit that a token counts against: requests of every
+// token in the family take from the one counter of Key (the ancestor's id), so N children
+// never get N times the ancestor's rate.
+type RateBound struct {
+	Key   ID
+	Limit RateLimit
+}
+
+// IsZero reports whether the lineage imposes nothing.
+func (b Bounds) IsZero() bool {
+	return len(b.IPAllowlists) == 0 && len(b.TimeWindows) == 0 && len(b.Rates) == 0
+}
+
+// MaxBounds bounds how many restrictions a lineage may pile up (each kind): a family
+// deeper than this in restricted ancestors cannot mint further.
+const MaxBounds = 8
+
+// Limits is everything that restricts requests made with t: its bounds and its own
+// restrictions (its own rate limit counted under its own id). A child minted by t gets
+// exactly these as its Bounds.
+func (t *Token) Limits() Bounds {
+	b := Bounds{
+		IPAllowlists: slices.Clone(t.Bounds.IPAllowlists),
+		TimeWindows:  slices.Clone(t.Bounds.TimeWindows),
+		Rates:        slices.Clone(t.Bounds.Rates),
+	}
+	r := t.Restrictions
+	if len(r.IPAllowlist) > 0 {
+		b.IPAllowlists = append(b.IPAllowlists, slices.Clone(r.IPAllowlist))
+	}
+	if r.TimeRestriction != nil {
+		w := *r.TimeRestriction
+		w.Days = slices.Clone(w.Days)
+		b.TimeWindows = append(b.TimeWindows, w)
+	}
+	if r.RateLimit != nil {
+		b.Rates = append(b.Rates, RateBound{Key: t.ID, Limit: *r.RateLimit})
+	}
+	return b
+}
+
+// AllowsIP reports whether every allowlist of the bounds allows ip.
+func (b Bounds) AllowsIP(ip string) bool {
+	for _, l := range b.IPAllowlists {
+		if !(Restrictions{IPAllowlist: l}).AllowsIP(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// AllowsTime reports whether every time window of the bounds allows t.
+func (b Bounds) AllowsTime(t time.Time) bool {
+	for _, w := range b.TimeWindows {
+		if !w.Allows(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// BoundsWithin reports whether next restricts at least as much as old: every allowlist
+// of old has one in next inside it, every time window of old has one in next inside it,
+// and every rate counter of old is one next counts against too (the same key, a limit no
+// higher). A token whose limits are within its caller's carries no more than the caller
+// could have been given directly.
+func BoundsWithin(next, old Bounds) bool {
+	for _, o := range old.IPAllowlists {
+		if !slices.ContainsFunc(next.IPAllowlists, func(n []netip.Prefix) bool { return len(n) > 0 && AllowlistWithin(n, o) }) {
+			return false
+		}
+	}
+	for _, o := range old.TimeWindows {
+		if !slices.ContainsFunc(next.TimeWindows, func(n TimeWindow) bool { return WindowWithin(&n, &o) }) {
+			return false
+		}
+	}
+	for _, o := range old.Rates {
+		if !slices.ContainsFunc(next.Rates, func(n RateBound) bool { return n.Key == o.Key && RateWithin(&n.Limit, &o.Limit) }) {
+			return false
+		}
+	}
+	return true
+}

@@ -67,15 +67,17 @@ func ValidOwnerID(s string) bool { return ownerIDPattern.MatchString(s) }
 // scopes, the fields, the policy. in has its type and owner defaulted and its role's
 // scopes added.
 type createPlan struct {
-	in           CreateInput
-	expiresAt    time.Time
-	risk         access.Risk
-	restrictions Restrictions
+	in            CreateInput
+	expiresAt     time.Time
+	defaultExpiry bool   // no expiry was asked for
+	expiryField   string // the field that asked for one
+	risk          access.Risk
+	restrictions  Restrictions
 }
 
-// planCreate checks a create request against the caller, the catalog and the policy at
-// now, before anything is read: the fields first (every problem at once), then the
-// caller's authority (another owner, a delegated token, permanent tokens, scopes).
+// planCreate checks a create request's fields against the catalog and the policy at now,
+// before anything is read, every problem at once. Whether the caller may have such a
+// token is issuance's to decide (decideIssue), once the calling token is read.
 func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, now time.Time) (createPlan, error) {
 	if !canWrite(c) {
 		return createPlan{}, &fault.ForbiddenError{Reason: "creating tokens needs the tokens:write scope"}
@@ -118,36 +120,38 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 	if err := bad.Err(); err != nil {
 		return createPlan{}, err
 	}
-	if in.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin) {
-		return createPlan{}, &fault.ForbiddenError{Reason: "creating tokens for another principal needs the tokens:admin scope"}
+	field := "expiresIn"
+	if in.ExpiresAt != nil {
+		field = "expiresAt"
 	}
-	if in.OwnerID != c.OwnerID && c.Delegated() {
-		return createPlan{}, &fault.ForbiddenError{Reason: fmt.Sprintf("this token was minted by %s for %s: a delegated token cannot mint tokens for other principals", c.Minter(), c.OwnerID)}
-	}
-	if in.Type == TypePermanent && p.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
-		return createPlan{}, &fault.ForbiddenError{Reason: `creating permanent tokens needs the tokens:admin scope; create a "temporary" token instead`}
-	}
-	if missing := access.Missing(in.Scopes, c.Scopes); len(missing) > 0 {
-		return createPlan{}, &fault.ForbiddenError{Reason: "a token cannot have scopes its creator does not hold: " + strings.Join(missing, ", ")}
-	}
-	return createPlan{in: in, expiresAt: expiresAt, risk: risk, restrictions: restrict}, nil
+	return createPlan{in: in, expiresAt: expiresAt, defaultExpiry: in.ExpiresIn == "" && in.ExpiresAt == nil, expiryField: field, risk: risk, restrictions: restrict}, nil
 }
 
 // ownerAttempts bounds how often Create decides again when the owner changed under it.
 const ownerAttempts = 3
 
-// Create issues a token. The caller needs tokens:write (tokens:admin for another owner
-// or, by policy, a permanent token) and can grant only scopes it holds itself.
+// Create issues a token (decideIssue): the caller needs tokens:write (tokens:admin for
+// another owner or, by policy, a permanent token), can grant only scopes its calling
+// token holds, and the new token is that token's child: bounded by its limits, and, when
+// temporary, living no longer than it. The calling token is read once.
 //
 // The token is written only if its owner is still the principal everything was decided
-// on (Store.Create checks it in the same transaction). For a token of the caller itself
-// that is the principal the authorizer read (c.OwnerVersion): no read at all. When that
+// on, and its parent still at the version read (Store.Create checks both in the same
+// transaction). For a token of the caller itself the owner is the principal the
+// authorizer read (c.OwnerVersion): no read of it. When that
 // principal changed since, Create reads it, keeps only the caller's scopes it still
 // holds, and decides again; a principal deleted (and perhaps created again under the same
 // id) is refused. A token for another principal reads that owner first.
 func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+	if _, err := planCreate(c, in, s.Catalog, s.Policy, s.now()); err != nil {
+		return Created{}, err // bad input costs no read
+	}
+	via, err := s.via(ctx, c)
+	if err != nil {
+		return Created{}, err
+	}
 	for attempt := 1; ; attempt++ {
-		out, err := s.create(ctx, c, in)
+		out, err := s.create(ctx, c, via, in)
 		if !errors.Is(err, ErrOwnerChanged) || attempt == ownerAttempts {
 			return out, err
 		}
@@ -204,19 +208,15 @@ func (s *Service) owner(ctx context.Context, c access.Caller, ownerID string, sc
 	return CheckOf(owner), nil
 }
 
-// create is one attempt of Create: decide, then write with the owner check.
-func (s *Service) create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
+// create is one attempt of Create: check the fields, decide the issuance through via
+// (the calling token as read), then write with the owner and parent checks.
+func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in CreateInput) (Created, error) {
 	now := s.now()
 	plan, err := planCreate(c, in, s.Catalog, s.Policy, now)
 	if err != nil {
 		return Created{}, err
 	}
 	in = plan.in
-	owner, err := s.owner(ctx, c, in.OwnerID, in.Scopes)
-	if err != nil {
-		return Created{}, err
-	}
-
 	id, err := NewID(in.OwnerID, s.Rand)
 	if err != nil {
 		return Created{}, err
@@ -225,20 +225,71 @@ func (s *Service) create(ctx context.Context, c access.Caller, in CreateInput) (
 	if err != nil {
 		return Created{}, err
 	}
-	t, ev := plan.token(c, owner.Incarnation, g, s.Keys.Current(), s.Prefix, s.Policy, now)
-	if err := s.Store.Create(ctx, t, owner, ev); err != nil {
+	t := plan.token(c, g, s.Keys.Current(), s.Prefix, now)
+	grant, err := decideIssue(issueRequest{kind: IssueCreate, caller: c, via: via, token: t,
+		defaultExpiry: plan.defaultExpiry, expiryField: plan.expiryField}, s.Catalog, s.Policy, now)
+	if err != nil {
+		return Created{}, err
+	}
+	grant.applyNew(t)
+	owner, err := s.owner(ctx, c, in.OwnerID, in.Scopes)
+	if err != nil {
+		return Created{}, err
+	}
+	t.OwnerIncarnation = owner.Incarnation
+	ev := event(EventCreate, c, t, now, in.Reason, diff(auditFields(nil), auditFields(t)))
+	if err := s.Store.Create(ctx, t, owner, parentCheck(via), ev); err != nil {
 		return Created{}, fmt.Errorf("create %s: %w", t.ID, err)
 	}
 	return Created{Token: t, Plaintext: g.Plaintext}, nil
 }
 
-// token makes the token the plan describes, with the secret of g hashed under pep, for
-// an owner of the given incarnation, and its audit record. A high-risk token is pending
-// until another admin approves it, unless it is a session of the calling token.
-func (pl createPlan) token(c access.Caller, ownerIncarnation string, g Generated, pep Pepper, prefix string, p Policy, now time.Time) (*Token, Event) {
+// via reads the token the caller calls with: issuance is bounded by it (its scopes were
+// narrowed by the authorizer; its restrictions, lifetime and lineage are read here). A
+// calling token no longer active since the authorizer let it in mints nothing.
+//
+// A caller whose token id names no token has none: only an in-process caller of the
+// services (a test, an operator tool) can be one. Behind API Gateway the caller comes
+// from the authorizer, which read the token, and no API deletes a token item (TTL removes
+// one only RETENTION_AFTER_END after it ended, when no authorizer lets it in).
+func (s *Service) via(ctx context.Context, c access.Caller) (*Token, error) {
+	if c.TokenID == "" {
+		return nil, nil
+	}
+	t, err := s.Store.Get(ctx, ID(c.TokenID))
+	if errors.Is(err, fault.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read calling token %s: %w", c.TokenID, err)
+	}
+	if st := t.EffectiveStatus(s.now()); st != StatusActive {
+		return nil, &fault.ForbiddenError{Reason: fmt.Sprintf("the token you call with is %s", st)}
+	}
+	return t, nil
+}
+
+// parentCheck is the condition a child's write puts on its parent: unchanged since it
+// was read, so a parent revoked, disabled or restricted meanwhile mints nothing.
+func parentCheck(via *Token) ParentCheck {
+	if via == nil {
+		return ParentCheck{}
+	}
+	return ParentCheck{ID: via.ID, Version: via.Version}
+}
+
+// applyNew gives a new token what issuance decided.
+func (g issueGrant) applyNew(t *Token) {
+	t.MintedBy, t.Status, t.ExpiresAt = g.mintedBy, g.status, g.expiresAt
+	t.ParentID, t.Bounds, t.EndsWith, t.NotAfter = g.parentID, g.bounds, g.endsWith, g.notAfter
+}
+
+// token makes the token the plan describes, with the secret of g hashed under pep;
+// issuance then decides its minter, status and lineage.
+func (pl createPlan) token(c access.Caller, g Generated, pep Pepper, prefix string, now time.Time) *Token {
 	in := pl.in
 	t := &Token{
-		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(), OwnerIncarnation: ownerIncarnation,
+		ID: g.ID, OwnerID: in.OwnerID, CreatedBy: c.OwnerID, MintedBy: c.Minter(),
 		Name: in.Name, Description: in.Description,
 		Scopes: dedupe(in.Scopes), Type: in.Type, Status: StatusActive,
 		Hint:      g.Plaintext.Hint(prefix),
@@ -248,21 +299,7 @@ func (pl createPlan) token(c access.Caller, ownerIncarnation string, g Generated
 		Version:      1,
 	}
 	t.Restrictions.setBy(c.Minter(), true, true, true)
-	if pl.risk == access.RiskHigh && !isSession(c, in, pl.expiresAt, now, p) {
-		// High-risk tokens take effect only once another admin approves them.
-		t.Status = StatusPending
-	}
-	return t, event(EventCreate, c, t, now, in.Reason, diff(auditFields(nil), auditFields(t)))
-}
-
-// isSession reports whether in asks for a session of the calling token: a temporary
-// token for the caller itself that ends within TEMPORARY_TOKEN_TTL (the console's
-// sign-in). Its scopes are within the calling token's (checked for every create), which
-// was approved if high-risk, so a session adds no authority and needs no second approval.
-// A longer-lived one is no session: it waits for approval like any high-risk token.
-func isSession(c access.Caller, in CreateInput, expiresAt, now time.Time, p Policy) bool {
-	return in.Type == TypeTemporary && in.OwnerID == c.OwnerID &&
-		!expiresAt.IsZero() && !expiresAt.After(now.Add(p.TemporaryTTL))
+	return t
 }
 
 func expiry(bad *fault.InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
@@ -559,18 +596,46 @@ func updateEdit(c access.Caller, in UpdateInput, allow []netip.Prefix) edit {
 				return false, err
 			}
 		}
+		if err := withinBounds(Restrictions{IPAllowlist: allow, TimeRestriction: deref(in.TimeRestriction)}, t.Bounds); err != nil {
+			return false, err
+		}
 		if in.IPAllowlist != nil {
+			r.IPAllowlistSetBy = confirmedBy(c, t, r.IPAllowlistSetBy, len(r.IPAllowlist) > 0, len(allow) > 0)
 			r.IPAllowlist = allow
 		}
 		if in.RateLimit != nil {
+			r.RateLimitSetBy = confirmedBy(c, t, r.RateLimitSetBy, r.RateLimit != nil, *in.RateLimit != nil)
 			r.RateLimit = *in.RateLimit
 		}
 		if in.TimeRestriction != nil {
+			r.TimeRestrictionSetBy = confirmedBy(c, t, r.TimeRestrictionSetBy, r.TimeRestriction != nil, *in.TimeRestriction != nil)
 			r.TimeRestriction = *in.TimeRestriction
 		}
-		r.setBy(c.Minter(), in.IPAllowlist != nil, in.RateLimit != nil, in.TimeRestriction != nil)
 		return true, nil
 	}
+}
+
+// confirmedBy is who a restriction is recorded as set by after the caller set it (to
+// something: set) or cleared it, when it was there before (had) or not: the strongest
+// authority that set or confirmed it. An admin (tokens:admin) takes it over; so does the
+// caller that sets one where there was none, or that set it itself with its own token.
+// Anyone else only tightens it and leaves it with its setter: an owner who "tightens" an
+// admin's restriction to the same value gains no right to loosen it later.
+func confirmedBy(c access.Caller, t *Token, setBy string, had, set bool) string {
+	switch {
+	case !set:
+		return ""
+	case c.Has(access.TokensAdmin), !had, setByCaller(c, t, setBy):
+		return c.Minter()
+	}
+	return setBy
+}
+
+func deref[T any](p **T) *T {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // setByCaller reports whether who (a restriction's setter, or who disabled a token;
@@ -661,7 +726,11 @@ type RotateInput struct {
 	ExpiresAt *time.Time
 }
 
-// Rotate gives a token a new secret under the same id, and a new expiry if asked.
+// Rotate gives a token a new secret under the same id, and a new expiry if asked. It is
+// issuance (decideIssue): rotating a token other than the one the caller calls with
+// passes the rules of creating that very token for its owner now, and a high-risk token
+// rotated by anyone but its owner goes back to pending until a second admin approves.
+// The lineage (parent, creator, bounds, latest end) never changes.
 func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateInput) (Created, error) {
 	plan, err := planRotate(in, s.Policy, s.now())
 	if err != nil {
@@ -671,7 +740,17 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 	if err != nil {
 		return Created{}, err
 	}
-	t, err := s.change(ctx, c, id, 0, op{typ: EventRotate, extra: plan.extra()}, plan.edit(c, g, s.Keys.Current(), s.Prefix, s.Policy))
+	t, err := s.load(ctx, c, id, true)
+	if err != nil {
+		return Created{}, err
+	}
+	via := t
+	if string(t.ID) != c.TokenID {
+		if via, err = s.via(ctx, c); err != nil {
+			return Created{}, err
+		}
+	}
+	t, err = s.apply(ctx, c, t, 0, op{typ: EventRotate, extra: plan.extra()}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, s.Policy))
 	if err != nil {
 		return Created{}, err
 	}
@@ -712,31 +791,31 @@ func (pl rotatePlan) extra() []Change {
 	return extra
 }
 
-// edit gives the token the secret of g, hashed under pep: an ended token cannot be
-// rotated, a temporary one stays within MAX_TEMPORARY_TOKEN_LIFETIME, and the old
-// secret verifies during the grace period only.
-func (pl rotatePlan) edit(c access.Caller, g Generated, pep Pepper, prefix string, p Policy) edit {
+// edit gives the token the secret of g, hashed under pep, as issuance to the caller
+// (calling with via) allows: an ended token cannot be rotated, and the old secret
+// verifies during the grace period only.
+func (pl rotatePlan) edit(c access.Caller, via *Token, g Generated, pep Pepper, prefix string, cat *access.Catalog, p Policy) edit {
 	return func(t *Token, now time.Time) (bool, error) {
 		if t.Ended(now) {
 			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s and cannot be rotated", t.EffectiveStatus(now))}
 		}
-		if t.Type == TypeTemporary && pl.redate {
-			// A temporary token lives at most MAX_TEMPORARY_TOKEN_LIFETIME after a rotation too.
-			if err := checkTemporary(pl.field, pl.expiresAt, now, p); err != nil {
-				return false, err
-			}
+		x := *t
+		if pl.redate {
+			x.ExpiresAt = pl.expiresAt
+		}
+		if via != nil && via.ID == t.ID {
+			via = &x
+		}
+		grant, err := decideIssue(issueRequest{kind: IssueRotate, caller: c, via: via, token: &x, redated: pl.redate, expiryField: pl.field}, cat, p, now)
+		if err != nil {
+			return false, err
 		}
 		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
-		if pl.grace > 0 {
+		if pl.grace > 0 && grant.status == StatusActive {
 			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(pl.grace)
 		}
 		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(prefix)
-		// Whoever receives the new secret minted it: an admin rotating another principal's
-		// token holds a delegated token from now on, never the owner's own authority.
-		t.MintedBy = c.Minter()
-		if pl.redate {
-			t.ExpiresAt = pl.expiresAt
-		}
+		t.MintedBy, t.Status, t.ExpiresAt = grant.mintedBy, grant.status, grant.expiresAt
 		return true, nil
 	}
 }

@@ -22,7 +22,10 @@ type Store interface {
 	// that depend on the owner hold when the token is written. It returns fault.ErrConflict
 	// when the id is taken, ErrOwnerChanged when the owner changed; either way nothing
 	// is written.
-	Create(ctx context.Context, t *Token, owner OwnerCheck, events ...Event) error
+	// The parent check, when set, requires the parent token still at that version (a
+	// parent revoked, disabled or changed since it was read fails as ErrOwnerChanged does
+	// not: fault.ErrConflict).
+	Create(ctx context.Context, t *Token, owner OwnerCheck, parent ParentCheck, events ...Event) error
 	// List returns one page of tokens, newest first.
 	List(ctx context.Context, f Filter) (page []*Token, next string, err error)
 	// Pending returns one page of the tokens awaiting approval, oldest first.
@@ -49,6 +52,13 @@ type OwnerCheck struct {
 	ID          string
 	Incarnation string
 	Version     int64
+}
+
+// ParentCheck is the token a child was decided on: Store.Create writes only while it is
+// still at Version. The zero value checks nothing (a root, or a caller with no token).
+type ParentCheck struct {
+	ID      ID
+	Version int64
 }
 
 // CheckOf is the OwnerCheck of p as read.

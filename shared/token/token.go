@@ -53,6 +53,22 @@ type Token struct {
 	// the chain (a token minted with a delegated token has the same minter). Empty on
 	// tokens stored before it existed: Minter falls back to CreatedBy.
 	MintedBy string
+	// ParentID is the token whose call minted this one (empty for a root: the bootstrap
+	// token and a principal's first token from its enrollment). Set at issuance, it never
+	// changes: rotation, approval and updates keep it, as they keep CreatedBy.
+	ParentID ID
+	// Bounds are what the lineage imposes (the parent's limits when it minted this one);
+	// immutable, checked by the authorizer beside Restrictions.
+	Bounds Bounds
+	// EndsWith are the tokens whose life a temporary token shares: it works only while
+	// each of them is active (its parent, and the parent's own EndsWith when the parent
+	// is temporary too). Empty for permanent tokens, which live on their own.
+	EndsWith []ID
+	// NotAfter is the latest a temporary token may ever expire, whatever a rotation asks:
+	// MAX_TEMPORARY_TOKEN_LIFETIME after its creation, no later than its parent, and for a
+	// session (a high-risk temporary token active without approval) the end it was issued
+	// with. Zero for permanent tokens.
+	NotAfter time.Time
 	// DisabledBy is the principal who last disabled the token: enabling a token that
 	// another principal disabled needs tokens:admin.
 	DisabledBy  string
