@@ -83,8 +83,10 @@ func TestIssue(t *testing.T) {
 			via:   aliceTok(func(t *Token) { t.Restrictions.IPAllowlist = allowlist }),
 			token: target(func(x *Token) { x.Restrictions.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")} })}, "invalid:ipAllowlist", nil},
 		{"an own time window outside the parent's", issueRequest{kind: IssueCreate, caller: alice,
-			via:   aliceTok(func(t *Token) { t.Restrictions.TimeRestriction = window }),
-			token: target(func(x *Token) { x.Restrictions.TimeRestriction = &TimeWindow{Days: []string{"sat"}, StartHour: 9, EndHour: 17} })}, "invalid:timeRestriction", nil},
+			via: aliceTok(func(t *Token) { t.Restrictions.TimeRestriction = window }),
+			token: target(func(x *Token) {
+				x.Restrictions.TimeRestriction = &TimeWindow{Days: []string{"sat"}, StartHour: 9, EndHour: 17}
+			})}, "invalid:timeRestriction", nil},
 		{"a temporary child never outlives its parent", issueRequest{kind: IssueCreate, caller: alice, expiryField: "expiresAt",
 			via:   aliceTok(func(t *Token) { t.ExpiresAt = now.Add(30 * time.Minute) }),
 			token: target(nil)}, "invalid:expiresAt", nil},
@@ -137,9 +139,13 @@ func TestIssue(t *testing.T) {
 		{"rotating a less restricted token with a restricted one", issueRequest{kind: IssueRotate, caller: alice, via: aliceTok(func(t *Token) { t.Restrictions.IPAllowlist = allowlist }),
 			token: existing(func(t *Token) { t.Type, t.ExpiresAt = TypeTemporary, now.Add(time.Hour) })}, "forbidden:less restricted", nil},
 		{"a temporary token never rotates past its latest end", issueRequest{kind: IssueRotate, caller: alice, via: aliceTok(nil), redated: true, expiryField: "expiresIn",
-			token: existing(func(t *Token) { t.Type, t.NotAfter, t.ExpiresAt = TypeTemporary, now.Add(time.Hour), now.Add(2*time.Hour) })}, "invalid:expiresIn", nil},
+			token: existing(func(t *Token) {
+				t.Type, t.NotAfter, t.ExpiresAt = TypeTemporary, now.Add(time.Hour), now.Add(2*time.Hour)
+			})}, "invalid:expiresIn", nil},
 		{"a session rotated keeps its end", issueRequest{kind: IssueRotate, caller: alice, via: aliceTok(nil), redated: true, expiryField: "expiresIn",
-			token: existing(func(t *Token) { t.Type, t.NotAfter, t.ExpiresAt = TypeTemporary, now.Add(time.Hour), now.Add(time.Hour) })}, "", nil},
+			token: existing(func(t *Token) {
+				t.Type, t.NotAfter, t.ExpiresAt = TypeTemporary, now.Add(time.Hour), now.Add(time.Hour)
+			})}, "", nil},
 		// Roots.
 		{"enrollment: the principal's own first token", issueRequest{kind: IssueEnroll, caller: access.Caller{OwnerID: "alice"}, token: target(func(x *Token) { x.Type = TypePermanent })}, "", func(t *testing.T, g issueGrant) {
 			require.Equal(t, "alice", g.mintedBy)
