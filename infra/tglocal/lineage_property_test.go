@@ -27,8 +27,9 @@ import (
 //
 //   - a child's scopes are within its parent's, so its effective scopes are within its
 //     owner's holdings and its parent's;
-//   - a child's limits are at least its parent's limits as they were when it was minted,
-//     whatever was updated since;
+//   - a child's limits are at least its parent's, both as they were when it was minted
+//     and as they are now (each ancestor's current restrictions bind it), whatever was
+//     updated since;
 //   - a child of a delegated token is delegated (borrowing twice is still borrowing), and
 //     a token rotated by anyone but its owner in person is delegated;
 //   - a temporary token never ends after its latest end, which is within
@@ -245,6 +246,7 @@ func checkLineage(t *testing.T, tb *store.Table, p token.Policy, m lineageModel)
 		if limits, ok := m.parentLimits[x.ID]; ok {
 			require.True(t, token.BoundsWithin(x.Limits(), limits), "%s is less restricted than its parent was", x.ID)
 		}
+		require.True(t, token.BoundsWithin(effectiveLimits(x, byID), effectiveLimits(parent, byID)), "%s is less restricted than its parent is", x.ID)
 		if m.parentDelegated[x.ID] {
 			require.True(t, x.Delegated(), "%s, a child of a delegated token, is its owner's own", x.ID)
 		}
@@ -255,4 +257,21 @@ func checkLineage(t *testing.T, tb *store.Table, p token.Policy, m lineageModel)
 			}
 		}
 	}
+}
+
+// effectiveLimits is everything that restricts x's requests as the authorizer applies it:
+// its own restrictions, its Bounds, and each ancestor's own restrictions as they are now.
+func effectiveLimits(x *token.Token, byID map[token.ID]*token.Token) token.Bounds {
+	b := x.Limits()
+	for _, id := range x.Ancestors {
+		anc := byID[id]
+		if anc == nil {
+			continue
+		}
+		own := (&token.Token{ID: anc.ID, Restrictions: anc.Restrictions}).Limits()
+		b.IPAllowlists = append(b.IPAllowlists, own.IPAllowlists...)
+		b.TimeWindows = append(b.TimeWindows, own.TimeWindows...)
+		b.Rates = append(b.Rates, own.Rates...)
+	}
+	return b
 }

@@ -151,6 +151,13 @@ func TestLineage5ChildrenKeepTheirParentsBounds(t *testing.T) {
 	s.unchanged(func() {
 		refused(t, s.call(p2, "POST", "/tokens", `{"name":"elsewhere","scopes":["tokens:read"],"type":"temporary","ipAllowlist":["198.51.100.0/24"]}`), http.StatusBadRequest, "ipAllowlist")
 	})
+	// A parent tightened later binds its children at once (no cache here): the
+	// authorizer applies every ancestor's restrictions as they are now.
+	notToday := strings.ToLower(time.Now().UTC().Add(48 * time.Hour).Weekday().String()[:3])
+	a = s.call(adminTokFor(t, s), "PATCH", "/tokens/"+string(parent.ID), `{"timeRestriction":{"days":["`+notToday+`"],"startHour":0,"endHour":24},"reason":"tighter"}`)
+	require.Equal(t, http.StatusOK, a.status, a.raw)
+	d = a2.Check(context.Background(), authorizer.Request{Token: tok2, SourceIP: "127.0.0.1"})
+	require.Equal(t, authorizer.ReasonTime, d.Reason, "outside the parent's new window")
 	// No update loosens what a child inherited: clearing its own allowlist leaves it.
 	a = s.call(adminTokFor(t, s), "PATCH", "/tokens/"+id1, `{"ipAllowlist":[],"reason":"admin clears"}`)
 	require.Equal(t, http.StatusOK, a.status, a.raw)

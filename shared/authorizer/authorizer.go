@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ type Tokens interface {
 	// GetWithOwner reads the token and its owner in one round trip; the owner is nil
 	// when the principal no longer exists.
 	GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *access.Principal, error)
+	// GetMany reads tokens by id in one round trip (a token's ancestors); ids with no
+	// token are absent.
+	GetMany(ctx context.Context, ids []token.ID) (map[token.ID]*token.Token, error)
 }
 
 // Reason says why a request was denied, for the log only.
@@ -41,7 +45,7 @@ const (
 	ReasonInactive    Reason = "inactive"
 	ReasonExpired     Reason = "expired"
 	ReasonOwnerGone   Reason = "owner_gone"
-	ReasonParentEnded Reason = "parent_inactive" // a temporary token whose parent (or its ancestor) is no longer active
+	ReasonParentEnded Reason = "parent_inactive" // a temporary token whose parent (or an ancestor it lives with) is no longer active
 	ReasonOwnerScopes Reason = "owner_lacks_scopes"
 	ReasonIP          Reason = "ip_not_allowed"
 	ReasonTime        Reason = "outside_time_window"
@@ -123,7 +127,7 @@ type Authorizer struct {
 	tokens    *expirable.LRU[presentedKey, *cached] // by id and the presented secret's keyed hash
 	unknown   *expirable.LRU[token.ID, time.Time]   // ids the table does not have, until when
 	owners    *expirable.LRU[string, cachedOwner]   // by owner reference
-	lives     *expirable.LRU[token.ID, cachedLife]  // whether a token temporary ones live with is active
+	ancestors *expirable.LRU[token.ID, cachedAncestor] // tokens others descend from, as read
 
 	realClock     bool         // cfg.Now is time.Now: a decision reuses the time it started
 	garbageLogged atomic.Int64 // when a malformed or forged refusal was last logged, Unix ns
@@ -149,16 +153,18 @@ type cached struct {
 	t        *token.Token
 	owner    *access.Principal
 	secretOK bool
-	alive    bool        // every token it lives with (EndsWith) is active
+	alive    bool           // every token it lives with (EndsWith) is active
+	lineage  []*token.Token // its ancestors as read (Ancestors; nil where gone)
 	scopes   []string    // the token's scopes that the owner holds, worked out once per read
 	risk     access.Risk // of scopes
 	expires  time.Time
 }
 
-// cachedLife is whether a token that temporary tokens live with (token.Token.EndsWith)
-// was active when read, until when that is reused.
-type cachedLife struct {
-	active  bool
+// cachedAncestor is a token that others descend from, as read (nil: no longer in the
+// table), until when it is reused: its restrictions bind its descendants, and its life
+// the temporary ones.
+type cachedAncestor struct {
+	t       *token.Token
 	expires time.Time
 }
 
@@ -197,7 +203,7 @@ func New(cfg Config) *Authorizer {
 		a.tokens = expirable.NewLRU[presentedKey, *cached](cfg.CacheSize, nil, cfg.CacheTTL)
 		a.unknown = expirable.NewLRU[token.ID, time.Time](cfg.CacheSize, nil, min(cfg.NegativeTTL, cfg.CacheTTL))
 		a.owners = expirable.NewLRU[string, cachedOwner](cfg.CacheSize, nil, cfg.CacheTTL)
-		a.lives = expirable.NewLRU[token.ID, cachedLife](cfg.CacheSize, nil, cfg.CacheTTL)
+		a.ancestors = expirable.NewLRU[token.ID, cachedAncestor](cfg.CacheSize, nil, cfg.CacheTTL)
 	}
 	return a
 }
@@ -313,12 +319,24 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 		return Decision{Reason: ReasonOwnerScopes, TokenID: id}
 	}
 	if !t.EmergencyActive(now) {
-		// The token's own restrictions, and those its lineage imposes (Bounds).
+		// The token's own restrictions, those its lineage imposed when it was minted
+		// (Bounds), and its ancestors' as they are now.
 		if !t.Restrictions.AllowsIP(req.SourceIP) || !t.Bounds.AllowsIP(req.SourceIP) {
 			return Decision{Reason: ReasonIP, TokenID: id}
 		}
 		if w := t.Restrictions.TimeRestriction; w != nil && !w.Allows(now) || !t.Bounds.AllowsTime(now) {
 			return Decision{Reason: ReasonTime, TokenID: id}
+		}
+		for _, anc := range entry.lineage {
+			if anc == nil {
+				continue // gone from the table: its restrictions as Bounds copied them
+			}
+			if !anc.Restrictions.AllowsIP(req.SourceIP) {
+				return Decision{Reason: ReasonIP, TokenID: id}
+			}
+			if w := anc.Restrictions.TimeRestriction; w != nil && !w.Allows(now) {
+				return Decision{Reason: ReasonTime, TokenID: id}
+			}
 		}
 	}
 	var need []string
@@ -331,14 +349,9 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	if len(access.Missing(need, scopes)) > 0 {
 		return Decision{Reason: ReasonRouteScope, TokenID: id}
 	}
-	// Its own rate limit, under its own id, and every ancestor's it counts against, under
-	// the ancestor's id: one counter per family, so children never multiply a rate.
-	if rl := t.Restrictions.RateLimit; rl != nil {
-		if d, ok := a.takeRate(ctx, id, id, *rl, now); !ok {
-			return d
-		}
-	}
-	for _, b := range t.Bounds.Rates {
+	// Its own rate limit, under its own id, and every ancestor's, under the ancestor's
+	// id: one counter per family, so children never multiply a rate.
+	for _, b := range rateCounters(t, entry.lineage) {
 		if d, ok := a.takeRate(ctx, id, b.Key, b.Limit, now); !ok {
 			return d
 		}
@@ -371,44 +384,100 @@ func (a *Authorizer) takeRate(ctx context.Context, id, key token.ID, rl token.Ra
 	return Decision{}, true
 }
 
-// lifeline reads whether every token t lives with (EndsWith) is active now, through the
-// lives cache, and until when that answer may be reused (zero: not at all). A token gone
-// from the table ended long ago.
-func (a *Authorizer) lifeline(ctx context.Context, t *token.Token, now time.Time) (bool, time.Time, error) {
+// rateCounters are the counters a request of t takes from: its own limit under its own
+// id, the ancestors' limits copied at minting (Bounds) and as they are now (lineage), once
+// per counter (key and window), with the lowest limit.
+func rateCounters(t *token.Token, lineage []*token.Token) []token.RateBound {
+	var out []token.RateBound
+	add := func(key token.ID, rl *token.RateLimit) {
+		if rl == nil {
+			return
+		}
+		for i, b := range out {
+			if b.Key == key && b.Limit.Per == rl.Per {
+				out[i].Limit.Limit = min(b.Limit.Limit, rl.Limit)
+				return
+			}
+		}
+		out = append(out, token.RateBound{Key: key, Limit: *rl})
+	}
+	add(t.ID, t.Restrictions.RateLimit)
+	for _, b := range t.Bounds.Rates {
+		add(b.Key, &b.Limit)
+	}
+	for _, anc := range lineage {
+		if anc != nil {
+			add(anc.ID, anc.Restrictions.RateLimit)
+		}
+	}
+	return out
+}
+
+// lineage reads t's ancestors (Ancestors, and EndsWith for tokens stored before it)
+// through the ancestors cache, the missing ones in one BatchGetItem; it reports whether
+// every token t lives with is active, and until when what it read may be reused (zero:
+// as long as t's own entry). An ancestor is kept CacheTTL while active, NegativeTTL else
+// (so a re-enabled parent revives its temporary children as fast as a token).
+func (a *Authorizer) lineage(ctx context.Context, t *token.Token, now time.Time) ([]*token.Token, bool, time.Time, error) {
+	ids := t.Ancestors
+	for _, e := range t.EndsWith {
+		if !slices.Contains(ids, e) {
+			ids = append(slices.Clone(ids), e)
+		}
+	}
+	got := make(map[token.ID]*token.Token, len(ids))
 	var until time.Time
-	for _, anc := range t.EndsWith {
-		if a.lives != nil {
-			if l, ok := a.lives.Get(anc); ok && now.Before(l.expires) {
-				if !l.active {
-					return false, l.expires, nil
-				}
-				if until.IsZero() || l.expires.Before(until) {
-					until = l.expires
-				}
+	clamp := func(at time.Time) {
+		if until.IsZero() || at.Before(until) {
+			until = at
+		}
+	}
+	var missing []token.ID
+	for _, anc := range ids {
+		if a.ancestors != nil {
+			if c, ok := a.ancestors.Get(anc); ok && now.Before(c.expires) {
+				got[anc] = c.t
+				clamp(c.expires)
 				continue
 			}
 		}
-		p, err := a.cfg.Tokens.Get(ctx, anc)
-		if err != nil && !errors.Is(err, fault.ErrNotFound) {
-			return false, time.Time{}, err
+		missing = append(missing, anc)
+	}
+	if len(missing) > 0 {
+		read, err := a.cfg.Tokens.GetMany(ctx, missing)
+		if err != nil {
+			return nil, false, time.Time{}, err
 		}
-		active := err == nil && p.EffectiveStatus(now) == token.StatusActive && len(p.Unreadable) == 0
-		ttl := a.cfg.CacheTTL
-		if !active {
-			ttl = min(ttl, a.cfg.NegativeTTL)
-		}
-		expires := now.Add(ttl)
-		if a.lives != nil && ttl > 0 {
-			a.lives.Add(anc, cachedLife{active: active, expires: expires})
-		}
-		if !active {
-			return false, expires, nil
-		}
-		if until.IsZero() || expires.Before(until) {
-			until = expires
+		for _, anc := range missing {
+			p := read[anc] // nil: gone
+			got[anc] = p
+			ttl := a.cfg.CacheTTL
+			if p == nil || p.EffectiveStatus(now) != token.StatusActive || len(p.Unreadable) > 0 {
+				ttl = min(ttl, a.cfg.NegativeTTL)
+			}
+			if a.ancestors != nil && ttl > 0 {
+				a.ancestors.Add(anc, cachedAncestor{t: p, expires: now.Add(ttl)})
+				clamp(now.Add(ttl))
+			}
 		}
 	}
-	return true, until, nil
+	lineage := make([]*token.Token, 0, len(ids))
+	for _, anc := range ids {
+		lineage = append(lineage, got[anc])
+	}
+	alive := true
+	for _, e := range t.EndsWith {
+		p := got[e]
+		if p == nil || p.EffectiveStatus(now) != token.StatusActive || len(p.Unreadable) > 0 {
+			alive = false
+		}
+	}
+	for _, p := range lineage {
+		if p != nil && len(p.Unreadable) > 0 {
+			alive = false // an ancestor whose restrictions do not parse restricts everything
+		}
+	}
+	return lineage, alive, until, nil
 }
 
 // lookup reads a token and its owner through the caches and verifies the presented
@@ -471,8 +540,8 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	entry.secretOK, until = t.VerifyUntil(a.cfg.Keys, p.Secret, now)
 	lifeUntil := time.Time{}
 	entry.alive = true
-	if len(t.EndsWith) > 0 && entry.secretOK {
-		if entry.alive, lifeUntil, err = a.lifeline(ctx, t, now); err != nil {
+	if (len(t.Ancestors) > 0 || len(t.EndsWith) > 0) && entry.secretOK {
+		if entry.lineage, entry.alive, lifeUntil, err = a.lineage(ctx, t, now); err != nil {
 			return nil, err
 		}
 	}
@@ -498,7 +567,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 		expires = until // the previous secret, only as long as its grace period
 	}
 	if !lifeUntil.IsZero() && lifeUntil.Before(expires) {
-		expires = lifeUntil // never longer than what it knows of the tokens it lives with
+		expires = lifeUntil // never longer than what it knows of its ancestors
 	}
 	if ttl > 0 {
 		entry.expires = expires

@@ -125,6 +125,7 @@ type tokenItem struct {
 	BoundIPAllowlists [][]string         `dynamodbav:"boundIpAllowlists,omitempty"`
 	BoundTimeWindows  []token.TimeWindow `dynamodbav:"boundTimeWindows,omitempty"`
 	BoundRates        []rateBoundItem    `dynamodbav:"boundRates,omitempty"`
+	Ancestors         []string           `dynamodbav:"ancestors,omitempty"`
 	EndsWith          []string           `dynamodbav:"endsWith,omitempty"`
 	NotAfter          string             `dynamodbav:"notAfter,omitempty"`
 }
@@ -184,6 +185,9 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 	}
 	for _, id := range t.EndsWith {
 		it.EndsWith = append(it.EndsWith, string(id))
+	}
+	for _, id := range t.Ancestors {
+		it.Ancestors = append(it.Ancestors, string(id))
 	}
 	if at := t.RemoveAt(tb.Retention); !at.IsZero() {
 		it.TTL = at.Unix()
@@ -287,6 +291,13 @@ func fromItem(it tokenItem) *token.Token {
 			continue
 		}
 		t.EndsWith = append(t.EndsWith, token.ID(id))
+	}
+	for _, id := range it.Ancestors {
+		if !token.ValidID(id) {
+			bad = append(bad, "ancestors")
+			continue
+		}
+		t.Ancestors = append(t.Ancestors, token.ID(id))
 	}
 	if w := it.TimeRestriction; w != nil {
 		check := &fault.InvalidError{}
@@ -550,21 +561,9 @@ func (tb *Table) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *
 		"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + id.OwnerRef()},
 		"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
 	}}
-	req := map[string]types.KeysAndAttributes{tb.Name: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	var items []map[string]types.AttributeValue
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 0 {
-			if attempt > 5 {
-				return nil, nil, fmt.Errorf("get token %s with owner: keys left unprocessed", id)
-			}
-			time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
-		}
-		out, err := tb.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return nil, nil, fmt.Errorf("get token %s with owner: %w", id, err)
-		}
-		items = append(items, out.Responses[tb.Name]...)
-		req = out.UnprocessedKeys
+	items, err := tb.batchGet(ctx, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get token %s with owner: %w", id, err)
 	}
 	var (
 		t     *token.Token
@@ -592,4 +591,59 @@ func (tb *Table) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *
 		owner = nil
 	}
 	return t, owner, nil
+}
+
+// GetMany reads tokens by id (at most 100) in strongly consistent BatchGetItems; an id
+// with no token is absent from the answer.
+func (tb *Table) GetMany(ctx context.Context, ids []token.ID) (map[token.ID]*token.Token, error) {
+	if len(ids) > 100 {
+		return nil, fmt.Errorf("get tokens: %d ids, at most 100", len(ids))
+	}
+	out := map[token.ID]*token.Token{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := map[token.ID]bool{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, tokenKey(id))
+		}
+	}
+	items, err := tb.batchGet(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("get tokens: %w", err)
+	}
+	for _, av := range items {
+		var it tokenItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, fmt.Errorf("decode token item: %w", err)
+		}
+		t := fromItem(it)
+		out[t.ID] = t
+	}
+	return out, nil
+}
+
+// batchGet reads items by key in strongly consistent BatchGetItems, again for the keys
+// DynamoDB left unprocessed, a few times, a few milliseconds apart.
+func (tb *Table) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{tb.Name: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	var items []map[string]types.AttributeValue
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > 5 {
+				return nil, errors.New("keys left unprocessed")
+			}
+			time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
+		}
+		out, err := tb.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, out.Responses[tb.Name]...)
+		req = out.UnprocessedKeys
+	}
+	return items, nil
 }

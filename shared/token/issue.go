@@ -62,10 +62,11 @@ type issueGrant struct {
 	status    Status // active, or pending until a second admin approves
 	expiresAt time.Time
 	// Lineage, for a new token only (a rotation keeps the token's own).
-	parentID ID
-	bounds   Bounds
-	endsWith []ID
-	notAfter time.Time
+	parentID  ID
+	ancestors []ID
+	bounds    Bounds
+	endsWith  []ID
+	notAfter  time.Time
 }
 
 // decideIssue applies the issuance invariant to r at now. Refusals are a
@@ -120,10 +121,19 @@ func mayIssueFor(c access.Caller, x *Token, what string, p Policy) error {
 	return nil
 }
 
-// tooDeep refuses a lineage whose piled-up bounds would pass MaxBounds.
-func tooDeep(b Bounds, endsWith []ID) error {
-	if len(b.IPAllowlists) > MaxBounds || len(b.TimeWindows) > MaxBounds || len(b.Rates) > MaxBounds || len(endsWith) > MaxBounds {
+// MaxDepth bounds a lineage: a token has at most this many ancestors, which the
+// authorizer reads (in one request) when it meets the token.
+const MaxDepth = 16
+
+// tooDeep refuses a lineage whose piled-up bounds would pass MaxBounds, or whose
+// ancestors would pass MaxDepth.
+func tooDeep(g issueGrant) error {
+	b := g.bounds
+	if len(b.IPAllowlists) > MaxBounds || len(b.TimeWindows) > MaxBounds || len(b.Rates) > MaxBounds || len(g.endsWith) > MaxBounds {
 		return &fault.ForbiddenError{Reason: fmt.Sprintf("this token's lineage already carries %d restricted or temporary ancestors: mint from a token nearer the root", MaxBounds)}
+	}
+	if len(g.ancestors) > MaxDepth {
+		return &fault.ForbiddenError{Reason: fmt.Sprintf("this token's lineage is %d tokens deep already: mint from a token nearer the root", MaxDepth)}
 	}
 	return nil
 }
@@ -136,13 +146,14 @@ func decideCreate(r issueRequest, cat *access.Catalog, p Policy, now time.Time) 
 	g := issueGrant{mintedBy: c.Minter(), status: StatusActive, expiresAt: x.ExpiresAt}
 	if via != nil {
 		g.parentID, g.bounds = via.ID, via.Limits()
+		g.ancestors = append([]ID{via.ID}, via.Ancestors...)
 		if x.Type == TypeTemporary {
 			// A temporary child lives and dies with its parent (and with what the parent
 			// lives with, when the parent is temporary too).
 			g.endsWith = append([]ID{via.ID}, via.EndsWith...)
 		}
 	}
-	if err := tooDeep(g.bounds, g.endsWith); err != nil {
+	if err := tooDeep(g); err != nil {
 		return issueGrant{}, err
 	}
 	if err := withinBounds(x.Restrictions, g.bounds); err != nil {

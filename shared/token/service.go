@@ -281,7 +281,7 @@ func parentCheck(via *Token) ParentCheck {
 // applyNew gives a new token what issuance decided.
 func (g issueGrant) applyNew(t *Token) {
 	t.MintedBy, t.Status, t.ExpiresAt = g.mintedBy, g.status, g.expiresAt
-	t.ParentID, t.Bounds, t.EndsWith, t.NotAfter = g.parentID, g.bounds, g.endsWith, g.notAfter
+	t.ParentID, t.Ancestors, t.Bounds, t.EndsWith, t.NotAfter = g.parentID, g.ancestors, g.bounds, g.endsWith, g.notAfter
 }
 
 // token makes the token the plan describes, with the secret of g hashed under pep;

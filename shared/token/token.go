@@ -60,6 +60,10 @@ type Token struct {
 	// Bounds are what the lineage imposes (the parent's limits when it minted this one);
 	// immutable, checked by the authorizer beside Restrictions.
 	Bounds Bounds
+	// Ancestors are the tokens above it, parent first, up to its root: the authorizer
+	// applies each one's restrictions as they are now (an ancestor tightened later binds
+	// its descendants at once), beside the Bounds copied at minting.
+	Ancestors []ID
 	// EndsWith are the tokens whose life a temporary token shares: it works only while
 	// each of them is active (its parent, and the parent's own EndsWith when the parent
 	// is temporary too). Empty for permanent tokens, which live on their own.
