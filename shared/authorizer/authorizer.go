@@ -123,10 +123,10 @@ type Authorizer struct {
 	cfg       Config
 	routes    *RouteTable
 	routesErr error
-	log       *decisionLog                          // nil: decisions go through slog
-	tokens    *expirable.LRU[presentedKey, *cached] // by id and the presented secret's keyed hash
-	unknown   *expirable.LRU[token.ID, time.Time]   // ids the table does not have, until when
-	owners    *expirable.LRU[string, cachedOwner]   // by owner reference
+	log       *decisionLog                             // nil: decisions go through slog
+	tokens    *expirable.LRU[presentedKey, *cached]    // by id and the presented secret's keyed hash
+	unknown   *expirable.LRU[token.ID, time.Time]      // ids the table does not have, until when
+	owners    *expirable.LRU[string, cachedOwner]      // by owner reference
 	ancestors *expirable.LRU[token.ID, cachedAncestor] // tokens others descend from, as read
 
 	realClock     bool         // cfg.Now is time.Now: a decision reuses the time it started
@@ -155,8 +155,8 @@ type cached struct {
 	secretOK bool
 	alive    bool           // every token it lives with (EndsWith) is active
 	lineage  []*token.Token // its ancestors as read (Ancestors; nil where gone)
-	scopes   []string    // the token's scopes that the owner holds, worked out once per read
-	risk     access.Risk // of scopes
+	scopes   []string       // the token's scopes that the owner holds, worked out once per read
+	risk     access.Risk    // of scopes
 	expires  time.Time
 }
 
