@@ -27,6 +27,10 @@ type Caller struct {
 	// one (token.OwnerCheck), else the owner is read again and everything decided again.
 	OwnerVersion     int64
 	OwnerIncarnation string
+	// TokenVersion is the calling token's version as the authorizer read it (0:
+	// unknown): issuance, bounded by the calling token, may reuse a copy of that version
+	// it already read, and its write checks the token is still at it.
+	TokenVersion int64
 }
 
 // Minter is the principal whose personal authority the calling token carries.
@@ -64,6 +68,8 @@ const (
 	// authorizer read it (Caller.OwnerVersion, Caller.OwnerIncarnation).
 	KeyOwnerVersion     = "ownerVersion"
 	KeyOwnerIncarnation = "ownerIncarnation"
+	// KeyTokenVersion (decimal): the calling token's version as the authorizer read it.
+	KeyTokenVersion = "tokenVersion"
 )
 
 // Context returns the authorizer context for c: every value a string, as a REST API
@@ -80,6 +86,9 @@ func (c Caller) Context() map[string]string {
 		m[KeyOwnerVersion] = strconv.FormatInt(c.OwnerVersion, 10)
 		m[KeyOwnerIncarnation] = c.OwnerIncarnation
 	}
+	if c.TokenVersion > 0 {
+		m[KeyTokenVersion] = strconv.FormatInt(c.TokenVersion, 10)
+	}
 	return m
 }
 
@@ -91,6 +100,9 @@ func CallerFromContext(m map[string]any) (Caller, bool) {
 	c := Caller{TokenID: str(KeyTokenID), OwnerID: str(KeyOwnerID), MinterID: str(KeyMinterID), Scopes: strings.Fields(str(KeyScopes)), Risk: Risk(str(KeyRisk))}
 	if v, err := strconv.ParseInt(str(KeyOwnerVersion), 10, 64); err == nil && v > 0 {
 		c.OwnerVersion, c.OwnerIncarnation = v, str(KeyOwnerIncarnation)
+	}
+	if v, err := strconv.ParseInt(str(KeyTokenVersion), 10, 64); err == nil && v > 0 {
+		c.TokenVersion = v
 	}
 	return c, c.TokenID != "" && c.OwnerID != ""
 }

@@ -362,7 +362,7 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	// The owner's version and incarnation go with the scopes they were narrowed by: a
 	// create for the caller itself then checks them in its write instead of a read.
 	c := access.Caller{TokenID: string(t.ID), OwnerID: t.OwnerID, MinterID: t.Minter(), Scopes: scopes, Risk: entry.risk,
-		OwnerVersion: owner.Version, OwnerIncarnation: owner.Incarnation}
+		OwnerVersion: owner.Version, OwnerIncarnation: owner.Incarnation, TokenVersion: t.Version}
 	return Decision{Allow: true, Caller: c, Reason: ReasonOK, TokenID: id}
 }
 

@@ -91,6 +91,36 @@ func TestCreateOwnTokenReadsOnlyItsParent(t *testing.T) {
 	require.True(t, cold.Check(context.Background(), authorizer.Request{Token: created.Plaintext.Reveal()}).Allow)
 }
 
+// TestCreateReusesItsCallingToken: an instance that kept the calling token at the version
+// the authorizer read reads nothing for the next create through it; a calling token that
+// changed since (the authorizer's read was stale) fails the parent check in the write,
+// which writes nothing, and the create is decided again on the token as it is now.
+func TestCreateReusesItsCallingToken(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Hour)
+	c, _ := ownCaller(t, f, "alice")
+	require.Positive(t, c.TokenVersion, "the authorizer passes the calling token's version")
+	svc, ct := countedService(t, f)
+	svc.CallingTokens = token.NewCallingTokens(10, time.Minute)
+	_, err := svc.Create(ctx, c, session("first"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, ct.reads.Load(), "the calling token, once")
+	_, err = svc.Create(ctx, c, session("second"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, ct.reads.Load(), "no read for the second")
+	require.EqualValues(t, 2, ct.writes.Load())
+
+	// The calling token gets an IP allowlist; this instance still has it as it was, and
+	// so does the caller (a warm authorizer).
+	_, err = f.svc.Update(ctx, c, token.ID(c.TokenID), token.UpdateInput{IPAllowlist: &[]string{"203.0.113.0/24"}, Reason: "office"}, 0)
+	require.NoError(t, err)
+	out, err := svc.Create(ctx, c, session("after"))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, ct.reads.Load(), "read again after the write found the parent changed")
+	require.EqualValues(t, 4, ct.writes.Load(), "one refused write, one that wrote")
+	require.Len(t, out.Token.Bounds.IPAllowlists, 1, "decided on the parent as it is now")
+}
+
 // TestCreateAfterTheOwnerChanged: the principal changed after a warm authorizer cached it.
 // The write finds it changed and writes nothing; the owner is read again, the caller
 // keeps only the scopes it still holds, and the create is decided again: allowed only if

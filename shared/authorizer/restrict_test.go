@@ -169,7 +169,11 @@ func TestCache(t *testing.T) {
 		before := tb.gets.Load()
 		s := c.Plaintext.Reveal()
 		for i := 0; i < 1000; i++ {
-			require.False(t, a.Check(ctx, authorizer.Request{Token: s[:len(s)-2] + string(rune('a'+i%26)) + "Z"}).Allow)
+			mistyped := s[:len(s)-2] + string(rune('a'+i%26)) + "Z"
+			if mistyped == s {
+				continue // the one change of the last two characters that changes nothing
+			}
+			require.False(t, a.Check(ctx, authorizer.Request{Token: mistyped}).Allow)
 			require.False(t, a.Check(ctx, authorizer.Request{Token: "tg_not_even_close"}).Allow)
 		}
 		require.Equal(t, before, tb.gets.Load())

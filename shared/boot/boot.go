@@ -105,6 +105,8 @@ func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Cata
 		Tokens: &token.Service{
 			Store: tb, Principals: tb, Keys: keys, Catalog: cat, Policy: s.Policy,
 			Prefix: s.Prefix, Now: time.Now,
+			// A calling token read once serves its later issuances at the same version.
+			CallingTokens: token.NewCallingTokens(1000, 5*time.Minute),
 		},
 		Principals: &principal.Service{Store: tb, Catalog: cat, Now: time.Now},
 	}

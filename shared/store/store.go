@@ -480,7 +480,9 @@ func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCh
 		switch {
 		case failed(1):
 			return token.ErrOwnerChanged
-		case failed(0), parent.ID != "" && failed(2):
+		case parent.ID != "" && failed(2):
+			return token.ErrParentChanged
+		case failed(0):
 			return fault.ErrConflict
 		}
 	}

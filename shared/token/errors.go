@@ -14,6 +14,10 @@ var (
 	// longer the one its rules were decided on (Store.Create). It is a fault.ErrConflict:
 	// a caller that does not decide again answers 409.
 	ErrOwnerChanged = fmt.Errorf("%w: the owner principal changed", fault.ErrConflict)
+	// ErrParentChanged: a new token was not written because its parent (the calling
+	// token) is no longer at the version its rules were decided on (Store.Create). It is
+	// a fault.ErrConflict: Create reads the parent again and decides again.
+	ErrParentChanged = fmt.Errorf("%w: the calling token changed", fault.ErrConflict)
 	// ErrMalformed: not a well-formed token string (bad shape or checksum).
 	ErrMalformed = errors.New("malformed token")
 	// ErrForged: a well-formed token string whose tag does not verify: not made by

@@ -28,6 +28,8 @@ type Service struct {
 	Prefix     string
 	Now        func() time.Time
 	Rand       io.Reader // crypto/rand when nil
+	// CallingTokens, when set, keeps calling tokens read for issuance (nil: read each).
+	CallingTokens *CallingTokens
 }
 
 // MaxGracePeriod bounds how long an old secret keeps working after a rotation.
@@ -146,19 +148,29 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	if _, err := planCreate(c, in, s.Catalog, s.Policy, s.now()); err != nil {
 		return Created{}, err // bad input costs no read
 	}
-	via, err := s.via(ctx, c)
+	via, err := s.via(ctx, c, true)
 	if err != nil {
 		return Created{}, err
 	}
 	for attempt := 1; ; attempt++ {
 		out, err := s.create(ctx, c, via, in)
-		if !errors.Is(err, ErrOwnerChanged) || attempt == ownerAttempts {
+		switch {
+		case attempt == ownerAttempts:
 			return out, err
-		}
-		if ownerIsCaller(c, in.OwnerID) {
-			if c, err = s.reread(ctx, c); err != nil {
+		case errors.Is(err, ErrParentChanged):
+			// The calling token changed since it was read (or since the authorizer read
+			// it): decide again on the token as it is now.
+			if via, err = s.via(ctx, c, false); err != nil {
 				return Created{}, err
 			}
+		case errors.Is(err, ErrOwnerChanged):
+			if ownerIsCaller(c, in.OwnerID) {
+				if c, err = s.reread(ctx, c); err != nil {
+					return Created{}, err
+				}
+			}
+		default:
+			return out, err
 		}
 	}
 }
@@ -252,16 +264,24 @@ func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in Cr
 // services (a test, an operator tool) can be one. Behind API Gateway the caller comes
 // from the authorizer, which read the token, and no API deletes a token item (TTL removes
 // one only RETENTION_AFTER_END after it ended, when no authorizer lets it in).
-func (s *Service) via(ctx context.Context, c access.Caller) (*Token, error) {
+//
+// With kept true, a copy in CallingTokens at the version the authorizer read is used
+// instead of a read: the child's write checks the parent is still at that version.
+func (s *Service) via(ctx context.Context, c access.Caller, kept bool) (*Token, error) {
 	if c.TokenID == "" {
 		return nil, nil
 	}
-	t, err := s.Store.Get(ctx, ID(c.TokenID))
-	if errors.Is(err, fault.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read calling token %s: %w", c.TokenID, err)
+	t := s.CallingTokens.get(ID(c.TokenID), c.TokenVersion)
+	if t == nil || !kept {
+		var err error
+		t, err = s.Store.Get(ctx, ID(c.TokenID))
+		if errors.Is(err, fault.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read calling token %s: %w", c.TokenID, err)
+		}
+		s.CallingTokens.add(t)
 	}
 	if st := t.EffectiveStatus(s.now()); st != StatusActive {
 		return nil, &fault.ForbiddenError{Reason: fmt.Sprintf("the token you call with is %s", st)}
@@ -746,7 +766,7 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 	}
 	via := t
 	if string(t.ID) != c.TokenID {
-		if via, err = s.via(ctx, c); err != nil {
+		if via, err = s.via(ctx, c, true); err != nil {
 			return Created{}, err
 		}
 	}
