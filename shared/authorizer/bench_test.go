@@ -63,6 +63,24 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		b.Fatalf("admin's token: %s", d.Reason)
 	}
 	caller := d.Caller
+	// As boot assembles it: the calling token read once serves the creates through it.
+	f.svc.CallingTokens = token.NewCallingTokens(100, time.Hour)
+	// Children of admin's token (they have an ancestor): a cold instance reads it too, a
+	// warm one has it cached from the first child on.
+	children := make([]string, b.N)
+	warmChildren := make([]string, b.N)
+	for i := range children {
+		for _, dst := range []*string{&children[i], &warmChildren[i]} {
+			c, err := f.svc.Create(ctx, caller, token.CreateInput{Name: "child", Scopes: []string{"tokens:read"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			*dst = c.Plaintext.Reveal()
+		}
+	}
+	if !warm.Check(ctx, authorizer.Request{Token: warmChildren[0]}).Allow { // caches the ancestor
+		b.Fatal("child denied")
+	}
 	admin, err := f.table.GetPrincipal(ctx, "admin")
 	if err != nil {
 		b.Fatal(err)
@@ -140,6 +158,39 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 			_, err := f.svc.Rotate(ctx, caller, rotated.Token.ID, token.RotateInput{})
 			return err
 		}},
+		{"validate-miss-cold-child", func() error { return check(cold, children[n]) }},
+		{"validate-miss-warm-child", func() error { return check(warm, warmChildren[n]) }},
+		// A create's four items: the three above and the ConditionCheck of its parent.
+		{"raw-TransactWriteItems-4", func() error {
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#tx-four-%d", n)},
+					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+					"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
+					"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
+				}}},
+				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#audit-four-%d", n)},
+					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+					"type": &types.AttributeValueMemberS{Value: "create"},
+				}}},
+				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("#v = :v"),
+					Key: map[string]types.AttributeValue{
+						"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + token.OwnerRef("admin")},
+						"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
+					},
+					ExpressionAttributeNames:  map[string]string{"#v": "version"},
+					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(admin.Version)}},
+				}},
+				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_exists(pk)"),
+					Key: map[string]types.AttributeValue{
+						"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + caller.TokenID},
+						"sk": &types.AttributeValueMemberS{Value: "TOKEN"},
+					},
+				}},
+			}})
+			return err
+		}},
 	}
 	times := make([][]time.Duration, len(ops))
 	b.ResetTimer()
@@ -167,6 +218,9 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 	b.ReportMetric(p50[5]/p50[6], "create/TransactWriteItems")
 	b.ReportMetric(p50[7]/p50[4], "create-for-other/PutItem")
 	b.ReportMetric(p50[8]/p50[4], "rotate/PutItem")
+	b.ReportMetric(p50[9]/p50[0], "cold-miss-child/GetItem")
+	b.ReportMetric(p50[10]/p50[0], "warm-miss-child/GetItem")
+	b.ReportMetric(p50[5]/p50[11], "create/TransactWriteItems-4")
 	usage.FlushDue(ctx, time.Now())
 }
 
