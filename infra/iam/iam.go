@@ -46,13 +46,17 @@ var (
 		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*"),
 		grants([]string{"dynamodb:PutItem"}, Table, "AUDIT#*"),
 	)
-	principalWrite = grants([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, Table, "PRINCIPAL#*")
+	// principalWrite: a change of a principal is an UpdateItem (it adds to vouchedBy,
+	// never replaces it).
+	principalWrite = grants([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Table, "PRINCIPAL#*")
 	// enrollment: a principal (created here or already there) is sent a one-time secret,
 	// stored only as a keyed hash (ENROLL#), made the principal's current one (ENROLLFOR#)
-	// with its audit record, in one transaction.
+	// with its audit record and the sender added to the principal's vouchedBy (an
+	// UpdateItem of PRINCIPAL#), in one transaction.
 	enrollment = join(
 		grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*", "ENROLL#*", "ENROLLFOR#*", "AUDIT#*"),
 		grants([]string{"dynamodb:PutItem"}, Table, "PRINCIPAL#*", "ENROLL#*", "ENROLLFOR#*", "AUDIT#*"),
+		grants([]string{"dynamodb:UpdateItem"}, Table, "PRINCIPAL#*"),
 		pepper, grants([]string{"ses:SendEmail"}, SES))
 	sendMail = grants([]string{"ses:SendEmail"}, SES)
 )
@@ -104,13 +108,14 @@ var Calls = map[string][]Grant{
 	"GetPrincipalFunction":    grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*"),
 	"CreatePrincipalFunction": enrollment,
 	"SendEnrollmentFunction":  enrollment,
-	// POST /enroll: counts tries per address (RATE#), reads the secret's hash (ENROLL#),
-	// marks it used while checking it is still the principal's current one (ENROLLFOR#),
-	// and mints the principal's first token with its audit record.
+	// POST /enroll: counts tries per address (RATE#), reads the secret's hash (ENROLL#)
+	// and the principal, marks the secret used while checking it is still the principal's
+	// current one (ENROLLFOR#) and the principal still as read (PRINCIPAL#), and mints the
+	// principal's first token with its audit record.
 	"EnrollFunction": join(
 		grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*", "PRINCIPAL#*", "ENROLL#*"),
 		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*", "ENROLL#*", "RATE#*"),
-		grants([]string{"dynamodb:ConditionCheckItem"}, Table, "ENROLLFOR#*"),
+		grants([]string{"dynamodb:ConditionCheckItem"}, Table, "ENROLLFOR#*", "PRINCIPAL#*"),
 		grants([]string{"dynamodb:PutItem"}, Table, "AUDIT#*"),
 		pepper),
 	"ConsoleFunction":         nil, // embedded files: no AWS call at all

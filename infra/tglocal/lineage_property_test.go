@@ -34,7 +34,8 @@ import (
 //     a token rotated by anyone but its owner in person is delegated;
 //   - a temporary token never ends after its latest end, which is within
 //     MAX_TEMPORARY_TOKEN_LIFETIME of its creation and never after its parent's end;
-//   - no delegated token ever approved, or changed roles, scopes, superuser or email.
+//   - no delegated token ever approved, or changed roles, scopes, superuser or email;
+//   - no non-superuser approved a request of a principal that vouched for it.
 //
 // TG_RAPID_CHECKS sets the number of sequences (make test: 25; each 40 steps).
 func TestLineageProperties(t *testing.T) {
@@ -50,7 +51,7 @@ func TestLineageProperties(t *testing.T) {
 		sequences++
 		steps += runLineageSequence(t, rt, 40)
 	})
-	t.Logf("%d sequences, %d steps that changed something, %d children of restricted parents", sequences, steps, restrictedChildren)
+	t.Logf("%d sequences, %d steps that changed something, %d children of restricted parents, %d approvals", sequences, steps, restrictedChildren, approvals)
 }
 
 // lineageModel is what the test remembers that the table does not say: each token's
@@ -63,7 +64,7 @@ type lineageModel struct {
 
 // restrictedChildren counts the tokens minted from a restricted parent, for the log: a
 // run that mints none has not tried the bounds.
-var restrictedChildren int
+var restrictedChildren, approvals int
 
 func runLineageSequence(t *testing.T, rt *rapid.T, n int) int {
 	ctx := context.Background()
@@ -85,6 +86,14 @@ func runLineageSequence(t *testing.T, rt *rapid.T, n int) int {
 		require.NoError(t, err)
 		pool = append(pool, first.Plaintext.Reveal())
 	}
+	// A request waiting for approval, and a vouchee: root promotes bob, so bob may never
+	// approve root's requests.
+	rootCaller := auth.Check(ctx, authorizer.Request{Token: pool[0], SourceIP: "127.0.0.1"}).Caller
+	_, err = svc.Create(ctx, rootCaller, token.CreateInput{Name: "root's request", Scopes: []string{access.EmergencyActivate}, Reason: "on call"})
+	require.NoError(t, err)
+	bobScopes := []string{access.TokensRead, access.TokensWrite, access.TokensAdmin}
+	_, err = principals.Update(ctx, rootCaller, "bob", principal.UpdateInput{Scopes: &bobScopes}, 0)
+	require.NoError(t, err)
 	builtin := []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead, access.EmergencyActivate}
 	subset := func(label string) []string {
 		var out []string
@@ -172,12 +181,35 @@ func runLineageSequence(t *testing.T, rt *rapid.T, n int) int {
 			}
 		case 3: // grant: change a principal's directly held scopes
 			scopes := subset("grant")
-			if _, err = principals.Update(ctx, c, rapid.SampledFrom(ids).Draw(rt, "grantee"), principal.UpdateInput{Scopes: &scopes}, 0); err == nil {
+			grantee := rapid.SampledFrom(ids).Draw(rt, "grantee")
+			before, gerr := tb.GetPrincipal(ctx, grantee)
+			require.NoError(t, gerr)
+			var after *access.Principal
+			if after, err = principals.Update(ctx, c, grantee, principal.UpdateInput{Scopes: &scopes}, 0); err == nil && after.Version != before.Version {
 				require.False(t, c.Delegated(), "a delegated token changed a principal's grants")
 			}
 		case 4: // approve
-			if _, err = svc.Approve(ctx, c, anyToken(), "ok"); err == nil {
+			target := anyToken()
+			var pending []token.ID
+			for _, x := range allTokens(t, tb) {
+				if x.Status == token.StatusPending {
+					pending = append(pending, x.ID)
+				}
+			}
+			if len(pending) > 0 {
+				target = rapid.SampledFrom(pending).Draw(rt, "pending")
+			}
+			var approved *token.Token
+			if approved, err = svc.Approve(ctx, c, target, "ok"); err == nil {
 				require.False(t, c.Delegated(), "a delegated token approved")
+				approver, gerr := tb.GetPrincipal(ctx, c.OwnerID)
+				require.NoError(t, gerr)
+				if !approver.Superuser {
+					for _, who := range []string{approved.CreatedBy, approved.Minter(), approved.OwnerID} {
+						require.NotContains(t, approver.VouchedBy, who, "a non-superuser approved a request of a principal that vouched for it")
+					}
+				}
+				approvals++
 			}
 		case 5: // update: loosen or tighten a restriction
 			in := token.UpdateInput{Reason: "r"}

@@ -29,4 +29,9 @@ type Principal struct {
 	// does it): its tokens carry it, so a principal deleted and created again under the
 	// same id, even within the same second, never revives the old one's tokens.
 	Incarnation string
+	// VouchedBy names the principals that vouched for this one: whoever granted it
+	// tokens:admin, set its email or sent it an enrollment. None of them may have a
+	// request approved by it unless it is a superuser (docs/permissions.md, "Four eyes").
+	// It only grows.
+	VouchedBy []string
 }

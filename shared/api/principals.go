@@ -24,6 +24,10 @@ type principalView struct {
 	Scopes    []string `json:"scopes"`
 	Holds     []string `json:"holds"`
 	Superuser bool     `json:"superuser"`
+	// VouchedBy: the principals that granted it tokens:admin, set its email or sent it
+	// an enrollment; none of them may have a request approved by it unless it is a
+	// superuser.
+	VouchedBy []string `json:"vouchedBy"`
 	CreatedAt *string  `json:"createdAt"`
 	UpdatedAt *string  `json:"updatedAt"`
 	Version   int64    `json:"version"`
@@ -38,7 +42,7 @@ func viewPrincipal(p *access.Principal, cat *access.Catalog) principalView {
 	v := principalView{
 		ID: p.ID, Name: p.Name, Email: strPtr(p.Email), Kind: p.Kind,
 		Roles: sortedOrEmpty(p.Roles), Scopes: sortedOrEmpty(p.Scopes), Holds: cat.Holds(p), Superuser: p.Superuser,
-		CreatedAt: timePtr(p.CreatedAt), UpdatedAt: timePtr(p.UpdatedAt), Version: p.Version,
+		VouchedBy: sortedOrEmpty(p.VouchedBy), CreatedAt: timePtr(p.CreatedAt), UpdatedAt: timePtr(p.UpdatedAt), Version: p.Version,
 	}
 	if v.Kind == "" {
 		v.Kind = principal.KindUser // principals seeded before kinds existed

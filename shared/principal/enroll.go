@@ -3,6 +3,7 @@ package principal
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,20 +31,57 @@ type Enrollment struct {
 	Hash          []byte
 	PepperVersion int
 	PrincipalID   string
-	CreatedBy     string
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// Incarnation is the principal's when the enrollment was sent: its sender is recorded
+	// in that principal's vouchedBy, and no other's.
+	Incarnation string
+	// Fingerprint is the principal's authority-bearing attributes when the enrollment was
+	// sent (Fingerprint): once any of them changes, the enrollment cannot be exchanged.
+	Fingerprint string
+	CreatedBy   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      time.Time // zero until exchanged
 }
 
 // Enrollments keeps enrollment secrets (shared/store implements it on the table).
 type Enrollments interface {
 	// PutEnrollment stores e as its principal's current enrollment (every earlier one
-	// can no longer be exchanged) with its audit record ev, in one transaction.
+	// can no longer be exchanged), adds e.CreatedBy to the principal's vouchedBy
+	// (without changing its version) and writes its audit record ev, in one
+	// transaction; fault.ErrConflict when the principal is no longer incarnation
+	// e.Incarnation.
 	PutEnrollment(ctx context.Context, e Enrollment, ev token.Event) error
-	// ConsumeEnrollment marks the enrollment with this hash used, once, in one
-	// conditional write, and returns it; fault.ErrNotFound when it is unknown, used,
-	// superseded or expired at now.
-	ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*Enrollment, error)
+	// GetEnrollment returns the enrollment with this keyed hash, used or not;
+	// fault.ErrNotFound when there is none.
+	GetEnrollment(ctx context.Context, hash []byte) (*Enrollment, error)
+	// ConsumeEnrollment marks e used, once, in one transaction that also checks that it
+	// is unused, unexpired at now and still its principal's current one, and that the
+	// principal is still owner (id, incarnation, version); fault.ErrNotFound otherwise,
+	// with nothing written.
+	ConsumeEnrollment(ctx context.Context, e *Enrollment, owner token.OwnerCheck, now time.Time) error
+}
+
+// Fingerprint is a hash of what makes a principal's credential carry authority: its
+// incarnation, roles, scopes, email and superuser flag. An enrollment records it when
+// sent and works only while the principal still has it: a change of any of them (a
+// promotion, a new address, a deletion and re-creation under the same id, even within
+// the same second) voids every outstanding enrollment.
+func Fingerprint(p *access.Principal) string {
+	h := sha256.New()
+	field := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
+	field("tokengate principal fingerprint v1")
+	field(p.ID)
+	field(p.Incarnation)
+	for _, set := range [][]string{p.Roles, p.Scopes} {
+		names := sorted(set)
+		field(strconv.Itoa(len(names)))
+		for _, n := range names {
+			field(n)
+		}
+	}
+	field(p.Email)
+	field(strconv.FormatBool(p.Superuser))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // EnrollMailer sends the enrollment mail (shared/email implements it on SES).
@@ -128,8 +166,9 @@ func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principa
 	ver := e.Tokens.Keys.Current().Version
 	hash, _ := e.Tokens.Keys.HashWith(ver, []byte(secret))
 	now := e.Now().UTC().Truncate(time.Second)
-	en := Enrollment{Hash: hash, PepperVersion: ver, PrincipalID: p.ID, CreatedBy: c.OwnerID, CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL)}
-	ev := token.PrincipalEvent(token.EventEnrollSend, c, p.ID, now, "enrollment mailed to the principal; any earlier unused one is superseded")
+	en := Enrollment{Hash: hash, PepperVersion: ver, PrincipalID: p.ID, Incarnation: p.Incarnation, Fingerprint: Fingerprint(p),
+		CreatedBy: c.OwnerID, CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL)}
+	ev := token.PrincipalEvent(token.EventEnrollSend, c, p.ID, now, "enrollment mailed to the principal; any earlier unused one is superseded; the sender now vouches for it")
 	if err := e.Enrollments.PutEnrollment(ctx, en, ev); err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: put: %w", p.ID, err)
 	}
@@ -155,21 +194,39 @@ func (e *Enroller) Exchange(ctx context.Context, secret string) (token.Created, 
 		return token.Created{}, errBadEnrollment
 	}
 	now := e.Now().UTC()
-	en, err := e.Enrollments.ConsumeEnrollment(ctx, hash, now)
+	en, err := e.Enrollments.GetEnrollment(ctx, hash)
+	if errors.Is(err, fault.ErrNotFound) {
+		return token.Created{}, errBadEnrollment
+	}
+	if err != nil {
+		return token.Created{}, fmt.Errorf("enroll: get: %w", err)
+	}
+	p, err := e.Principals.GetPrincipal(ctx, en.PrincipalID)
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return token.Created{}, fmt.Errorf("enroll %s: %w", en.PrincipalID, err)
+	}
+	if !exchangeable(en, p, now) {
+		return token.Created{}, errBadEnrollment
+	}
+	// The transaction checks again what could change meanwhile: used, superseded,
+	// expired, or the principal changed since it was read.
+	err = e.Enrollments.ConsumeEnrollment(ctx, en, token.CheckOf(p), now)
 	if errors.Is(err, fault.ErrNotFound) {
 		return token.Created{}, errBadEnrollment
 	}
 	if err != nil {
 		return token.Created{}, fmt.Errorf("enroll: consume: %w", err)
 	}
-	p, err := e.Principals.GetPrincipal(ctx, en.PrincipalID)
-	if errors.Is(err, fault.ErrNotFound) || (err == nil && p.CreatedAt.After(en.CreatedAt)) {
-		return token.Created{}, errBadEnrollment // deleted, or deleted and created anew since
-	}
-	if err != nil {
-		return token.Created{}, fmt.Errorf("enroll %s: %w", en.PrincipalID, err)
-	}
 	return e.Tokens.Enroll(ctx, p)
+}
+
+// exchangeable decides whether enrollment en may be exchanged at now for a token of its
+// principal p (as read now; nil: gone): unused, unexpired, and p still has the
+// fingerprint it had when the enrollment was sent. An enrollment without one (sent
+// before fingerprints existed) is refused: an admin sends a new one.
+func exchangeable(en *Enrollment, p *access.Principal, now time.Time) bool {
+	return en.UsedAt.IsZero() && now.Before(en.ExpiresAt) && p != nil && p.ID == en.PrincipalID &&
+		en.Fingerprint != "" && en.Fingerprint == Fingerprint(p)
 }
 
 func parseEnrollment(s string) (int, string, bool) {

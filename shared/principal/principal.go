@@ -153,9 +153,11 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 		Roles: sorted(in.Roles), Scopes: sorted(in.Scopes), Superuser: in.Superuser,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
-	if err := s.mayGrant(ctx, c, &access.Principal{}, p); err != nil {
+	none := &access.Principal{}
+	if err := s.mayChange(ctx, c, none, p); err != nil {
 		return nil, err
 	}
+	p.VouchedBy = vouchers(s.Catalog, c, none, p)
 	err := s.Store.PutPrincipal(ctx, p, 0)
 	if errors.Is(err, fault.ErrConflict) {
 		return nil, s.taken(ctx, in.ID)
@@ -185,7 +187,8 @@ func (s *Service) taken(ctx context.Context, id string) error {
 // version the client last read (If-Match); a change since is fault.ErrConflict, as is a
 // concurrent change that wins the race. Nobody changes its own roles, scopes or
 // superuser flag, and a change may add only scopes the caller holds, so an admin can
-// still rename a principal that holds more than the admin does.
+// still rename a principal that holds more than the admin does (checkChange has every
+// rule).
 func (s *Service) Update(ctx context.Context, c access.Caller, id string, in UpdateInput, ifVersion int64) (*access.Principal, error) {
 	if !c.Has(access.TokensAdmin) {
 		return nil, errNotAdmin
@@ -241,27 +244,10 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 	if same(old, &p) {
 		return old, nil
 	}
-	if c.Delegated() && !sameGrants(old, &p) {
-		return nil, token.DelegatedError(c, "change roles, scopes or the superuser flag")
-	}
-	if (id == c.OwnerID || id == c.Minter()) && !sameGrants(old, &p) {
-		return nil, &fault.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
-	}
-	if (old.Superuser && !(sameGrants(old, &p) && old.Email == p.Email && old.Kind == p.Kind)) ||
-		(old.Email != p.Email && id != c.OwnerID && s.holdsAdmin(old)) {
-		// A superuser's grants, address and kind are changed by a superuser only: else an
-		// admin could empty one out or redirect its notices.
-		super, err := s.superuser(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		if !super {
-			return nil, &fault.ForbiddenError{Reason: "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"}
-		}
-	}
-	if err := s.mayGrant(ctx, c, old, &p); err != nil {
+	if err := s.mayChange(ctx, c, old, &p); err != nil {
 		return nil, err
 	}
+	p.VouchedBy = vouchers(s.Catalog, c, old, &p)
 	p.Version, p.UpdatedAt = old.Version+1, s.now()
 	if err := s.Store.PutPrincipal(ctx, &p, old.Version); err != nil {
 		return nil, fmt.Errorf("update principal %s: put: %w", id, err)
@@ -298,35 +284,86 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 	return nil
 }
 
-// mayGrant refuses a change from old to p that would escalate: scopes p holds that old
-// did not must all be among the caller's scopes (the calling token's, already narrowed
-// to what its owner holds now), and only a superuser may change the superuser flag.
-// Comparing what the change adds, not everything p holds, lets an admin edit a
-// principal that holds more than the admin, as long as the edit grants nothing new.
-func (s *Service) mayGrant(ctx context.Context, c access.Caller, old, p *access.Principal) error {
-	if c.Delegated() && !sameGrants(old, p) {
-		return token.DelegatedError(c, "change roles, scopes or the superuser flag")
+// mayChange refuses a change from old to p (old is the zero principal for a create)
+// that checkChange refuses, or that needs a superuser when the caller is none.
+func (s *Service) mayChange(ctx context.Context, c access.Caller, old, p *access.Principal) error {
+	need, err := checkChange(s.Catalog, c, old, p)
+	if err != nil || need == "" {
+		return err
 	}
-	added := access.Missing(s.Catalog.Holds(p), s.Catalog.Holds(old))
-	if missing := access.Missing(added, c.Scopes); len(missing) > 0 {
-		return &fault.ForbiddenError{Reason: "you cannot grant scopes you do not hold: " + strings.Join(missing, ", ")}
+	super, err := s.superuser(ctx, c)
+	if err != nil {
+		return err
 	}
-	if p.Superuser != old.Superuser {
-		super, err := s.superuser(ctx, c)
-		if err != nil {
-			return err
-		}
-		if !super {
-			return &fault.ForbiddenError{Reason: "only a superuser can make or unmake a superuser"}
-		}
+	if !super {
+		return &fault.ForbiddenError{Reason: need}
 	}
 	return nil
 }
 
+// Why a change needs a superuser acting through a token of its own.
+const (
+	needSuperuserFlag  = "only a superuser can make or unmake a superuser"
+	needSuperuserOwn   = "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"
+	needSuperuserAdmin = "granting tokens:admin (the power to approve) needs a superuser, with a token of its own: otherwise an admin could make a second identity that approves its own requests"
+)
+
+// checkChange decides, without reads, a change of a principal from old to p by caller c
+// (old is the zero principal for a create). It refuses outright, in this order:
+//   - a delegated token changing an authority-bearing attribute (roles, scopes, the
+//     superuser flag, email): authority is personal, at any depth of delegation;
+//   - a caller changing its own roles, scopes or superuser flag;
+//   - a change adding scopes the calling token does not hold. It compares what the
+//     change adds, not everything p holds, so an admin can edit a principal that holds
+//     more than the admin, as long as the edit grants nothing new.
+//
+// Otherwise it returns why a superuser with a token of its own is needed, "" when not:
+// to set or clear the superuser flag; to change a superuser's grants, email or kind; to
+// grant tokens:admin to a principal that did not hold it (four eyes: approval power
+// comes from a superuser); to change the email of another principal that holds
+// tokens:admin before or after (where its enrollment mail goes).
+func checkChange(cat *access.Catalog, c access.Caller, old, p *access.Principal) (superuserFor string, err error) {
+	grants, email := !sameGrants(old, p), old.Email != p.Email
+	if c.Delegated() && (grants || email) {
+		return "", token.DelegatedError(c, "change roles, scopes, email or the superuser flag")
+	}
+	if (p.ID == c.OwnerID || p.ID == c.Minter()) && grants {
+		return "", &fault.ForbiddenError{Reason: "you cannot change your own roles, scopes or superuser flag; ask another admin"}
+	}
+	added := access.Missing(cat.Holds(p), cat.Holds(old))
+	if missing := access.Missing(added, c.Scopes); len(missing) > 0 {
+		return "", &fault.ForbiddenError{Reason: "you cannot grant scopes you do not hold: " + strings.Join(missing, ", ")}
+	}
+	switch {
+	case p.Superuser != old.Superuser:
+		return needSuperuserFlag, nil
+	case old.Superuser && (grants || email || old.Kind != p.Kind):
+		return needSuperuserOwn, nil
+	case slices.Contains(added, access.TokensAdmin):
+		return needSuperuserAdmin, nil
+	case email && p.ID != c.OwnerID && (holdsAdmin(cat, old) || holdsAdmin(cat, p)):
+		return needSuperuserOwn, nil
+	}
+	return "", nil
+}
+
+// vouchers is p's vouchedBy after a change from old by c (old is the zero principal for
+// a create): the caller joins when it grants tokens:admin, or sets the email of a
+// principal other than its own (where its enrollment goes). Nobody is ever removed.
+func vouchers(cat *access.Catalog, c access.Caller, old, p *access.Principal) []string {
+	out := sorted(append(slices.Clone(old.VouchedBy), p.VouchedBy...))
+	granted := slices.Contains(access.Missing(cat.Holds(p), cat.Holds(old)), access.TokensAdmin)
+	addressed := p.Email != "" && p.Email != old.Email && p.ID != c.OwnerID
+	if granted || addressed {
+		out = sorted(append(out, c.OwnerID))
+	}
+	return out
+}
+
 // holdsAdmin reports whether p holds tokens:admin: its credentials carry authority
 // (approvals), so where they are mailed is a superuser's decision.
-func (s *Service) holdsAdmin(p *access.Principal) bool {
-	return slices.Contains(s.Catalog.Holds(p), access.TokensAdmin)
+func holdsAdmin(cat *access.Catalog, p *access.Principal) bool {
+	return slices.Contains(cat.Holds(p), access.TokensAdmin)
 }
 
 // Superuser reports whether the caller acts as a superuser: its own token, and its own

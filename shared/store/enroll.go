@@ -38,8 +38,12 @@ func enrollKey(hash []byte) map[string]types.AttributeValue {
 	}
 }
 
-// PutEnrollment stores a new enrollment, makes it its principal's current one and writes
-// its audit record, in one transaction.
+// PutEnrollment stores a new enrollment, makes it its principal's current one, adds its
+// sender to the principal's vouchedBy and writes its audit record, in one transaction.
+// The ADD leaves the principal's version alone (no If-Match or token create fails for
+// it) and is conditioned on the principal still being the incarnation the enrollment was
+// made for, so it never creates an item: a principal gone or created anew meanwhile is
+// fault.ErrConflict, and nothing is written.
 func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev token.Event) error {
 	ttl := &types.AttributeValueMemberN{Value: strconv.FormatInt(e.ExpiresAt.Add(24*time.Hour).Unix(), 10)}
 	item := enrollKey(e.Hash)
@@ -48,6 +52,7 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 	item["pepperVersion"] = &types.AttributeValueMemberN{Value: strconv.Itoa(e.PepperVersion)}
 	item["createdAt"] = &types.AttributeValueMemberS{Value: formatTime(e.CreatedAt)}
 	item["expiresAt"] = &types.AttributeValueMemberS{Value: formatTime(e.ExpiresAt)}
+	item["fingerprint"] = &types.AttributeValueMemberS{Value: e.Fingerprint}
 	item["ttl"] = ttl
 	current := enrollForKey(e.PrincipalID)
 	current["current"] = &types.AttributeValueMemberS{Value: hex.EncodeToString(e.Hash)}
@@ -55,11 +60,17 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 	items, err := tb.auditPuts([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: current}},
+		{Update: vouch(tb.Name, e.PrincipalID, e.Incarnation, e.CreatedBy)},
 	}, []token.Event{ev})
 	if err != nil {
 		return err
 	}
-	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	// Two sends to one principal touch the same items: a TransactionConflict wrote
+	// nothing and is retried.
+	err = retryConflicts(ctx, func() error {
+		_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
 		return fault.ErrConflict
@@ -70,10 +81,29 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 	return nil
 }
 
-// ConsumeEnrollment marks an enrollment used in one transaction: it must exist, be
-// unused, not expired at now and still its principal's current one. Two exchanges
-// racing: one wins, the other gets fault.ErrNotFound, as does a superseded one.
-func (tb *Table) ConsumeEnrollment(ctx context.Context, hash []byte, now time.Time) (*principal.Enrollment, error) {
+// vouch adds who to the vouchedBy set of principal id, if it is still incarnation inc.
+func vouch(table, id, inc, who string) *types.Update {
+	u := &types.Update{
+		TableName: aws.String(table), Key: principalKey(id),
+		UpdateExpression:         aws.String("ADD #vouchedBy :who"),
+		ConditionExpression:      aws.String("#id = :id AND #inc = :inc"),
+		ExpressionAttributeNames: map[string]string{"#vouchedBy": "vouchedBy", "#id": "id", "#inc": "incarnation"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":who": &types.AttributeValueMemberSS{Value: []string{who}},
+			":id":  &types.AttributeValueMemberS{Value: id},
+			":inc": &types.AttributeValueMemberS{Value: inc},
+		},
+	}
+	if inc == "" { // a principal written before incarnations existed
+		u.ConditionExpression = aws.String("#id = :id AND attribute_not_exists(#inc)")
+		delete(u.ExpressionAttributeValues, ":inc")
+	}
+	return u
+}
+
+// GetEnrollment returns the enrollment with this keyed hash, used or not; fault.ErrNotFound
+// when there is none.
+func (tb *Table) GetEnrollment(ctx context.Context, hash []byte) (*principal.Enrollment, error) {
 	got, err := tb.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tb.Name), Key: enrollKey(hash), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get enrollment: %w", err)
@@ -88,9 +118,24 @@ func (tb *Table) ConsumeEnrollment(ctx context.Context, hash []byte, now time.Ti
 		}
 		return s.Value
 	}
-	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	ver := 0
+	if n, _ := got.Item["pepperVersion"].(*types.AttributeValueMemberN); n != nil {
+		ver, _ = strconv.Atoi(n.Value)
+	}
+	return &principal.Enrollment{Hash: hash, PepperVersion: ver, PrincipalID: str("principalId"), CreatedBy: str("createdBy"),
+		CreatedAt: parseTime(str("createdAt")), ExpiresAt: parseTime(str("expiresAt")), UsedAt: parseTime(str("usedAt")),
+		Fingerprint: str("fingerprint")}, nil
+}
+
+// ConsumeEnrollment marks e used in one transaction: it must be unused, not expired at
+// now and still its principal's current one, and the principal still as the caller
+// checked it (owner: same id, incarnation and version). Two exchanges racing: one wins,
+// the other gets fault.ErrNotFound, as does a superseded one or a principal changed
+// meanwhile; nothing is written then.
+func (tb *Table) ConsumeEnrollment(ctx context.Context, e *principal.Enrollment, owner token.OwnerCheck, now time.Time) error {
+	_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{
-			TableName: aws.String(tb.Name), Key: enrollKey(hash),
+			TableName: aws.String(tb.Name), Key: enrollKey(e.Hash),
 			UpdateExpression:         aws.String("SET #usedAt = :now"),
 			ConditionExpression:      aws.String("attribute_exists(pk) AND attribute_not_exists(#usedAt) AND #expiresAt > :now"),
 			ExpressionAttributeNames: map[string]string{"#usedAt": "usedAt", "#expiresAt": "expiresAt"},
@@ -99,19 +144,19 @@ func (tb *Table) ConsumeEnrollment(ctx context.Context, hash []byte, now time.Ti
 			},
 		}},
 		{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(tb.Name), Key: enrollForKey(str("principalId")),
+			TableName: aws.String(tb.Name), Key: enrollForKey(e.PrincipalID),
 			ConditionExpression:       aws.String("#current = :hash"),
 			ExpressionAttributeNames:  map[string]string{"#current": "current"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberS{Value: hex.EncodeToString(hash)}},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":hash": &types.AttributeValueMemberS{Value: hex.EncodeToString(e.Hash)}},
 		}},
+		{ConditionCheck: ownerCondition(tb.Name, owner)},
 	}})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
-		return nil, fault.ErrNotFound
+		return fault.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("consume enrollment: %w", err)
+		return fmt.Errorf("consume enrollment: %w", err)
 	}
-	return &principal.Enrollment{Hash: hash, PrincipalID: str("principalId"), CreatedBy: str("createdBy"),
-		CreatedAt: parseTime(str("createdAt")), ExpiresAt: parseTime(str("expiresAt"))}, nil
+	return nil
 }

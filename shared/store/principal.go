@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -41,6 +42,9 @@ type principalItem struct {
 	Version   int64    `dynamodbav:"version"`
 	// Incarnation is set once, when the principal is created; its tokens copy it.
 	Incarnation string `dynamodbav:"incarnation,omitempty"`
+	// VouchedBy only grows: an update ADDs to it, and an enrollment send ADDs its sender
+	// without touching the version.
+	VouchedBy []string `dynamodbav:"vouchedBy,stringset,omitempty"`
 }
 
 func principalKey(id string) map[string]types.AttributeValue {
@@ -58,7 +62,7 @@ func principalFromItem(av map[string]types.AttributeValue) (*access.Principal, e
 	return &access.Principal{
 		ID: it.ID, Name: it.Name, Email: it.Email, Kind: it.Kind, Roles: it.Roles, Scopes: it.Scopes, Superuser: it.Superuser,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
-		Incarnation: it.Incarnation,
+		Incarnation: it.Incarnation, VouchedBy: it.VouchedBy,
 	}, nil
 }
 
@@ -83,7 +87,10 @@ func (tb *Table) GetPrincipal(ctx context.Context, id string) (*access.Principal
 
 // PutPrincipal writes p only if the stored version is still ifVersion (0: p is new and
 // neither its id nor its owner reference is taken), else returns fault.ErrConflict. A new
-// principal without an Incarnation gets a random one.
+// principal without an Incarnation gets a random one. A change (ifVersion != 0) sets every
+// attribute but the id, keys and incarnation, and adds p.VouchedBy to the stored set:
+// a voucher recorded meanwhile by an enrollment send (which does not change the version)
+// is never lost.
 func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersion int64) error {
 	if ifVersion == 0 && p.Incarnation == "" {
 		b := make([]byte, 16)
@@ -96,23 +103,66 @@ func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersio
 		PK: "PRINCIPAL#" + token.OwnerRef(p.ID), SK: "PRINCIPAL", GSI3PK: "PRINCIPALS", GSI3SK: p.ID,
 		ID: p.ID, Name: p.Name, Email: p.Email, Kind: p.Kind, Roles: p.Roles, Scopes: p.Scopes, Superuser: p.Superuser,
 		CreatedAt: formatTime(p.CreatedAt), UpdatedAt: formatTime(p.UpdatedAt), Version: p.Version,
-		Incarnation: p.Incarnation,
+		Incarnation: p.Incarnation, VouchedBy: p.VouchedBy,
 	})
 	if err != nil {
 		return fmt.Errorf("encode principal %s: %w", p.ID, err)
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
-	if ifVersion != 0 {
-		in.ConditionExpression = aws.String("#id = :id AND #version = :v")
-		in.ExpressionAttributeNames = map[string]string{"#id": "id", "#version": "version"}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":id": &types.AttributeValueMemberS{Value: p.ID},
-			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
-		}
+	var write func() error
+	if ifVersion == 0 {
+		in := &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+		write = func() error { _, err := tb.Client.PutItem(ctx, in); return err }
+	} else {
+		in := principalUpdate(av, ifVersion)
+		in.TableName, in.Key = aws.String(tb.Name), principalKey(p.ID)
+		write = func() error { _, err := tb.Client.UpdateItem(ctx, in); return err }
 	}
 	// A create of one of its tokens checks the item in a transaction: retried.
-	err = retryConflicts(ctx, func() error { _, err := tb.Client.PutItem(ctx, in); return err })
+	err = retryConflicts(ctx, write)
 	return conditional(err, "put principal %s: %w", p.ID)
+}
+
+// principalChanged are the attributes a change of a principal sets (or removes, when
+// empty); the keys, id and incarnation never change, and vouchedBy is added to.
+var principalChanged = []string{"name", "email", "kind", "roles", "scopes", "superuser", "createdAt", "updatedAt", "version"}
+
+// principalUpdate is the UpdateItem (without table and key) that writes the encoded
+// principal av over the stored one at version ifVersion.
+func principalUpdate(av map[string]types.AttributeValue, ifVersion int64) *dynamodb.UpdateItemInput {
+	names := map[string]string{"#id": "id"}
+	values := map[string]types.AttributeValue{
+		":id":  av["id"],
+		":cur": &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
+	}
+	var set, remove []string
+	cond := "#id = :id"
+	for i, a := range principalChanged {
+		n := "#a" + strconv.Itoa(i)
+		names[n] = a
+		if a == "version" {
+			cond += " AND " + n + " = :cur"
+		}
+		if v, ok := av[a]; ok {
+			values[":a"+strconv.Itoa(i)] = v
+			set = append(set, n+" = :a"+strconv.Itoa(i))
+		} else {
+			remove = append(remove, n)
+		}
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	if v, ok := av["vouchedBy"]; ok {
+		names["#vouchedBy"], values[":vouchedBy"] = "vouchedBy", v
+		expr += " ADD #vouchedBy :vouchedBy"
+	}
+	return &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
 }
 
 // DeletePrincipal removes a principal if it is still at ifVersion. Its tokens stay, but

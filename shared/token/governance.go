@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,13 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 	if err := notRequester(c, t, typ); err != nil {
 		return nil, err
 	}
+	approver, err := s.Principals.GetPrincipal(ctx, c.OwnerID)
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return nil, fmt.Errorf("%s %s: approver: %w", typ, id, err)
+	}
+	if err := notVouchee(c, approver, t, typ); err != nil {
+		return nil, err
+	}
 	return s.apply(ctx, c, t, 0, op{typ: typ, reason: reason}, decisionEdit(typ))
 }
 
@@ -96,6 +104,27 @@ func mayDecide(c access.Caller, reason string, typ EventType) error {
 func notRequester(c access.Caller, t *Token, typ EventType) error {
 	if c.OwnerID == t.OwnerID || c.OwnerID == t.Minter() || c.OwnerID == t.CreatedBy {
 		return &fault.ForbiddenError{Reason: "the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
+	}
+	return nil
+}
+
+// notVouchee refuses a decision on t by an approver (c's principal as read now; nil: gone)
+// that is no superuser and for which the token's owner, minter or creator vouched:
+// granted it tokens:admin, set its email or sent it an enrollment (access.Principal
+// VouchedBy). Four eyes means two people, and an approval power or credential that came
+// from the requester may be the requester's second identity. Superusers, who could grant
+// approval power anyway, are trusted.
+func notVouchee(c access.Caller, approver *access.Principal, t *Token, typ EventType) error {
+	if approver == nil {
+		return &fault.ForbiddenError{Reason: fmt.Sprintf("the principal %s that this token belongs to no longer exists", c.OwnerID)}
+	}
+	if approver.Superuser {
+		return nil
+	}
+	for _, who := range []string{t.CreatedBy, t.Minter(), t.OwnerID} {
+		if slices.Contains(approver.VouchedBy, who) {
+			return &fault.ForbiddenError{Reason: fmt.Sprintf("%s vouched for you (granted you tokens:admin, set your email or sent your enrollment), so you cannot %s its request: another admin, or a superuser, must", who, typ)}
+		}
 	}
 	return nil
 }
