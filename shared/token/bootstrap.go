@@ -24,9 +24,10 @@ func (s *Service) Bootstrap(ctx context.Context, ownerID, reason string) (Create
 
 // Enroll mints a principal's first token for itself, after it proved it received its
 // enrollment mail: owned and minted by the principal (its own authority, not an
-// admin's), with every scope the principal holds but the high-risk ones (a high-risk
-// token waits for another admin's approval; the principal can request one with this
-// token).
+// admin's), with every scope the principal holds but the high-risk ones: nobody has
+// approved those, and a token never carries a scope its calling token lacks, so a
+// high-risk token comes from an admin holding the scope (delegated, and pending until a
+// second admin approves). Issuance decides it as a root (decideIssue, IssueEnroll).
 func (s *Service) Enroll(ctx context.Context, p *access.Principal) (Created, error) {
 	scopes, err := firstScopes(s.Catalog, p)
 	if err != nil {
