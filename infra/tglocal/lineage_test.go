@@ -249,3 +249,29 @@ func TestLineage8JSONOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, token.StatusActive, got.Status, "no cross-site report revoked it")
 }
+
+// POST /tokens/self/rotate: the calling token rotates itself, keeping its lineage; a
+// permanent token of a principal without tokens:admin may (it gains nothing), though it
+// may not rotate another permanent token of its owner.
+func TestSelfRotation(t *testing.T) {
+	s := newStack(t)
+	adminTok := adminTokFor(t, s)
+	a := s.call(adminTok, "POST", "/tokens", `{"name":"ci","ownerId":"alice","scopes":["tokens:read","tokens:write"],"expiresIn":"1m"}`)
+	ciID, ci := created(t, a)
+	_, other := created(t, s.call(adminTok, "POST", "/tokens", `{"name":"other","ownerId":"alice","scopes":["tokens:read"],"expiresIn":"1m"}`))
+	otherID := s.call(other, "GET", "/tokens/self", "").body["id"].(string)
+	before := s.call(ci, "GET", "/tokens/self", "").body
+
+	a = s.call(ci, "POST", "/tokens/self/rotate", `{"gracePeriod":"1h"}`)
+	id, fresh := created(t, a)
+	require.Equal(t, ciID, id)
+	require.Equal(t, before["parentId"], a.body["parentId"], "the lineage stays")
+	require.Equal(t, before["expiresAt"], a.body["expiresAt"], "and the expiry")
+	require.Equal(t, "admin", a.body["mintedBy"], "and the minter")
+	require.Equal(t, http.StatusOK, s.call(ci, "GET", "/tokens/self", "").status, "the old secret, within its grace period")
+	require.Equal(t, http.StatusOK, s.call(fresh, "GET", "/tokens/self", "").status)
+	s.unchanged(func() {
+		refused(t, s.call(fresh, "POST", "/tokens/self/rotate", `{"expiresIn":"1y"}`), http.StatusForbidden, "new expiry")
+		refused(t, s.call(fresh, "POST", "/tokens/"+otherID+"/rotate", ""), http.StatusForbidden, "permanent")
+	})
+}

@@ -252,7 +252,8 @@ type rotateRequest struct {
 }
 
 // RotateToken serves POST /tokens/{id}/rotate {"gracePeriod", "expiresIn" | "expiresAt"}:
-// 200 with the new secret, once.
+// 200 with the new secret, once. Without an {id} (POST /tokens/self/rotate) the calling
+// token rotates itself.
 func RotateToken(svc *token.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req rotateRequest
@@ -274,7 +275,11 @@ func RotateToken(svc *token.Service) http.Handler {
 			}
 			in.ExpiresAt = &at
 		}
-		created, err := svc.Rotate(r.Context(), c, token.ID(r.PathValue("id")), in)
+		id := r.PathValue("id")
+		if id == "" {
+			id = c.TokenID // POST /tokens/self/rotate: the calling token rotates itself
+		}
+		created, err := svc.Rotate(r.Context(), c, token.ID(id), in)
 		if err != nil {
 			return err
 		}
