@@ -57,6 +57,7 @@ type Summary struct {
 	Skipped    int           // notices not due: sent within the backoff, or claimed by an overlapping run
 	EmailsSent int           // messages SES accepted
 	Failures   int           // claims, owner look-ups and messages that failed
+	Unreadable int           // stored token items that do not decode: skipped, each logged by id
 	Duration   time.Duration // wall time of the run
 }
 
@@ -74,7 +75,8 @@ type notice struct {
 
 // Run does one pass: find, claim, log, mail, and release the claims of notices that no
 // message carried, so the next run retries them. Only a failure to read the index fails
-// the run; a bad token, address or message is counted, logged and passed over.
+// the run; a bad token, address or message, or a stored item that does not decode, is
+// counted, logged and passed over.
 func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 	log := n.Log
 	if log == nil {
@@ -87,11 +89,15 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 		sum.Duration = time.Since(start)
 		log.InfoContext(ctx, "expiry notifier run",
 			"tokensRead", sum.TokensRead, "notified", sum.Notified, "skipped", sum.Skipped,
-			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "durationMs", sum.Duration.Milliseconds())
+			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "unreadable", sum.Unreadable, "durationMs", sum.Duration.Milliseconds())
 	}()
 
 	alerts, err := token.ExpiringWithin(ctx, n.Tokens, now, n.Window)
-	if err != nil {
+	var skipped *token.SkippedError
+	switch {
+	case errors.As(err, &skipped):
+		sum.Unreadable = len(skipped.IDs) // each logged by id where it was read
+	case err != nil:
 		sum.Failures++
 		return sum, fmt.Errorf("expiry notifier: %w", err)
 	}
