@@ -36,7 +36,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return fmt.Errorf("read body: %w", err)
+		return fmt.Errorf("read body: %w: %w", errBodyUnread, err)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if optional {
