@@ -179,6 +179,7 @@ type failure struct {
 	err  AWSError
 	lose bool   // forward, then reset instead of answering
 	in   string // only requests whose body holds this
+	skip int    // requests let through first
 	left int    // < 0: until cleared
 }
 
@@ -199,6 +200,13 @@ func (d *Dep) LoseAnswers(op string, n int) {
 	d.fails = append(d.fails, &failure{op: op, lose: true, left: n})
 }
 
+// FailAfter is Fail that first lets skip requests of op through.
+func (d *Dep) FailAfter(op string, skip int, e AWSError, n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fails = append(d.fails, &failure{op: op, err: e, skip: skip, left: n})
+}
+
 // FailFor is Fail for the requests whose body (as sent: form-encoded for SES) holds in,
 // such as one recipient's address.
 func (d *Dep) FailFor(op, in string, e AWSError, n int) {
@@ -213,6 +221,10 @@ func (d *Dep) take(op, body string) *failure {
 	d.seen[op]++
 	for _, f := range d.fails {
 		if f.left == 0 || (f.op != "" && f.op != op) || !strings.Contains(body, f.in) {
+			continue
+		}
+		if f.skip > 0 {
+			f.skip--
 			continue
 		}
 		if f.left > 0 {
