@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/store"
@@ -44,4 +47,25 @@ func Change(t testing.TB, tb *store.Table, tok *token.Token, f func(*token.Token
 	old := tok.Version
 	tok.Version++
 	require.NoError(t, tb.Put(context.Background(), tok, old), "change token %s", tok.ID)
+}
+
+// Corrupt rewrites the stored item of token id straight in the table, as an attack run
+// or a hand edit might, so that it no longer decodes: version becomes a string and
+// scopes a number. Its keys and index attributes stay, so every listing still finds it.
+func Corrupt(t testing.TB, tb *store.Table, id token.ID) {
+	t.Helper()
+	_, err := tb.Client.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(tb.Name),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + string(id)},
+			"sk": &types.AttributeValueMemberS{Value: "TOKEN"},
+		},
+		UpdateExpression:    aws.String("SET version = :v, scopes = :s"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v": &types.AttributeValueMemberS{Value: "not a number"},
+			":s": &types.AttributeValueMemberN{Value: "7"},
+		},
+	})
+	require.NoError(t, err, "corrupt token %s", id)
 }

@@ -110,7 +110,13 @@ func Load(path string) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
 	}
-	isJSON := strings.HasSuffix(path, ".json")
+	return Parse(path, data, strings.HasSuffix(path, ".json"))
+}
+
+// Parse reads and validates a SAM template's text (YAML, or JSON when isJSON); name is
+// what errors call it.
+func Parse(name string, data []byte, isJSON bool) (*Template, error) {
+	path := name
 	cfn, err := parse(data, isJSON)
 	if err != nil {
 		// goformation unmarshals a resource of a type it doesn't know into nil, which

@@ -37,7 +37,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return fmt.Errorf("read body: %w", err)
+		return fmt.Errorf("read body: %w: %w", errBodyUnread, err)
 	}
 	if ct == "" && len(body) > 0 {
 		return errUnsupportedMedia

@@ -304,5 +304,9 @@ func (l *LeakedRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		}
 	}
+	if errors.Is(err, fault.ErrUnavailable) {
+		writeError(w, r, err) // 503: the reporter retries; what was revoked is skipped then
+		return
+	}
 	writeJSON(w, http.StatusAccepted, leakAccepted)
 }

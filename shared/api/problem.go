@@ -28,8 +28,19 @@ var errUnauthenticated = errors.New("no authenticated caller")
 // errRateLimited: too many requests from one source (429).
 var errRateLimited = errors.New("rate limited")
 
-// writeError is the only place an error becomes a status. Anything unrecognised is a
-// 500 whose cause goes to the log and never to the caller.
+// RetryAfter is the Retry-After of a 503: long enough for a throttled table or a
+// restarting dependency to recover, short enough for a client's own retry loop.
+const RetryAfter = "5"
+
+// errBodyUnread: the request body could not be read to its end, most often a client
+// that stopped sending it (the server's read timeout ended it). The client's fault, not
+// ours: 400 and no ERROR line.
+var errBodyUnread = errors.New("request body not read to its end")
+
+// writeError is the only place an error becomes a status. A dependency that is down,
+// slow or throttling (fault.ErrUnavailable) is a 503 with Retry-After, its cause logged
+// at WARN. Anything unrecognised is a 500 whose cause goes to the log and never to the
+// caller.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problem{Status: http.StatusInternalServerError, Detail: "The request could not be completed."}
 	var (
@@ -59,6 +70,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem{Status: http.StatusConflict, Detail: "It changed meanwhile; read it again and retry."}
 	case errors.As(err, &state):
 		p = problem{Status: http.StatusConflict, Detail: "Not possible now: " + state.Reason + "."}
+	case errors.Is(err, errBodyUnread):
+		p = problem{Status: http.StatusBadRequest, Detail: "The request body ended before it was complete."}
+		slog.InfoContext(r.Context(), "request body not read", "method", r.Method, "path", r.URL.Path, "err", err)
+	case errors.Is(err, fault.ErrUnavailable):
+		p = problem{Status: http.StatusServiceUnavailable, Detail: "A service tokengate depends on is unavailable or too slow; retry after the time in Retry-After."}
+		w.Header().Set("Retry-After", RetryAfter)
+		slog.WarnContext(r.Context(), "dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -25,8 +26,16 @@ func strictJSON(body []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	return walk(dec, reflect.TypeOf(v), "")
+	if err := walk(dec, reflect.TypeOf(v), ""); err != nil && err != errSyntax {
+		return err
+	}
+	return nil
 }
+
+// errSyntax stops the walk at the first token that does not read: the decoder proper
+// reports it with its offset. Without it a walk inside an array or object would ask
+// dec.More forever, which stays true after a syntax error (found by FuzzDecode: "[M").
+var errSyntax = errors.New("json syntax error")
 
 // checkSurrogates refuses \ud800-\udfff escapes that are not a high surrogate followed
 // by a low one: they name no character.
@@ -105,7 +114,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 		if err == io.EOF {
 			return nil
 		}
-		return nil // syntax errors are reported by the decoder proper
+		return errSyntax // reported by the decoder proper
 	}
 	if tok == nil && t != nil && t.Kind() == reflect.Bool {
 		return fault.Invalid(path, "must be true or false, not null")
@@ -125,7 +134,9 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 		}
-		_, _ = dec.Token()
+		if _, err := dec.Token(); err != nil {
+			return errSyntax
+		}
 	case '{':
 		fields := map[string]reflect.Type{}
 		isStruct := t != nil && t.Kind() == reflect.Struct
@@ -146,7 +157,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
-				return nil
+				return errSyntax
 			}
 			key, _ := kt.(string)
 			field := key
@@ -175,7 +186,9 @@ func walk(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 		}
-		_, _ = dec.Token()
+		if _, err := dec.Token(); err != nil {
+			return errSyntax
+		}
 	}
 	return nil
 }

@@ -20,7 +20,8 @@ type Clients struct {
 	Endpoints AWSSettings
 }
 
-// NewClients makes the DynamoDB and KMS clients of s. It reads the credentials Lambda
+// NewClients makes the DynamoDB and KMS clients of s, with the time budget of budget.go
+// (the SES client made later from AWS has it too). It reads the credentials Lambda
 // sets for the function's role (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 // AWS_SESSION_TOKEN) and not the SDK's full loader (profiles, SSO, IMDS): that would add
 // about 2 MB to every bootstrap and a file read to every cold start, for sources Lambda
@@ -33,10 +34,10 @@ func NewClients(s Settings) (Clients, error) {
 	if a.AccessKeyID == "" || a.SecretAccessKey == "" {
 		return Clients{}, errors.New("aws config: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
 	}
-	cfg := aws.Config{
+	cfg := budgeted(aws.Config{
 		Region:      a.Region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, a.SessionToken)),
-	}
+	})
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = a.Endpoint("DynamoDB")
 		// DynamoDB Local sends CRC32 headers that do not match some of its bodies; the SDK

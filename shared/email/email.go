@@ -30,9 +30,10 @@ type Mailer struct {
 }
 
 // NewMailer makes a Mailer on an SES client of cfg; endpoint overrides the SES endpoint
-// when not nil (boot.Endpoint("SES")).
+// when not nil (boot.Endpoint("SES")). Its SendEmail is never retried once it may have
+// gone through (sendonce.go).
 func NewMailer(cfg aws.Config, endpoint *string, from string) *Mailer {
-	return &Mailer{Client: ses.NewFromConfig(cfg, func(o *ses.Options) { o.BaseEndpoint = endpoint }), From: from}
+	return &Mailer{Client: ses.NewFromConfig(cfg, func(o *ses.Options) { o.BaseEndpoint = endpoint }, withSendOnce), From: from}
 }
 
 // Send emails to one message listing alerts, soonest first as given. An empty list
@@ -48,7 +49,7 @@ func (m *Mailer) Send(ctx context.Context, to string, alerts []token.Alert) erro
 	if err != nil {
 		return err
 	}
-	if err := m.send(ctx, to, msg); err != nil {
+	if err := markMaybeSent(m.send(ctx, to, msg)); err != nil {
 		return fmt.Errorf("send expiry notice to %s: %w", to, err)
 	}
 	return nil

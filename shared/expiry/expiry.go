@@ -31,8 +31,15 @@ type Tokens interface {
 
 // Mailer sends one recipient one message listing alerts; shared/email.Mailer implements it.
 type Mailer interface {
+	// Send returns an error wrapping ErrMaybeSent when the message may have gone out
+	// all the same (sent, and the answer lost); any other error means it did not.
 	Send(ctx context.Context, to string, alerts []token.Alert) error
 }
+
+// ErrMaybeSent: the mailer cannot tell whether the message went out. The notice is kept
+// as sent rather than mailed again: a recipient gets it at most once per backoff, and
+// if it was lost, again after the backoff.
+var ErrMaybeSent = errors.New("the message may have been sent")
 
 // Notifier is one configured expiry notifier. Runs may overlap, in one process or many.
 type Notifier struct {
@@ -52,12 +59,14 @@ type Notifier struct {
 
 // Summary is what one run did; it is logged as one line at the end of the run.
 type Summary struct {
-	TokensRead int           // tokens the index returned
-	Notified   int           // notices this run claimed and logged
-	Skipped    int           // notices not due: sent within the backoff, or claimed by an overlapping run
-	EmailsSent int           // messages SES accepted
-	Failures   int           // claims, owner look-ups and messages that failed
-	Duration   time.Duration // wall time of the run
+	TokensRead  int           // tokens the index returned
+	Notified    int           // notices this run claimed and logged
+	Skipped     int           // notices not due: sent within the backoff, or claimed by an overlapping run
+	EmailsSent  int           // messages SES accepted
+	Failures    int           // claims, owner look-ups and messages that failed
+	Unreadable  int           // stored token items that do not decode: skipped, each logged by id
+	Unconfirmed int           // messages whose answer was lost: kept as sent, not mailed again before the backoff
+	Duration    time.Duration // wall time of the run
 }
 
 // releaseTimeout bounds the releases at the end of a run, which go on after its context
@@ -74,7 +83,8 @@ type notice struct {
 
 // Run does one pass: find, claim, log, mail, and release the claims of notices that no
 // message carried, so the next run retries them. Only a failure to read the index fails
-// the run; a bad token, address or message is counted, logged and passed over.
+// the run; a bad token, address or message, or a stored item that does not decode, is
+// counted, logged and passed over.
 func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 	log := n.Log
 	if log == nil {
@@ -87,11 +97,15 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 		sum.Duration = time.Since(start)
 		log.InfoContext(ctx, "expiry notifier run",
 			"tokensRead", sum.TokensRead, "notified", sum.Notified, "skipped", sum.Skipped,
-			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "durationMs", sum.Duration.Milliseconds())
+			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "unreadable", sum.Unreadable, "unconfirmed", sum.Unconfirmed, "durationMs", sum.Duration.Milliseconds())
 	}()
 
 	alerts, err := token.ExpiringWithin(ctx, n.Tokens, now, n.Window)
-	if err != nil {
+	var skipped *token.SkippedError
+	switch {
+	case errors.As(err, &skipped):
+		sum.Unreadable = len(skipped.IDs) // each logged by id where it was read
+	case err != nil:
 		sum.Failures++
 		return sum, fmt.Errorf("expiry notifier: %w", err)
 	}
@@ -129,7 +143,16 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 		for i, nt := range m.notices {
 			alerts[i] = nt.alert
 		}
-		if err := n.Mailer.Send(ctx, m.to, alerts); err != nil {
+		err := n.Mailer.Send(ctx, m.to, alerts)
+		if errors.Is(err, ErrMaybeSent) {
+			sum.Unconfirmed++
+			log.WarnContext(ctx, "expiry notice email unconfirmed: kept as sent, not mailed again before the backoff", "to", m.to, "tokens", len(alerts), "err", err)
+			for _, nt := range m.notices {
+				nt.delivered = true
+			}
+			continue
+		}
+		if err != nil {
 			sum.Failures++
 			log.ErrorContext(ctx, "expiry notice email failed", "to", m.to, "tokens", len(alerts), "err", err)
 			continue

@@ -359,3 +359,28 @@ func TestSummaryLine(t *testing.T) {
 	require.EqualValues(t, 0, s["failures"])
 	require.Contains(t, s, "durationMs")
 }
+
+// TestUnreadableItemDoesNotStopTheRun: a token item that no longer decodes, written
+// straight to DynamoDB Local, is skipped and counted; the other tokens are notified.
+func TestUnreadableItemDoesNotStopTheRun(t *testing.T) {
+	e := newEnv(t)
+	addr := localtest.Address("owner")
+	owner := e.principal("owner", addr)
+	good := e.token(owner, "good", 48*time.Hour)
+	bad := e.token(owner, "bad", 72*time.Hour)
+	localtest.Corrupt(t, e.tb, bad.ID)
+
+	sum := e.run(e.notifier())
+	require.Equal(t, 1, sum.Unreadable)
+	require.Equal(t, 1, sum.Notified)
+	require.Equal(t, 1, sum.EmailsSent)
+	require.Equal(t, []string{warning(good, "2")}, e.warnings())
+	mails := localtest.Mails(t, addr)
+	require.Len(t, mails, 1)
+	require.Contains(t, mails[0].Text, string(good.ID))
+	for _, l := range e.logs.lines(t) {
+		if l["msg"] == "expiry notifier run" {
+			require.EqualValues(t, 1, l["unreadable"], "the summary line counts it")
+		}
+	}
+}

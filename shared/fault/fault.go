@@ -1,6 +1,6 @@
 // Package fault holds the error kinds every layer returns and shared/api maps onto HTTP
 // statuses in one place (api.writeError): not found, conflict, forbidden, invalid
-// fields, wrong state. They name no resource, so a token, a principal or an enrollment
+// fields, wrong state, a dependency unavailable. They name no resource, so a token, a principal or an enrollment
 // says the same thing the same way. Any other error is internal: its detail goes to the
 // log, never to a client. It imports nothing of the project: every package may use it.
 package fault
@@ -17,7 +17,21 @@ var (
 	ErrConflict = errors.New("changed concurrently")
 	// ErrForbidden: the caller may see it but not do this (403).
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: a dependency (DynamoDB, KMS, SES) is down, slow or throttling, and
+	// the call ran out of attempts or time; the same request may succeed later (503
+	// with Retry-After). Use Unavailable to mark an error as such.
+	ErrUnavailable = errors.New("a dependency is unavailable")
 )
+
+// Unavailable marks err as ErrUnavailable and keeps it for the log: errors.Is(e,
+// ErrUnavailable) holds, and so does every errors.Is and errors.As that held for err.
+func Unavailable(err error) error { return &unavailableError{err} }
+
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return "unavailable: " + e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 // FieldError names one invalid input field and says what is wrong in words a client can show.
 type FieldError struct {

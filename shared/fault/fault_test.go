@@ -44,3 +44,13 @@ func TestInvalidErrorCollectsEveryField(t *testing.T) {
 	bad.Add("scopes", "unknown scope")
 	require.EqualError(t, bad.Err(), "invalid input: name: is required; scopes: unknown scope")
 }
+
+func TestUnavailableKeepsTheCause(t *testing.T) {
+	cause := &fault.StateError{Reason: "throttled"}
+	err := fmt.Errorf("create: %w", fault.Unavailable(cause))
+	require.ErrorIs(t, err, fault.ErrUnavailable)
+	var st *fault.StateError
+	require.ErrorAs(t, err, &st, "the cause is still there for the log")
+	require.Equal(t, "create: unavailable: throttled", err.Error())
+	require.NotErrorIs(t, cause, fault.ErrUnavailable)
+}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -22,12 +23,24 @@ import (
 	"tokengate/shared/access"
 )
 
+// AnswerMargin is how long before the function's own deadline a request's context ends:
+// a handler still waiting on a slow dependency then gets its error in time to answer 503
+// with Retry-After, instead of Lambda killing it and API Gateway answering a bare 502
+// (docs/operations.md).
+const AnswerMargin = time.Second
+
 // Handler returns a Lambda handler that serves both REST API proxy events and HTTP API
 // (2.0) events with h, answering each in its own response format: tokengate's APIs are
-// REST APIs, and a user may route an HTTP API to the same functions.
+// REST APIs, and a user may route an HTTP API to the same functions. The request's
+// context ends AnswerMargin before the invocation's.
 func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error) {
 	rest, httpAPI := REST(h), HTTPAPI(h)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-AnswerMargin))
+			defer cancel()
+		}
 		var probe struct {
 			Version    string `json:"version"`
 			HTTPMethod string `json:"httpMethod"`

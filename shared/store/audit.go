@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -177,7 +178,9 @@ func (tb *Table) Events(ctx context.Context, f token.AuditFilter) ([]*token.Even
 		for _, av := range out.Items {
 			var it auditItem
 			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return nil, "", fmt.Errorf("decode audit record: %w", err)
+				// Bad stored data never stops a listing (unreadable.go).
+				slog.WarnContext(ctx, "stored audit record does not decode: skipped", "pk", attrS(av, "pk"), "sk", attrS(av, "sk"), "err", err)
+				continue
 			}
 			if e := fromAuditItem(it); f.Match(e) {
 				page = append(page, e)

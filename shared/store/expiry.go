@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -25,7 +24,8 @@ const skUpper = "#~"
 // until, with the sort key bounding the first and the last day, so it reads the tokens
 // it returns and nothing else: its cost grows with the tokens expiring, not the table.
 // The index is eventually consistent: a token changed a moment ago may come back as it
-// was, and callers that act on a token check it again (ClaimNotice does).
+// was, and callers that act on a token check it again (ClaimNotice does). Items that do
+// not decode are skipped and named in a *token.SkippedError returned with the rest.
 func (tb *Table) Expiring(ctx context.Context, after, until time.Time) ([]*token.Token, error) {
 	// Stored times have whole seconds: expiresAt > after is expiresAt >= the next second.
 	lo := after.UTC().Truncate(time.Second).Add(time.Second)
@@ -33,7 +33,10 @@ func (tb *Table) Expiring(ctx context.Context, after, until time.Time) ([]*token
 	if hi.Before(lo) {
 		return nil, nil
 	}
-	var out []*token.Token
+	var (
+		out     []*token.Token
+		skipped []token.ID
+	)
 	last := dayOf(hi)
 	for day := dayOf(lo); !day.After(last); day = day.AddDate(0, 0, 1) {
 		cond := "gsi2pk = :pk"
@@ -62,14 +65,13 @@ func (tb *Table) Expiring(ctx context.Context, after, until time.Time) ([]*token
 			if err != nil {
 				return nil, fmt.Errorf("query %s %s: %w", IndexByExpiry, ExpiryBucket(day), err)
 			}
-			for _, av := range page.Items {
-				var it tokenItem
-				if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-					return nil, fmt.Errorf("decode token item: %w", err)
-				}
-				out = append(out, fromItem(it))
-			}
+			toks, bad := decodeTokens(ctx, "expiring "+ExpiryBucket(day), page.Items)
+			out = append(out, toks...)
+			skipped = append(skipped, bad...)
 		}
+	}
+	if len(skipped) > 0 {
+		return out, &token.SkippedError{IDs: skipped}
 	}
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -49,12 +48,9 @@ func (tb *Table) List(ctx context.Context, f token.Filter) ([]*token.Token, stri
 		if err != nil {
 			return nil, "", fmt.Errorf("query %s: %w", index, err)
 		}
-		for _, av := range out.Items {
-			var it tokenItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return nil, "", fmt.Errorf("decode token item: %w", err)
-			}
-			if t := fromItem(it); f.Match(t) {
+		toks, _ := decodeTokens(ctx, "list "+index, out.Items)
+		for _, t := range toks {
+			if f.Match(t) {
 				page = append(page, t)
 			}
 		}
@@ -153,12 +149,9 @@ func (tb *Table) Pending(ctx context.Context, limit int, cursor string) ([]*toke
 		return nil, "", fmt.Errorf("query pending: %w", err)
 	}
 	page := make([]*token.Token, 0, len(out.Items))
-	for _, av := range out.Items {
-		var it tokenItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, "", fmt.Errorf("decode token item: %w", err)
-		}
-		if t := fromItem(it); t.Status == token.StatusPending {
+	toks, _ := decodeTokens(ctx, "pending", out.Items)
+	for _, t := range toks {
+		if t.Status == token.StatusPending {
 			page = append(page, t)
 		}
 	}

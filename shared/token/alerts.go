@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,18 +42,24 @@ func DaysLeft(at, now time.Time) int {
 // index, so the cost of a lookup grows with the tokens expiring, not with the table.
 type ExpiryStore interface {
 	// Expiring returns the active permanent tokens with after < ExpiresAt <= until,
-	// soonest first.
+	// soonest first. Stored items that do not decode are skipped: it then returns the
+	// others with a *SkippedError naming them.
 	Expiring(ctx context.Context, after, until time.Time) ([]*Token, error)
 }
 
 // ExpiringWithin returns the alerts of the active permanent tokens that expire after now
 // and at most window later, soonest first. The index behind es is eventually consistent,
-// so every token is checked again here.
+// so every token is checked again here. When stored items were skipped it returns the
+// alerts of the others and the *SkippedError, for the caller to count.
 func ExpiringWithin(ctx context.Context, es ExpiryStore, now time.Time, window time.Duration) ([]Alert, error) {
 	until := now.Add(window)
 	toks, err := es.Expiring(ctx, now, until)
-	if err != nil {
+	var skipped *SkippedError
+	if err != nil && !errors.As(err, &skipped) {
 		return nil, fmt.Errorf("find tokens expiring by %s: %w", until.Format(time.RFC3339), err)
+	}
+	if skipped != nil {
+		return alertsOf(toks, now, until), skipped
 	}
 	return alertsOf(toks, now, until), nil
 }
@@ -80,7 +87,8 @@ func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) 
 		return nil, &fault.ForbiddenError{Reason: "reading alerts needs the tokens:read scope"}
 	}
 	all, err := ExpiringWithin(ctx, s.Store, s.now(), s.Policy.detectionWindow())
-	if err != nil {
+	var skipped *SkippedError // logged by id where read; the listing shows the others
+	if err != nil && !errors.As(err, &skipped) {
 		return nil, fmt.Errorf("alerts for %s: %w", c.OwnerID, err)
 	}
 	return visibleAlerts(c, all), nil

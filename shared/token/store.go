@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"tokengate/shared/access"
@@ -87,4 +88,13 @@ func (f Filter) Match(t *Token) bool {
 		}
 	}
 	return true
+}
+
+// SkippedError is returned, together with the rest of the result, by a read that passed
+// over stored items that do not decode: bad stored data never stops a listing or a run.
+// Each was logged by id where it was read; IDs name them again for the caller's count.
+type SkippedError struct{ IDs []ID }
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("%d stored items do not decode and were skipped (first: %s)", len(e.IDs), e.IDs[0])
 }
