@@ -30,6 +30,11 @@ func (n *noReads) GetWithOwner(context.Context, token.ID) (*token.Token, *access
 	return nil, nil, errors.New("no read expected")
 }
 
+func (n *noReads) GetMany(context.Context, []token.ID) (map[token.ID]*token.Token, error) {
+	n.reads.Add(1)
+	return nil, errors.New("no read expected")
+}
+
 // FuzzAuthorizerEvent: any event, in the HTTP API (simple and IAM responses) and REST
 // (TOKEN and REQUEST) formats the authorizer function accepts.
 // Properties: no panic; nothing is ever allowed (no string without a pepper's tag is a
