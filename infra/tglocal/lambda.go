@@ -197,7 +197,7 @@ func (f *lambdaFn) start(rie, invokeAddr, apiAddr string) error {
 	defer logf.Close()
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, "--log-level", "error", f.bootstrap)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = f.dir, f.env, logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with its emulator
+	cmd.SysProcAttr = emulatorProcAttr() // stop the bootstrap with its emulator, the emulator with tglocal
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start emulator of %s: %w", f.name, err)
 	}
