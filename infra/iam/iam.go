@@ -83,11 +83,12 @@ var Calls = map[string][]Grant{
 	"ListTokensFunction": join(
 		grants([]string{"dynamodb:Query"}, Index+"byOwner"), grants([]string{"dynamodb:Query"}, Index+"byCreated"),
 		grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*")),
-	"SelfTokenFunction":     grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"),
-	"GetTokenFunction":      grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"),
-	"AlertsFunction":        grants([]string{"dynamodb:Query"}, Index+"byExpiry"),
-	"TokenHistoryFunction":  join(grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"), grants([]string{"dynamodb:Query"}, Table, "AUDIT#*")),
-	"AuditLogFunction":      join(grants([]string{"dynamodb:Query"}, Index+"byOwner"), grants([]string{"dynamodb:Query"}, Index+"byCreated")),
+	"SelfTokenFunction":    grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"),
+	"GetTokenFunction":     grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"),
+	"AlertsFunction":       grants([]string{"dynamodb:Query"}, Index+"byExpiry"),
+	"TokenHistoryFunction": join(grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"), grants([]string{"dynamodb:Query"}, Table, "AUDIT#*")),
+	"AuditLogFunction": join(grants([]string{"dynamodb:Query"}, Table, "AUDIT#*"),
+		grants([]string{"dynamodb:Query"}, Index+"byOwner"), grants([]string{"dynamodb:Query"}, Index+"byCreated")),
 	"ListApprovalsFunction": grants([]string{"dynamodb:Query"}, Index+"byExpiry"),
 	"ReportLeakedFunction": join(
 		grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*", "PRINCIPAL#*"),
