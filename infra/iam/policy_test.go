@@ -233,3 +233,34 @@ func TestGatewayResponses(t *testing.T) {
 		require.Contains(t, g.ResponseTemplates["application/json"], `"type":"about:blank"`, typ)
 	}
 }
+
+// TestOneStagePerAPI: each REST API is deployed to its StageName only, and that stage
+// carries the throttling. SAM adds a stage named "Stage" (without MethodSettings) unless
+// the template sets OpenApiVersion: a way around every throttle, /leaked-tokens' included.
+func TestOneStagePerAPI(t *testing.T) {
+	res := transform(t)
+	stages := map[string][]string{} // RestApiId's Ref -> stage names
+	for id, raw := range res {
+		var r struct {
+			Type       string
+			Properties struct {
+				RestApiID      map[string]string `json:"RestApiId"`
+				StageName      any
+				MethodSettings []map[string]any
+			}
+		}
+		require.NoError(t, json.Unmarshal(raw, &r))
+		switch r.Type {
+		case "AWS::ApiGateway::Deployment":
+			require.Nil(t, r.Properties.StageName, "%s: a deployment with a StageName is a second stage", id)
+		case "AWS::ApiGateway::Stage":
+			api := r.Properties.RestApiID["Ref"]
+			stages[api] = append(stages[api], fmt.Sprint(r.Properties.StageName))
+			require.NotEmpty(t, r.Properties.MethodSettings, "%s: the stage is throttled", id)
+			for _, m := range r.Properties.MethodSettings {
+				require.NotNil(t, m["ThrottlingRateLimit"], "%s: %v", id, m)
+			}
+		}
+	}
+	require.Equal(t, map[string][]string{"Api": {"map[Ref:StageName]"}, "DemoApi": {"map[Ref:StageName]"}}, stages, "one stage per API, the StageName parameter")
+}
