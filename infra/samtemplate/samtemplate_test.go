@@ -57,7 +57,7 @@ func TestLoadRealTemplate(t *testing.T) {
 	require.NotContains(t, tpl.Environment["CreateTokenFunction"], "ROUTE_SCOPES")
 
 	require.Equal(t, "tg", tpl.Parameters["TokenPrefix"])
-	require.Equal(t, "0", tpl.Parameters["AuthorizerResultTtlInSeconds"], "Number defaults become strings")
+	require.Equal(t, "100", tpl.Parameters["ApiRateLimit"], "Number defaults become strings")
 
 	require.Equal(t, "TokensTable", tpl.Table.LogicalID)
 	require.Equal(t, "ttl", tpl.Table.TTLAttribute)

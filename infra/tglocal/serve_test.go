@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
@@ -72,6 +73,11 @@ func inProcess(t *testing.T, svc *token.Service) *Server {
 // inLambdas runs every function as make build-local built it, under the emulator make
 // installs (TG_RIE, TG_LAMBDA_DIR: make test sets both), on the test's table.
 func inLambdas(t *testing.T, svc *token.Service) *Server {
+	return inLambdasWith(t, svc, AuthorizerCache{})
+}
+
+// inLambdasWith is inLambdas with API Gateway's authorizer cache as given.
+func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache) *Server {
 	rie, dir := os.Getenv("TG_RIE"), os.Getenv("TG_LAMBDA_DIR")
 	if rie == "" || dir == "" {
 		if os.Getenv("CI") == "true" {
@@ -82,7 +88,7 @@ func inLambdas(t *testing.T, svc *token.Service) *Server {
 	tb := svc.Store.(*store.Table)
 	s, err := NewLambdaServer(localtest.Template(t), LambdaConfig{
 		RIE: rie, Dir: dir, Env: os.Environ(), LogDir: filepath.Join(t.TempDir(), "logs"),
-		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) },
+		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) }, AuthorizerCache: cache,
 		Override: map[string]string{
 			"TABLE_NAME": tb.Name, "KMS_KEY_ID": localtest.KMSKey(t), "AUTH_CACHE_TTL": "0",
 			"NOTIFICATION_SENDER": localSender,
@@ -137,6 +143,16 @@ func endToEnd(t *testing.T, mode gatewayMode, lambda bool) {
 	code, self := call(admin.Plaintext.Reveal(), "GET", "/tokens/self", "")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, string(admin.Token.ID), self["id"])
+
+	// SPEC: Authorization: Bearer, or X-API-Key. No identity source keeps the gateway
+	// from calling the authorizer with the latter.
+	keyReq, err := http.NewRequest("GET", srv.URL+"/tokens/self", nil)
+	require.NoError(t, err)
+	keyReq.Header.Set("X-API-Key", admin.Plaintext.Reveal())
+	keyRes, err := client.Do(keyReq)
+	require.NoError(t, err)
+	keyRes.Body.Close()
+	require.Equal(t, http.StatusOK, keyRes.StatusCode, "X-API-Key is accepted beside Bearer")
 
 	code, p := call("", "GET", "/tokens/self", "")
 	require.Equal(t, http.StatusUnauthorized, code, "no token")
@@ -256,4 +272,45 @@ func TestEnvFileRoundTrip(t *testing.T) {
 	out, err := exec.Command("bash", "-c", "set -a; . "+path+"; set +a; printf %s \"$TG_TEST_JSON|$TG_TEST_QUOTE\"").Output()
 	require.NoError(t, err)
 	require.Equal(t, values["TG_TEST_JSON"]+"|it's", string(out), "a shell reads the file back the same")
+}
+
+// TestAuthorizerCacheCoversTheRoute: with API Gateway's authorizer cache on, keyed as
+// docs/attach-authorizer.md says (the token, the method, the resource template), an Allow
+// decided for GET /tokens/A is reused for GET /tokens/B, the same route: the policy
+// covers the route's template, not only the path it was decided for. Another route is
+// decided afresh, and a Deny is never widened to an Allow.
+func TestAuthorizerCacheCoversTheRoute(t *testing.T) {
+	svc := localtest.Service(t, nil)
+	s := inLambdasWith(t, svc, AuthorizerCache{TTL: 5 * time.Minute, Sources: []string{
+		"method.request.header.Authorization", "context.httpMethod", "context.resourcePath"}})
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	admin, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "admin", Scopes: localtest.Admin.Scopes, Reason: "test"})
+	require.NoError(t, err)
+	a, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "a", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	b, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "b", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	audit, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "audit-only", Scopes: []string{"audit:read"}, Reason: "test"})
+	require.NoError(t, err)
+	get := func(tok, path string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	tok := admin.Plaintext.Reveal()
+	require.Equal(t, http.StatusOK, get(tok, "/tokens/"+string(a.Token.ID)), "decided by the authorizer, then cached")
+	require.Equal(t, http.StatusOK, get(tok, "/tokens/"+string(b.Token.ID)), "the cached Allow covers the route, not only /tokens/A")
+	require.Equal(t, http.StatusOK, get(tok, "/tokens/"+string(a.Token.ID)+"/history"), "another route: decided afresh")
+	require.Equal(t, http.StatusUnauthorized, get("", "/tokens/"+string(a.Token.ID)), "a missing identity source is 401 before any authorizer")
+	// ROUTE_SCOPES refuses GET /demo/echo to a token without tokens:read: a Deny, cached too.
+	require.Equal(t, http.StatusForbidden, get(audit.Plaintext.Reveal(), "/demo/echo"))
+	require.Equal(t, http.StatusForbidden, get(audit.Plaintext.Reveal(), "/demo/echo"), "a cached Deny stays a Deny")
 }

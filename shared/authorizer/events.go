@@ -91,7 +91,30 @@ func (a *Authorizer) RESTRequest(ctx context.Context, e events.APIGatewayCustomA
 		SourceIP: e.RequestContext.Identity.SourceIP,
 		Route:    e.HTTPMethod + " " + e.Resource,
 	}
-	return a.rest(ctx, req, e.MethodArn)
+	return a.rest(ctx, req, RouteARN(e.MethodArn, e.HTTPMethod, e.Resource))
+}
+
+// RouteARN is the policy resource of a REST REQUEST decision: the method ARN with its
+// path replaced by the route's resource template, each {param} or {proxy+} a wildcard
+// (arn:…:api/v1/GET/tokens/A for /tokens/{id} gives arn:…:api/v1/GET/tokens/*). API
+// Gateway keys its cache of authorizer results on the identity sources, which name the
+// method and the resource template, not the path: a cached Allow for /tokens/A is then
+// checked against /tokens/B, and a policy naming only /tokens/A would refuse it. The
+// decision depends on nothing finer than the route (ROUTE_SCOPES is keyed by templates),
+// so covering the template grants nothing the authorizer did not decide. Without a
+// resource (a malformed event), the method ARN itself.
+func RouteARN(methodArn, method, resource string) string {
+	parts := strings.SplitN(methodArn, "/", 4) // arn:…:api, stage, method, path
+	if len(parts) < 3 || method == "" || !strings.HasPrefix(resource, "/") {
+		return methodArn
+	}
+	segs := strings.Split(resource, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = "*"
+		}
+	}
+	return parts[0] + "/" + parts[1] + "/" + method + strings.Join(segs, "/")
 }
 
 // rest answers 401 (ErrUnauthorized) for a token that is not valid, an explicit Deny
