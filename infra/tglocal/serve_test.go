@@ -73,11 +73,12 @@ func inProcess(t *testing.T, svc *token.Service) *Server {
 // inLambdas runs every function as make build-local built it, under the emulator make
 // installs (TG_RIE, TG_LAMBDA_DIR: make test sets both), on the test's table.
 func inLambdas(t *testing.T, svc *token.Service) *Server {
-	return inLambdasWith(t, svc, AuthorizerCache{})
+	return inLambdasWith(t, svc, AuthorizerCache{}, nil)
 }
 
-// inLambdasWith is inLambdas with API Gateway's authorizer cache as given.
-func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache) *Server {
+// inLambdasWith is inLambdas with API Gateway's authorizer cache as given, and the
+// settings in env set too.
+func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache, env map[string]string) *Server {
 	rie, dir := os.Getenv("TG_RIE"), os.Getenv("TG_LAMBDA_DIR")
 	if rie == "" || dir == "" {
 		if os.Getenv("CI") == "true" {
@@ -86,14 +87,16 @@ func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache) *Ser
 		t.Skip("TG_RIE and TG_LAMBDA_DIR are not set: run the tests with `make test`")
 	}
 	tb := svc.Store.(*store.Table)
-	s, err := NewLambdaServer(localtest.Template(t), LambdaConfig{
+	cfg := LambdaConfig{
 		RIE: rie, Dir: dir, Env: os.Environ(), LogDir: filepath.Join(t.TempDir(), "logs"),
 		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) }, AuthorizerCache: cache,
 		Override: map[string]string{
 			"TABLE_NAME": tb.Name, "KMS_KEY_ID": localtest.KMSKey(t), "AUTH_CACHE_TTL": "0",
 			"NOTIFICATION_SENDER": localSender,
 		},
-	})
+	}
+	maps.Copy(cfg.Override, env)
+	s, err := NewLambdaServer(localtest.Template(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s
@@ -282,7 +285,7 @@ func TestEnvFileRoundTrip(t *testing.T) {
 func TestAuthorizerCacheCoversTheRoute(t *testing.T) {
 	svc := localtest.Service(t, nil)
 	s := inLambdasWith(t, svc, AuthorizerCache{TTL: 5 * time.Minute, Sources: []string{
-		"method.request.header.Authorization", "context.httpMethod", "context.resourcePath"}})
+		"method.request.header.Authorization", "context.httpMethod", "context.resourcePath"}}, nil)
 	srv := httptest.NewServer(s.Handler)
 	defer srv.Close()
 	admin, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "admin", Scopes: localtest.Admin.Scopes, Reason: "test"})
@@ -313,4 +316,49 @@ func TestAuthorizerCacheCoversTheRoute(t *testing.T) {
 	// ROUTE_SCOPES refuses GET /demo/echo to a token without tokens:read: a Deny, cached too.
 	require.Equal(t, http.StatusForbidden, get(audit.Plaintext.Reveal(), "/demo/echo"))
 	require.Equal(t, http.StatusForbidden, get(audit.Plaintext.Reveal(), "/demo/echo"), "a cached Deny stays a Deny")
+}
+
+// TestUsageCountsUnderTheEmulator: the authorizer's bootstrap under the official Lambda
+// runtime interface emulator registers its usage extension (INVOKE only: SHUTDOWN is
+// refused to internal extensions), writes a first use after the answer that made it,
+// every count once USAGE_FLUSH_INTERVAL has passed (after the next invocation), and
+// every pending one when the instance gets SIGTERM.
+func TestUsageCountsUnderTheEmulator(t *testing.T) {
+	svc := localtest.Service(t, nil)
+	s := inLambdasWith(t, svc, AuthorizerCache{}, map[string]string{"USAGE_FLUSH_INTERVAL": "1s"})
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	tok, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "counted", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	use := func(n int) {
+		t.Helper()
+		for range n {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/tokens/self", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+tok.Plaintext.Reveal())
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusOK, res.StatusCode)
+		}
+	}
+	useCount := func() int64 {
+		got, err := svc.Store.Get(context.Background(), tok.Token.ID)
+		require.NoError(t, err)
+		return got.UseCount
+	}
+	use(1)
+	require.Eventually(t, func() bool { return useCount() == 1 }, 2*time.Second, 20*time.Millisecond, "a first use is written right after its answer")
+	use(4)
+	time.Sleep(1100 * time.Millisecond) // USAGE_FLUSH_INTERVAL passes
+	use(1)
+	require.Eventually(t, func() bool { return useCount() == 6 }, 2*time.Second, 20*time.Millisecond, "6 uses: every count is written once the interval has passed")
+	use(3)
+	f := s.Lambdas.fns[authorizerFunction]
+	f.stop() // SIGTERM, as Lambda ends an instance
+	require.Eventually(t, func() bool { return useCount() == 9 }, 5*time.Second, 20*time.Millisecond, "SIGTERM writes the pending uses")
+
+	logged, err := os.ReadFile(f.logPath)
+	require.NoError(t, err)
+	require.NotContains(t, string(logged), "usage extension not registered", "the extension registers under the emulator: %s", logged)
 }
