@@ -11,10 +11,12 @@ import (
 
 // Resources a grant names.
 const (
-	Table = "table"  // the TokensTable
-	Key   = "key"    // the PepperKey
-	SES   = "ses"    // SES identities (sending as NOTIFICATION_SENDER)
-	Index = "index/" // + index name
+	Table = "table" // the TokensTable
+	Key   = "key"   // the PepperKey
+	SES   = "ses"   // SES identities (sending as NOTIFICATION_SENDER)
+	// SESConfigurationSet is the EmailConfigurationSet every mail is sent through.
+	SESConfigurationSet = "ses-configuration-set"
+	Index               = "index/" // + index name
 )
 
 // Grant is one allowed action on one resource; Keys are the dynamodb:LeadingKeys
@@ -53,8 +55,8 @@ var (
 	enrollment = join(
 		grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*", "ENROLL#*", "ENROLLFOR#*", "AUDIT#*"),
 		grants([]string{"dynamodb:PutItem"}, Table, "PRINCIPAL#*", "ENROLL#*", "ENROLLFOR#*", "AUDIT#*"),
-		pepper, grants([]string{"ses:SendEmail"}, SES))
-	sendMail = grants([]string{"ses:SendEmail"}, SES)
+		pepper, sendMail)
+	sendMail = join(grants([]string{"ses:SendEmail"}, SES), grants([]string{"ses:SendEmail"}, SESConfigurationSet))
 )
 
 // Calls are the calls of every function of template.yaml, by logical id.

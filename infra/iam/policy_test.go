@@ -16,7 +16,15 @@ var (
 	transformOnce sync.Once
 	transformed   map[string]json.RawMessage
 	transformErr  error
+	// transformedOutputs are the template's outputs after the transform.
+	transformedOutputs map[string]json.RawMessage
 )
+
+// transformOutputs are template.yaml's outputs after the SAM transform.
+func transformOutputs(t *testing.T) map[string]json.RawMessage {
+	transform(t)
+	return transformedOutputs
+}
 
 // transform runs the SAM translator (aws-sam-translator, installed with cfn-lint) on
 // template.yaml, as CloudFormation will at deploy time, with the given parameters.
@@ -32,9 +40,12 @@ func transform(t *testing.T, params ...string) map[string]json.RawMessage {
 			}
 			return nil, fmt.Errorf("sam transform (python3 with aws-sam-translator; make test installs cfn-lint, which brings it): %w", err)
 		}
-		var doc struct{ Resources map[string]json.RawMessage }
+		var doc struct{ Resources, Outputs map[string]json.RawMessage }
 		if err := json.Unmarshal(out, &doc); err != nil {
 			return nil, err
+		}
+		if len(params) == 0 {
+			transformedOutputs = doc.Outputs
 		}
 		return doc.Resources, nil
 	}
@@ -76,6 +87,8 @@ func resourceName(t *testing.T, r any) string {
 		return Index + strings.TrimSuffix(strings.TrimPrefix(s, `{"Fn::Sub":"${TokensTable.Arn}/index/`), `"}`)
 	case strings.Contains(s, `:ses:${AWS::Region}:${AWS::AccountId}:identity/*`):
 		return SES
+	case strings.Contains(s, `:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EmailConfigurationSet}`):
+		return SESConfigurationSet
 	}
 	t.Fatalf("unexpected policy resource %s", s)
 	return ""
