@@ -53,8 +53,10 @@ type LambdaConfig struct {
 	LogDir   string            // one <function>.log per emulator
 	Stage    string            // the stage in requestContext.path
 	// Denied hears of every AWS call a function made that its role would not allow
-	// (iam.Guard); nil: they are only refused.
+	// (iam.Roles.Guard); nil: they are only refused.
 	Denied func(string)
+	// Record, when set, collects the parts of each role the functions' calls used.
+	Record *iam.Record
 	// AuthorizerCache is API Gateway's cache of authorizer results (the template's
 	// tokengate APIs keep it off; an API that attaches the authorizer may turn it on).
 	AuthorizerCache AuthorizerCache
@@ -121,10 +123,14 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 	if l.stage == "" {
 		l.stage = "v1"
 	}
+	roles, err := localRoles(tmpl, envValue(cfg.Env, cfg.Override, "NOTIFICATION_SENDER"))
+	if err != nil {
+		return nil, err
+	}
 	index := map[string]int{}
 	for i, fn := range tmpl.Functions {
 		index[fn] = i
-		f, err := l.prepare(tmpl, cfg, fn)
+		f, err := l.prepare(tmpl, cfg, fn, roles)
 		if err != nil {
 			l.Close()
 			return nil, err
@@ -168,7 +174,7 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 }
 
 // prepare works out function fn's folder and environment.
-func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn string) (*lambdaFn, error) {
+func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn string, roles iam.Roles) (*lambdaFn, error) {
 	dir, err := filepath.Abs(filepath.Join(cfg.Dir, strings.ToLower(strings.TrimSuffix(fn, "Function"))))
 	if err != nil {
 		return nil, err
@@ -183,21 +189,24 @@ func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn strin
 		vars = map[string]string{}
 	}
 	maps.Copy(vars, cfg.Override)
-	// Least privilege, locally: DynamoDB through a proxy that refuses what the role
-	// would, and no endpoint at all for KMS or SES when the role has no such action.
-	if ddb := envValue(cfg.Env, vars, "AWS_ENDPOINT_URL_DYNAMODB"); ddb != "" {
-		guard, err := l.guard(fn, ddb, cfg.Denied)
-		if err != nil {
-			return nil, err
-		}
-		vars["AWS_ENDPOINT_URL_DYNAMODB"] = guard
-	}
-	for _, svc := range []string{"kms", "ses"} {
-		if !iam.Uses(fn, svc) {
-			vars["AWS_ENDPOINT_URL_"+strings.ToUpper(svc)] = unreachable
-			if svc == "ses" {
-				vars["AWS_ENDPOINT_URL_SESV2"] = unreachable
+	// Least privilege, locally: every DynamoDB, KMS and SES call through a proxy that
+	// refuses what the function's role in the template would, and no endpoint at all for
+	// a service the role has no action of.
+	for _, svc := range []string{"dynamodb", "kms", "ses"} {
+		name := "AWS_ENDPOINT_URL_" + strings.ToUpper(svc)
+		target := envValue(cfg.Env, vars, name)
+		switch {
+		case !roles.Uses(fn, svc):
+			vars[name] = unreachable
+		case target != "":
+			guard, err := l.guard(fn, svc, target, roles, cfg)
+			if err != nil {
+				return nil, err
 			}
+			vars[name] = guard
+		}
+		if svc == "ses" {
+			vars["AWS_ENDPOINT_URL_SESV2"] = vars[name]
 		}
 	}
 	vars["CATALOG_FILE"] = filepath.Join(dir, "catalog.json")
@@ -282,18 +291,19 @@ func envValue(env []string, vars map[string]string, k string) string {
 	return v
 }
 
-// guard starts function fn's DynamoDB proxy to target and returns its URL.
-func (l *lambdas) guard(fn, target string, denied func(string)) (string, error) {
+// guard starts function fn's proxy for service svc to target and returns its URL.
+func (l *lambdas) guard(fn, svc, target string, roles iam.Roles, cfg LambdaConfig) (string, error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return "", fmt.Errorf("AWS_ENDPOINT_URL_DYNAMODB=%q: %w", target, err)
+		return "", fmt.Errorf("the %s endpoint %q: %w", svc, target, err)
 	}
+	denied := cfg.Denied
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.Transport = iam.Guard(fn, http.DefaultTransport, func(msg string) {
+	proxy.Transport = roles.Guard(fn, http.DefaultTransport, cfg.Record, func(msg string) {
 		slog.Error("call refused: the role does not allow it", "function", fn, "call", msg)
 		if denied != nil {
 			denied(msg)
@@ -644,4 +654,10 @@ func (l *lambdas) handler(fn string, respond func(http.ResponseWriter, string)) 
 		w.WriteHeader(res.StatusCode)
 		_, _ = w.Write(payload)
 	})
+}
+
+// localRoles are the template's roles, the mail sender's condition resolved to sender
+// (NOTIFICATION_SENDER, which the template takes from the NotificationSender parameter).
+func localRoles(tmpl *samtemplate.Template, sender string) (iam.Roles, error) {
+	return iam.FromTemplate(tmpl, map[string]string{"NotificationSender": sender})
 }

@@ -36,21 +36,23 @@ func inProcess(t *testing.T, svc *token.Service) *Server {
 	tb := svc.Store.(*store.Table)
 	clients := localtest.Clients(t)
 	settings := testSettings(svc, 0)
+	roles, err := localRoles(localtest.Template(t), localSender)
+	require.NoError(t, err)
 	tableFor := func(fn string) *store.Table {
 		ddb := dynamodb.NewFromConfig(clients.AWS, func(o *dynamodb.Options) {
 			o.BaseEndpoint = boot.Endpoint("DynamoDB")
 			o.DisableValidateResponseChecksum = true
-			o.HTTPClient = &http.Client{Transport: iam.Guard(fn, http.DefaultTransport, func(msg string) { t.Errorf("least privilege: %s", msg) })}
+			o.HTTPClient = &http.Client{Transport: roles.Guard(fn, http.DefaultTransport, nil, func(msg string) { t.Errorf("least privilege: %s", msg) })}
 		})
 		return &store.Table{Client: ddb, Name: tb.Name, Retention: tb.Retention}
 	}
 	servicesFor := func(fn string) api.Services {
 		var keys *token.Keyring
-		if iam.Uses(fn, "kms") {
+		if roles.Uses(fn, "kms") {
 			keys = svc.Keys
 		}
 		var mail *boot.Clients
-		if iam.Uses(fn, "ses") {
+		if roles.Uses(fn, "ses") {
 			mail = &clients
 		}
 		return boot.Assemble(settings, tableFor(fn), keys, svc.Catalog, mail)
@@ -79,6 +81,15 @@ func inLambdas(t *testing.T, svc *token.Service) *Server {
 // inLambdasWith is inLambdas with API Gateway's authorizer cache as given, and the
 // settings in env set too.
 func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache, env map[string]string) *Server {
+	return inLambdasConfig(t, svc, env, func(c *LambdaConfig) { c.AuthorizerCache = cache })
+}
+
+// inLambdasRecording is inLambdas with every function's AWS calls recorded in rec.
+func inLambdasRecording(t *testing.T, svc *token.Service, rec *iam.Record, env map[string]string) *Server {
+	return inLambdasConfig(t, svc, env, func(c *LambdaConfig) { c.Record = rec })
+}
+
+func inLambdasConfig(t *testing.T, svc *token.Service, env map[string]string, with func(*LambdaConfig)) *Server {
 	rie, dir := os.Getenv("TG_RIE"), os.Getenv("TG_LAMBDA_DIR")
 	if rie == "" || dir == "" {
 		if os.Getenv("CI") == "true" {
@@ -89,13 +100,14 @@ func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache, env 
 	tb := svc.Store.(*store.Table)
 	cfg := LambdaConfig{
 		RIE: rie, Dir: dir, Env: os.Environ(), LogDir: filepath.Join(t.TempDir(), "logs"),
-		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) }, AuthorizerCache: cache,
+		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) },
 		Override: map[string]string{
 			"TABLE_NAME": tb.Name, "KMS_KEY_ID": localtest.KMSKey(t), "AUTH_CACHE_TTL": "0",
 			"NOTIFICATION_SENDER": localSender,
 		},
 	}
 	maps.Copy(cfg.Override, env)
+	with(&cfg)
 	s, err := NewLambdaServer(localtest.Template(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
