@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
+	"tokengate/shared/access"
 	"tokengate/shared/token"
 )
 
@@ -126,4 +128,56 @@ func TestEveryQueryVariantUnderTheRoles(t *testing.T) {
 		code, body := call(http.MethodGet, "/audit", q)
 		require.Equal(t, http.StatusOK, code, "GET /audit?%s: %s", q.Encode(), body)
 	}
+}
+
+// TestOpenAPIExamples posts every request body example of docs/openapi.yaml to its
+// route, through the local gateway under the roles, with the document checking every
+// request and response (localtest.CheckOpenAPI): an example the handler refuses as
+// malformed or for an unknown field, or that the document itself refuses, fails.
+func TestOpenAPIExamples(t *testing.T) {
+	svc := localtest.Service(t, nil)
+	s := inProcess(t, svc)
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	client := &http.Client{Transport: localtest.CheckOpenAPI(t, http.DefaultTransport)}
+	doc, _ := localtest.OpenAPI(t)
+	ctx := context.Background()
+	all := []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead, access.EmergencyActivate}
+	root, err := svc.Create(ctx, access.Caller{OwnerID: "root", Scopes: all}, token.CreateInput{Name: "root kit", Scopes: all, Reason: "examples"})
+	require.NoError(t, err)
+	_, err = svc.Approve(ctx, localtest.Admin, root.Token.ID, "examples")
+	require.NoError(t, err)
+
+	posted := 0
+	for _, path := range doc.Paths.InMatchingOrder() {
+		for method, op := range doc.Paths.Value(path).Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value == nil {
+				continue
+			}
+			media := op.RequestBody.Value.Content.Get("application/json")
+			require.NotNil(t, media, "%s %s: a JSON body", method, path)
+			require.NotNil(t, media.Example, "%s %s: docs/openapi.yaml gives an example body", method, path)
+			body, err := json.Marshal(media.Example)
+			require.NoError(t, err)
+			target, err := svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "example target", Scopes: []string{access.TokensRead}, Reason: "examples"})
+			require.NoError(t, err)
+			p := strings.ReplaceAll(path, "{id}", string(target.Token.ID))
+			if strings.HasPrefix(path, "/principals/") {
+				p = strings.ReplaceAll(path, "{id}", "alice")
+			}
+			req, err := http.NewRequest(method, srv.URL+p, strings.NewReader(string(body)))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+root.Plaintext.Reveal())
+			res, err := client.Do(req)
+			require.NoError(t, err)
+			answer, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.Less(t, res.StatusCode, 500, "%s %s %s: %s", method, path, body, answer)
+			require.NotContains(t, string(answer), "is not a known field", "%s %s: the example has a field the handler does not take", method, path)
+			require.NotContains(t, string(answer), "malformed", "%s %s: the example is not what the handler reads", method, path)
+			posted++
+		}
+	}
+	require.GreaterOrEqual(t, posted, 14, "every operation with a body")
 }
