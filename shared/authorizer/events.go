@@ -70,11 +70,16 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, e events.APIGatewayV2Custom
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: contextOf(d)}, nil
 }
 
-// HTTPIAM answers an HTTP API REQUEST event with an IAM policy for the route.
+// HTTPIAM answers an HTTP API REQUEST event with an IAM policy for the route: its
+// template, as for REST (RouteARN), so a cache keyed on the route reuses it correctly.
 func (a *Authorizer) HTTPIAM(ctx context.Context, e events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerIAMPolicyResponse, error) {
 	d := a.Check(ctx, httpRequest(e))
+	resource := e.RouteArn
+	if _, template, ok := strings.Cut(e.RouteKey, " "); ok { // not "$default"
+		resource = RouteARN(e.RouteArn, e.RequestContext.HTTP.Method, template)
+	}
 	return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{
-		PrincipalID: principal(d), PolicyDocument: policy(d.Allow, e.RouteArn), Context: contextOf(d),
+		PrincipalID: principal(d), PolicyDocument: policy(d.Allow, resource), Context: contextOf(d),
 	}, nil
 }
 
