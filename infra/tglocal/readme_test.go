@@ -110,6 +110,33 @@ func readmeWalkthrough(t *testing.T, lambda bool) {
 // SIGTERM, as `make stop` sends it: it must exit 0 and leave none of its processes.
 func readmeGateway(t *testing.T, state string, lambda bool) string {
 	t.Helper()
+	readmeState(t, state)
+	p := startServe(t, state, lambda)
+	t.Cleanup(func() {
+		children := childProcesses(p.cmd.Process.Pid)
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+			require.NoError(t, p.exitErr, "serve exits cleanly on SIGTERM; its log:\n%s", p.log())
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			t.Fatalf("serve did not exit within 30 s of SIGTERM; its log:\n%s", p.log())
+		}
+		if lambda {
+			require.NotEmpty(t, children, "serve -lambda runs the emulators")
+		}
+		for _, pid := range children {
+			require.Error(t, syscall.Kill(pid, 0), "process %d that serve started still runs after serve ended", pid)
+		}
+	})
+	return "http://" + p.addr
+}
+
+// readmeState is what `make run` leaves in state before it starts the gateway: a fresh
+// table bootstrapped as make run bootstraps it (root token in <state>/admin-token) and
+// the <state>/env setup writes (with a shorter AUTH_CACHE_TTL).
+func readmeState(t *testing.T, state string) {
+	t.Helper()
 	ctx := context.Background()
 	tb := localtest.Table(t)
 	clients := localtest.Clients(t)
@@ -125,72 +152,92 @@ func readmeGateway(t *testing.T, state string, lambda bool) string {
 	env["AUTH_CACHE_TTL"] = readmeCacheTTL
 	env["EXPIRY_NOTIFICATION_EMAILS"] = localExpiryRecipients
 	require.NoError(t, writeEnv(filepath.Join(state, "env"), env))
+}
 
-	addr := "127.0.0.1:" + freePorts(t, 1)[0]
-	args := []string{"serve", "-state", state, "-template", "../../template.yaml", "-addr", addr}
+// serveProcess is a `tglocal serve` the test started.
+type serveProcess struct {
+	addr    string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once it has ended; exitErr is then set
+	exitErr error
+	logPath string
+}
+
+func (p *serveProcess) log() string { b, _ := os.ReadFile(p.logPath); return string(b) }
+
+// startServe starts `tglocal serve` (lambda: -lambda) on state, as `tglocal gateway
+// start` does, on a free loopback port, and returns once it answers and has not ended
+// a moment later (a crash soon after listening, as a nil usage counter in Lambda mode
+// once caused, fails here).
+func startServe(t *testing.T, state string, lambda bool) *serveProcess {
+	t.Helper()
+	p := &serveProcess{addr: "127.0.0.1:" + freePorts(t, 1)[0], exited: make(chan struct{}), logPath: filepath.Join(t.TempDir(), "serve.log")}
+	args := []string{"serve", "-state", state, "-template", "../../template.yaml", "-addr", p.addr}
 	if lambda {
 		args = append(args, "-lambda")
 		if os.Getenv("TG_RIE") == "" || os.Getenv("TG_LAMBDA_DIR") == "" {
 			missingTool(t, "TG_RIE and TG_LAMBDA_DIR are not set: run the tests with `make test`")
 		}
 	}
-	cmd := exec.Command(tglocalBinary(t), args...)
+	p.cmd = exec.Command(tglocalBinary(t), args...)
 	// The test stack's endpoints and credentials, the emulator and the built functions
 	// (make test's environment), none of the developer's settings.
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !settingNames[k] && k != "TG_AWS_PORT" {
-			cmd.Env = append(cmd.Env, kv)
+			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "TG_AWS_PORT=0")
-	logPath := filepath.Join(t.TempDir(), "serve.log")
-	logf, err := os.Create(logPath)
+	p.cmd.Env = append(p.cmd.Env, "TG_AWS_PORT=0")
+	logf, err := os.Create(p.logPath)
 	require.NoError(t, err)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = cmd.Wait(); logf.Close(); close(exited) }()
-	serveLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	t.Cleanup(func() {
-		children := childProcesses(cmd.Process.Pid)
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-			require.NoError(t, exitErr, "serve exits cleanly on SIGTERM; its log:\n%s", serveLog())
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("serve did not exit within 30 s of SIGTERM; its log:\n%s", serveLog())
-		}
-		if lambda {
-			require.NotEmpty(t, children, "serve -lambda runs the emulators")
-		}
-		for _, pid := range children {
-			require.Error(t, syscall.Kill(pid, 0), "process %d that serve started still runs after serve ended", pid)
-		}
-	})
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	require.NoError(t, p.cmd.Start())
+	go func() { p.exitErr = p.cmd.Wait(); logf.Close(); close(p.exited) }()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		select {
-		case <-exited:
-			t.Fatalf("serve ended before it answered (%v); its log:\n%s", exitErr, serveLog())
+		case <-p.exited:
+			t.Fatalf("serve ended before it answered (%v); its log:\n%s", p.exitErr, p.log())
 		default:
 		}
-		if res, err := http.Get("http://" + addr + "/nowhere"); err == nil {
+		if res, err := http.Get("http://" + p.addr + "/nowhere"); err == nil {
 			res.Body.Close()
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "serve does not answer on %s; its log:\n%s", addr, serveLog())
+		require.True(t, time.Now().Before(deadline), "serve does not answer on %s; its log:\n%s", p.addr, p.log())
 		time.Sleep(100 * time.Millisecond)
 	}
-	// A crash soon after listening (a nil usage counter in Lambda mode once did) fails here.
 	time.Sleep(1500 * time.Millisecond)
 	select {
-	case <-exited:
-		t.Fatalf("serve ended after it began to answer (%v); its log:\n%s", exitErr, serveLog())
+	case <-p.exited:
+		t.Fatalf("serve ended after it began to answer (%v); its log:\n%s", p.exitErr, p.log())
 	default:
 	}
-	return "http://" + addr
+	return p
+}
+
+// TestServeLambdaKilled: `tglocal serve -lambda` ended without a chance to stop its
+// emulators (SIGKILL, a crash) leaves none of them, nor their bootstraps, running.
+func TestServeLambdaKilled(t *testing.T) {
+	state := filepath.Join(t.TempDir(), ".local")
+	readmeState(t, state)
+	p := startServe(t, state, true)
+	res, err := http.Get("http://" + p.addr + "/tokens/self") // the authorizer's bootstrap starts
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	children := childProcesses(p.cmd.Process.Pid)
+	require.Greater(t, len(children), 31, "31 emulators and the authorizer's bootstrap")
+	require.NoError(t, p.cmd.Process.Kill())
+	<-p.exited
+	require.Eventually(t, func() bool {
+		for _, pid := range children {
+			if syscall.Kill(pid, 0) == nil {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "the emulators end with serve")
 }
 
 // tglocalBinary is bin/tglocal as make test builds it (TG_TGLOCAL), else a fresh build.
