@@ -73,13 +73,15 @@ reset: stop ## stop and delete the local data (tokens, principals, keys, admin t
 clean: stop ## stop and remove local data, tools and builds
 	rm -rf .local bin .aws-sam
 
-lint: tools ## gofmt, go vet, go mod tidy -diff, staticcheck and cfn-lint (SAM transform included); starts no emulator
+lint: tools ## gofmt, go vet, go mod tidy -diff, staticcheck, cfn-lint (SAM transform included), docs/openapi.yaml in openapi-spec-validator and kin-openapi; starts no emulator
 	@bash infra/install.sh lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go mod tidy -diff
 	.local/tools/bin/staticcheck ./...
 	cfn-lint template.yaml
+	$${TG_PYTHON:-python3} -m openapi_spec_validator docs/openapi.yaml
+	go test -count=1 -run '^TestOpenAPIDocument$$' ./infra/tglocal
 
 test: export CI := true
 test: tools lint browser $(LOCAL_BIN) ## start the test stack and run every test (exports CI=true: a missing emulator fails)

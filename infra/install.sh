@@ -5,7 +5,7 @@
 #          a launcher that binds 127.0.0.1), aws-ses-v2-local (npm), local-kms (go install of
 #          infra/localkms, which serves it on 127.0.0.1) and the Lambda runtime interface
 #          emulator (go install)
-#   lint   cfn-lint (pip, when missing) and staticcheck (go install)
+#   lint   cfn-lint and openapi-spec-validator (pip, when missing) and staticcheck (go install)
 # Usage: infra/install.sh stack|lint
 set -euo pipefail
 
@@ -158,6 +158,11 @@ install_cfn_lint() {
     if have pyenv; then pyenv rehash >/dev/null 2>&1 || true; fi
     hash -r
     have cfn-lint || die "cfn-lint installed by pip but not on PATH (add pip's script dir, e.g. ~/.local/bin, to PATH)"
+  fi
+  # openapi-spec-validator reads docs/openapi.yaml as Python users' tools do (YAML 1.1).
+  if ! "$PYTHON" -c 'import openapi_spec_validator' >/dev/null 2>&1; then
+    echo "install: openapi-spec-validator (pip)"
+    quiet "pip install openapi-spec-validator" "$PYTHON" -m pip install --quiet openapi-spec-validator
   fi
 }
 

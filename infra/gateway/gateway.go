@@ -39,7 +39,9 @@ type Options struct {
 	// defaults do ({"message": ...} in JSON).
 	Responses map[string]samtemplate.GatewayResponse
 	// IdentityHeaders are the headers the authorizer's identity sources name; a request
-	// missing one is refused with 401 without calling Authorize. Empty: Authorization.
+	// missing one is refused with 401 without calling Authorize. Empty: none, as for a
+	// REQUEST authorizer without identity sources (possible while API Gateway's cache of
+	// its results is off), which API Gateway calls for every request.
 	IdentityHeaders []string
 	// Throttles are the template's MethodSettings throttling: a request over a route's
 	// limit gets THROTTLED (429) before the authorizer runs.
@@ -70,9 +72,6 @@ func NewWithOptions(routes []samtemplate.Route, handlers map[string]http.Handler
 		own = &accessLog{w: os.Stderr}
 	}
 	identity := opts.IdentityHeaders
-	if len(identity) == 0 {
-		identity = []string{"Authorization"}
-	}
 	resp := responses(opts.Responses)
 	now := opts.Now
 	if now == nil {

@@ -160,7 +160,7 @@ func TestRouting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			gw, err := NewWithLogger(testRoutes, echoAll(testRoutes), authorize(&calls), quietLogger())
+			gw, err := NewWithOptions(testRoutes, echoAll(testRoutes), authorize(&calls), Options{Log: quietLogger(), IdentityHeaders: []string{"Authorization"}})
 			require.NoError(t, err)
 
 			req := httptest.NewRequest(tt.method, tt.path, nil)
@@ -188,7 +188,7 @@ func TestRouting(t *testing.T) {
 // as a buggy or hostile middleware might: handlers must only ever see the authorizer's.
 func TestInjectedCallerIsDropped(t *testing.T) {
 	calls := 0
-	gw, err := NewWithLogger(testRoutes, echoAll(testRoutes), authorize(&calls), quietLogger())
+	gw, err := NewWithOptions(testRoutes, echoAll(testRoutes), authorize(&calls), Options{Log: quietLogger(), IdentityHeaders: []string{"Authorization"}})
 	require.NoError(t, err)
 	inject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gw.ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), evilCaller)))
@@ -414,4 +414,27 @@ func TestThrottling(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer good")
 	gw.ServeHTTP(get, req)
 	require.Equal(t, http.StatusOK, get.Code, "other routes have the stage's own limit")
+}
+
+// TestNoIdentitySource: without identity sources (the template's authorizers, whose
+// result cache is off) every request reaches the authorizer, an X-API-Key one too.
+func TestNoIdentitySource(t *testing.T) {
+	calls := 0
+	gw, err := NewWithOptions(testRoutes, echoAll(testRoutes), func(r *http.Request) (access.Caller, Verdict) {
+		calls++
+		if r.Header.Get("X-API-Key") == "good" {
+			return goodCaller, Allow
+		}
+		return access.Caller{}, Unauthorized
+	}, Options{Log: quietLogger()})
+	require.NoError(t, err)
+	req := httptest.NewRequest("GET", "/tokens/self", nil)
+	req.Header.Set("X-API-Key", "good")
+	rec := httptest.NewRecorder()
+	gw.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	rec = httptest.NewRecorder()
+	gw.ServeHTTP(rec, httptest.NewRequest("GET", "/tokens/self", nil))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, "no credentials: the authorizer says 401")
+	require.Equal(t, 2, calls)
 }

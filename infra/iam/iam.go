@@ -1,12 +1,23 @@
-// Package iam is the table of the AWS calls each function makes, which is what its role
-// in template.yaml must allow and nothing more: TestPolicies checks the transformed
-// template against it, and Guard enforces it on the wire in the tests, so a function
-// that makes a call its role does not allow fails locally as it would on AWS.
+// Package iam reads each function's role from template.yaml and plays IAM with it
+// locally: Guard refuses on the wire every AWS call a role would not allow (DynamoDB
+// Local, local-kms and the SES emulator check no permission, so without it a function
+// could make a call its role lacks and only fail on AWS), and records which part of the
+// role each allowed call used. The roles are the template's, never a table kept by hand:
+// TestPolicies checks that this reading is what the SAM transform deploys, and the
+// gateway's tests (TestRolesAreExact) that every function uses every part of its role,
+// so a role allows exactly the calls its function makes.
 package iam
 
 import (
+	"encoding/json"
+	"fmt"
 	"path"
+	"regexp"
 	"slices"
+	"sort"
+	"strings"
+
+	"tokengate/infra/samtemplate"
 )
 
 // Resources a grant names.
@@ -15,157 +26,245 @@ const (
 	Key   = "key"    // the PepperKey
 	SES   = "ses"    // SES identities (sending as NOTIFICATION_SENDER)
 	Index = "index/" // + index name
+	// SESConfigurationSet is the EmailConfigurationSet every mail is sent through.
+	SESConfigurationSet = "ses-configuration-set"
 )
 
-// Grant is one allowed action on one resource; Keys are the dynamodb:LeadingKeys
-// patterns the partition keys must match (nil: any, as for an index or a service).
+// Grant is one statement of a role, for one action and one resource: the
+// dynamodb:LeadingKeys patterns every partition key must match (nil: no such
+// condition), and the other condition keys with the value each must equal.
 type Grant struct {
-	Action   string
-	Resource string
-	Keys     []string
+	Action    string
+	Resource  string
+	Keys      []string
+	Condition map[string]string
 }
 
-func grants(actions []string, resource string, keys ...string) []Grant {
-	out := make([]Grant, 0, len(actions))
-	for _, a := range actions {
-		out = append(out, Grant{Action: a, Resource: resource, Keys: keys})
+// Roles are the grants of each function's role, by logical id.
+type Roles map[string][]Grant
+
+// FromTemplate reads every function's role from t. params resolve a condition's Ref to a
+// parameter (ses:FromAddress is NotificationSender's value); a Ref without a value is
+// kept as "Ref:<name>", which no call matches.
+func FromTemplate(t *samtemplate.Template, params map[string]string) (Roles, error) {
+	out := Roles{}
+	for _, fn := range t.Functions {
+		g, err := FromStatements(t.Policies[fn], params)
+		if err != nil {
+			return nil, fmt.Errorf("role of %s: %w", fn, err)
+		}
+		out[fn] = g
 	}
-	return out
+	return out, nil
 }
 
-func join(gs ...[]Grant) []Grant { return slices.Concat(gs...) }
+// FromStatements reads policy statements (template.yaml's, or the SAM transform's).
+func FromStatements(stmts []json.RawMessage, params map[string]string) ([]Grant, error) {
+	var out []Grant
+	for _, raw := range stmts {
+		var st struct {
+			Effect    string
+			Action    any
+			Resource  json.RawMessage
+			Condition map[string]map[string]any
+		}
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return nil, err
+		}
+		if st.Effect != "Allow" {
+			return nil, fmt.Errorf("only Allow statements are read: %s", raw)
+		}
+		var keys []string
+		cond := map[string]string{}
+		for op, kv := range st.Condition {
+			for k, v := range kv {
+				switch {
+				case k == "dynamodb:LeadingKeys":
+					if op != "ForAllValues:StringLike" {
+						return nil, fmt.Errorf("dynamodb:LeadingKeys must be ForAllValues:StringLike, not %s", op)
+					}
+					keys = strs(v)
+				case op == "StringEquals":
+					cond[k] = value(v, params)
+				default:
+					return nil, fmt.Errorf("condition %s %s is not read", op, k)
+				}
+			}
+		}
+		var resources []json.RawMessage
+		if err := json.Unmarshal(st.Resource, &resources); err != nil {
+			resources = []json.RawMessage{st.Resource}
+		}
+		for _, r := range resources {
+			name, err := ResourceName(r)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range strs(st.Action) {
+				if strings.Contains(a, "*") {
+					return nil, fmt.Errorf("wildcard action %s", a)
+				}
+				out = append(out, Grant{Action: a, Resource: name, Keys: keys, Condition: cond})
+			}
+		}
+	}
+	return out, nil
+}
 
 var (
-	// pepper: read the sealed pepper versions at cold start and decrypt them; nothing
-	// at run time creates one (the bootstrap command does, with its own credentials).
-	pepper = join(grants([]string{"dynamodb:Query"}, Table, "PEPPER"), grants([]string{"kms:Decrypt"}, Key))
-	// write: a token change is a TransactWriteItems of an UpdateItem of the token and a
-	// PutItem of its audit record; the rules read the token and principals.
-	write = join(
-		grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*", "PRINCIPAL#*"),
-		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*"),
-		grants([]string{"dynamodb:PutItem"}, Table, "AUDIT#*"),
-	)
-	// principalWrite: a change of a principal is an UpdateItem (it adds to vouchedBy,
-	// never replaces it).
-	principalWrite = grants([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Table, "PRINCIPAL#*")
-	// enrollment: a principal (created here or already there) is sent a one-time secret,
-	// stored only as a keyed hash (ENROLL#), made the principal's current one (ENROLLFOR#)
-	// with its audit record and the sender added to the principal's vouchedBy (an
-	// UpdateItem of PRINCIPAL#), in one transaction.
-	enrollment = join(
-		grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*", "ENROLL#*", "ENROLLFOR#*", "AUDIT#*"),
-		grants([]string{"dynamodb:PutItem"}, Table, "PRINCIPAL#*", "ENROLL#*", "ENROLLFOR#*", "AUDIT#*"),
-		grants([]string{"dynamodb:UpdateItem"}, Table, "PRINCIPAL#*"),
-		pepper, grants([]string{"ses:SendEmail"}, SES))
-	sendMail = grants([]string{"ses:SendEmail"}, SES)
+	tableArn  = regexp.MustCompile(`^\{"Fn::GetAtt":(\["TokensTable","Arn"\]|"TokensTable\.Arn")\}$`)
+	keyArn    = regexp.MustCompile(`^\{"Fn::GetAtt":(\["PepperKey","Arn"\]|"PepperKey\.Arn")\}$`)
+	indexArn  = regexp.MustCompile(`^\{"Fn::Sub":"\$\{TokensTable\.Arn\}/index/([A-Za-z0-9]+)"\}$`)
+	sesArn    = regexp.MustCompile(`^\{"Fn::Sub":"arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:identity/\*"\}$`)
+	configArn = regexp.MustCompile(`^\{"Fn::Sub":"arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:configuration-set/\$\{EmailConfigurationSet\}"\}$`)
 )
 
-// Calls are the calls of every function of template.yaml, by logical id.
-var Calls = map[string][]Grant{
-	"AuthorizerFunction": join(
-		grants([]string{"dynamodb:GetItem", "dynamodb:BatchGetItem"}, Table, "TOKEN#*", "PRINCIPAL#*"),
-		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*", "RATE#*"),
-		pepper),
-	// A new token is one TransactWriteItems: a PutItem of the token (only if its id is
-	// new), ConditionChecks that its owner principal and its parent (the calling token)
-	// are unchanged, and a PutItem of its audit record. The calling token is read (its
-	// limits bound the new one); the owner only for a token of another principal, or
-	// after it changed.
-	"CreateTokenFunction": join(
-		grants([]string{"dynamodb:GetItem", "dynamodb:ConditionCheckItem"}, Table, "PRINCIPAL#*", "TOKEN#*"),
-		grants([]string{"dynamodb:PutItem"}, Table, "TOKEN#*", "AUDIT#*"),
-		pepper),
-	"RotateTokenFunction":  join(write, pepper),
-	"UpdateTokenFunction":  write,
-	"DisableTokenFunction": write,
-	"EnableTokenFunction":  write,
-	"RevokeTokenFunction":  write,
-	"ApproveTokenFunction": write,
-	"RejectTokenFunction":  write,
-	"EmergencyOnFunction":  write,
-	"EmergencyOffFunction": write,
-	"ListTokensFunction": join(
-		grants([]string{"dynamodb:Query"}, Index+"byOwner"), grants([]string{"dynamodb:Query"}, Index+"byCreated"),
-		grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*")),
-	"SelfTokenFunction":     grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"),
-	"GetTokenFunction":      grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"),
-	"AlertsFunction":        grants([]string{"dynamodb:Query"}, Index+"byExpiry"),
-	"TokenHistoryFunction":  join(grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*"), grants([]string{"dynamodb:Query"}, Table, "AUDIT#*")),
-	"AuditLogFunction":      join(grants([]string{"dynamodb:Query"}, Index+"byOwner"), grants([]string{"dynamodb:Query"}, Index+"byCreated")),
-	"ListApprovalsFunction": grants([]string{"dynamodb:Query"}, Index+"byExpiry"),
-	"ReportLeakedFunction": join(
-		grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*", "PRINCIPAL#*"),
-		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*", "RATE#*"),
-		grants([]string{"dynamodb:PutItem"}, Table, "AUDIT#*"),
-		pepper, sendMail),
-	"NotifierFunction": join(
-		grants([]string{"dynamodb:Query"}, Index+"byExpiry"),
-		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*"),
-		grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*"),
-		sendMail),
-	"ListPrincipalsFunction":  grants([]string{"dynamodb:Query"}, Index+"byCreated"),
-	"GetPrincipalFunction":    grants([]string{"dynamodb:GetItem"}, Table, "PRINCIPAL#*"),
-	"CreatePrincipalFunction": enrollment,
-	"SendEnrollmentFunction":  enrollment,
-	// POST /enroll: counts tries per address (RATE#), reads the secret's hash (ENROLL#)
-	// and the principal, marks the secret used while checking it is still the principal's
-	// current one (ENROLLFOR#) and the principal still as read (PRINCIPAL#), and mints the
-	// principal's first token with its audit record.
-	"EnrollFunction": join(
-		grants([]string{"dynamodb:GetItem"}, Table, "TOKEN#*", "PRINCIPAL#*", "ENROLL#*"),
-		grants([]string{"dynamodb:UpdateItem"}, Table, "TOKEN#*", "ENROLL#*", "RATE#*"),
-		grants([]string{"dynamodb:ConditionCheckItem"}, Table, "ENROLLFOR#*", "PRINCIPAL#*"),
-		grants([]string{"dynamodb:PutItem"}, Table, "AUDIT#*"),
-		pepper),
-	"ConsoleFunction":         nil, // embedded files: no AWS call at all
-	"UpdatePrincipalFunction": principalWrite,
-	"DeletePrincipalFunction": grants([]string{"dynamodb:GetItem", "dynamodb:DeleteItem"}, Table, "PRINCIPAL#*"),
-	"ListScopesFunction":      nil, // the catalog file beside bootstrap: no AWS call at all
-	"ListRolesFunction":       nil,
-	"DemoEchoFunction":        nil,
+// ResourceName names a policy resource the way Grant does.
+func ResourceName(raw json.RawMessage) (string, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(v) // compact
+	s := string(b)
+	switch {
+	case tableArn.MatchString(s):
+		return Table, nil
+	case keyArn.MatchString(s):
+		return Key, nil
+	case indexArn.MatchString(s):
+		return Index + indexArn.FindStringSubmatch(s)[1], nil
+	case sesArn.MatchString(s):
+		return SES, nil
+	case configArn.MatchString(s):
+		return SESConfigurationSet, nil
+	}
+	return "", fmt.Errorf("unexpected policy resource %s", s)
 }
 
-// Allows reports whether fn may call action on resource with the given partition keys
-// (every one must match a pattern, as ForAllValues:StringLike requires).
-func Allows(fn, action, resource string, keys []string) bool {
-	for _, g := range Calls[fn] {
-		if g.Action != action || g.Resource != resource {
+func value(v any, params map[string]string) string {
+	if m, ok := v.(map[string]any); ok {
+		if ref, ok := m["Ref"].(string); ok {
+			if p, ok := params[ref]; ok {
+				return p
+			}
+			return "Ref:" + ref
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+// Need is what one AWS call needs a role to allow: IAM authorizes each such need of a
+// request (a transaction item by item) on its own.
+type Need struct {
+	Action    string
+	Resource  string
+	Keys      []string          // partition keys of the items (or of the index) it reads or writes
+	Condition map[string]string // the request's condition values (kms:EncryptionContext:…, ses:FromAddress)
+}
+
+// allow finds the grant of fn's role that allows n, and the pattern each key matched.
+func (r Roles) allow(fn string, n Need) (Grant, []string, bool) {
+	for _, g := range r[fn] {
+		if g.Action != n.Action || g.Resource != n.Resource {
 			continue
 		}
-		if matchAll(g.Keys, keys) {
+		matched, ok := matchAll(g.Keys, n.Keys)
+		if !ok {
+			continue
+		}
+		condOK := true
+		for k, v := range g.Condition {
+			condOK = condOK && n.Condition[k] == v
+		}
+		if condOK {
+			return g, matched, true
+		}
+	}
+	return Grant{}, nil, false
+}
+
+// Allows reports whether fn's role allows n.
+func (r Roles) Allows(fn string, n Need) bool {
+	_, _, ok := r.allow(fn, n)
+	return ok
+}
+
+// Uses reports whether fn's role names an action of service at all.
+func (r Roles) Uses(fn, service string) bool {
+	for _, g := range r[fn] {
+		if strings.HasPrefix(g.Action, service+":") {
 			return true
 		}
 	}
 	return false
 }
 
-// Uses reports whether fn may call a service at all (its role names the action prefix).
-func Uses(fn, service string) bool {
-	for _, g := range Calls[fn] {
-		if len(g.Action) > len(service) && g.Action[:len(service)+1] == service+":" {
-			return true
+// Units are fn's role as the smallest parts a call can use: one per action, resource,
+// LeadingKeys pattern and condition. TestRolesAreExact compares them with those used.
+func (r Roles) Units(fn string) []string {
+	var out []string
+	for _, g := range r[fn] {
+		if g.Keys == nil {
+			out = append(out, unit(g, ""))
+		}
+		for _, k := range g.Keys {
+			out = append(out, unit(g, k))
 		}
 	}
-	return false
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
-func matchAll(patterns, keys []string) bool {
+func unit(g Grant, key string) string {
+	conds := make([]string, 0, len(g.Condition))
+	for k, v := range g.Condition {
+		conds = append(conds, k+"="+v)
+	}
+	sort.Strings(conds)
+	s := g.Action + " " + g.Resource
+	if key != "" {
+		s += " keys " + key
+	}
+	if len(conds) > 0 {
+		s += " if " + strings.Join(conds, ",")
+	}
+	return s
+}
+
+// matchAll reports whether every key matches one of patterns (ForAllValues:StringLike),
+// and which pattern each matched; patterns nil: no condition, anything matches.
+func matchAll(patterns, keys []string) ([]string, bool) {
 	if patterns == nil {
-		return true
+		return nil, true
 	}
+	var matched []string
 	for _, k := range keys {
 		ok := false
 		for _, p := range patterns {
 			// IAM's StringLike: * and ? wildcards, as path.Match has them for keys without "/".
 			if m, _ := path.Match(p, k); m {
-				ok = true
+				matched, ok = append(matched, p), true
 				break
 			}
 		}
 		if !ok {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return matched, true
 }

@@ -51,6 +51,10 @@ type Template struct {
 	// IdentityHeaders are the headers the REST APIs' default authorizer names as identity
 	// sources: API Gateway answers 401 without calling it when one is missing.
 	IdentityHeaders []string
+	// Policies are each function's inline policy statements (Policies: - Statement:),
+	// as JSON with intrinsic functions left as they are ({"Fn::GetAtt": ...},
+	// {"Fn::Sub": ...}, {"Ref": ...}): infra/iam reads them as the function's role.
+	Policies map[string][]json.RawMessage
 }
 
 // Throttle is one MethodSettings entry's throttling: requests per second and burst for a
@@ -133,6 +137,9 @@ func Parse(name string, data []byte, isJSON bool) (*Template, error) {
 	}
 	if err == nil {
 		t.Environment, err = environment(data, isJSON, t.Parameters, t.Functions)
+	}
+	if err == nil {
+		t.Policies, err = policies(data, isJSON)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", path, err)
@@ -669,4 +676,50 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// policies reads every function's inline policy statements, intrinsics kept.
+func policies(data []byte, isJSON bool) (map[string][]json.RawMessage, error) {
+	keep := func(name string, input any, _ any) any { return map[string]any{name: input} }
+	overrides := map[string]intrinsics.IntrinsicHandler{}
+	for _, fn := range []string{"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Join", "Fn::Select", "Fn::ImportValue", "Fn::FindInMap"} {
+		overrides[fn] = keep
+	}
+	process := intrinsics.ProcessYAML
+	if isJSON {
+		process = intrinsics.ProcessJSON
+	}
+	processed, err := process(data, &intrinsics.ProcessorOptions{IntrinsicHandlerOverrides: overrides})
+	if err != nil {
+		return nil, fmt.Errorf("resolve intrinsics: %w", err)
+	}
+	var raw struct {
+		Resources map[string]struct {
+			Type       string
+			Properties struct {
+				Policies json.RawMessage
+			}
+		}
+	}
+	if err := json.Unmarshal(processed, &raw); err != nil {
+		return nil, fmt.Errorf("read policies: %w", err)
+	}
+	out := map[string][]json.RawMessage{}
+	for id, r := range raw.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		out[id] = nil
+		if len(r.Properties.Policies) == 0 {
+			continue
+		}
+		var docs []struct{ Statement []json.RawMessage }
+		if err := json.Unmarshal(r.Properties.Policies, &docs); err != nil {
+			return nil, fmt.Errorf("function %s: Policies must be a list of inline statements: %w", id, err)
+		}
+		for _, d := range docs {
+			out[id] = append(out[id], d.Statement...)
+		}
+	}
+	return out, nil
 }

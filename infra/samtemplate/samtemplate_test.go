@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func TestLoadRealTemplate(t *testing.T) {
 	require.NotContains(t, tpl.Environment["CreateTokenFunction"], "ROUTE_SCOPES")
 
 	require.Equal(t, "tg", tpl.Parameters["TokenPrefix"])
-	require.Equal(t, "0", tpl.Parameters["AuthorizerResultTtlInSeconds"], "Number defaults become strings")
+	require.Equal(t, "100", tpl.Parameters["ApiRateLimit"], "Number defaults become strings")
 
 	require.Equal(t, "TokensTable", tpl.Table.LogicalID)
 	require.Equal(t, "ttl", tpl.Table.TTLAttribute)
@@ -383,4 +384,19 @@ func TestSampleEventsMatchRoutes(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		require.Contains(t, routeKeys[name], ev.RouteKey, "%s: routeKey of a route of its function", file)
 	}
+}
+
+// TestSamBuildInSource: every function is built by the Makefile from CodeUri ".", so sam
+// build must build in the checkout (samconfig.toml's build_in_source): otherwise it copies
+// the whole folder, .local/ and bin/ included, once per function before building.
+func TestSamBuildInSource(t *testing.T) {
+	cfg, err := os.ReadFile("../../samconfig.toml")
+	require.NoError(t, err)
+	section := regexp.MustCompile(`(?s)\[default\.build\.parameters\]\n(.*?)(\n\[|$)`).FindSubmatch(cfg)
+	require.NotNil(t, section, "samconfig.toml has [default.build.parameters]")
+	require.Regexp(t, `(?m)^build_in_source = true$`, string(section[1]))
+	tmpl, err := os.ReadFile("../../template.yaml")
+	require.NoError(t, err)
+	require.Equal(t, strings.Count(string(tmpl), "Type: AWS::Serverless::Function"), strings.Count(string(tmpl), "CodeUri: .\n"),
+		"every function is built from the checkout by the Makefile")
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -51,6 +52,9 @@ type bootstrapOptions struct {
 	// expired, missing), mint a new root token for the superuser ID. Set for the local
 	// stack only (make run), never by a flag.
 	Renew bool
+	// PrefixGiven: -prefix was on the command line, so a stack's TokenPrefix output does
+	// not replace it.
+	PrefixGiven bool
 }
 
 func bootstrapFlags(args []string) (bootstrapOptions, error) {
@@ -71,6 +75,7 @@ func bootstrapFlags(args []string) (bootstrapOptions, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, &exitError{2, err.Error()}
 	}
+	fs.Visit(func(f *flag.Flag) { o.PrefixGiven = o.PrefixGiven || f.Name == "prefix" })
 	if (o.Table == "") != (o.Key == "") {
 		return o, &exitError{2, "give -table and -key together (or -stack)"}
 	}
@@ -153,16 +158,8 @@ func bootstrapTarget(ctx context.Context, o *bootstrapOptions) (target, error) {
 		if len(out.Stacks) == 0 {
 			return target{}, &exitError{2, "no stack " + o.Stack}
 		}
-		for _, op := range out.Stacks[0].Outputs {
-			switch aws.ToString(op.OutputKey) {
-			case "TableName":
-				o.Table = aws.ToString(op.OutputValue)
-			case "PepperKeyId":
-				o.Key = aws.ToString(op.OutputValue)
-			}
-		}
-		if o.Table == "" || o.Key == "" {
-			return target{}, &exitError{2, "stack " + o.Stack + " has no TableName and PepperKeyId outputs: is it a tokengate stack?"}
+		if err := o.fromOutputs(out.Stacks[0].Outputs); err != nil {
+			return target{}, err
 		}
 	}
 	ddb := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
@@ -173,6 +170,28 @@ func bootstrapTarget(ctx context.Context, o *bootstrapOptions) (target, error) {
 	})
 	k := kms.NewFromConfig(cfg, func(ko *kms.Options) { ko.BaseEndpoint = boot.Endpoint("KMS") })
 	return target{DynamoDB: ddb, KMS: k, Table: o.Table, Key: o.Key}, nil
+}
+
+// fromOutputs takes the table, the key and the token prefix from a tokengate stack's
+// outputs (TableName, PepperKeyId, TokenPrefix): the root token must carry the prefix the
+// functions were deployed with, or their authorizer refuses it.
+func (o *bootstrapOptions) fromOutputs(outputs []cftypes.Output) error {
+	for _, op := range outputs {
+		switch aws.ToString(op.OutputKey) {
+		case "TableName":
+			o.Table = aws.ToString(op.OutputValue)
+		case "PepperKeyId":
+			o.Key = aws.ToString(op.OutputValue)
+		case "TokenPrefix":
+			if !o.PrefixGiven {
+				o.Prefix = aws.ToString(op.OutputValue)
+			}
+		}
+	}
+	if o.Table == "" || o.Key == "" {
+		return &exitError{2, "stack " + o.Stack + " has no TableName and PepperKeyId outputs: is it a tokengate stack?"}
+	}
+	return nil
 }
 
 // runBootstrap does the work on a resolved target.

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
@@ -116,4 +119,64 @@ func TestBootstrap(t *testing.T) {
 		_, err = bootstrapFlags([]string{"-id", "no spaces allowed"})
 		require.True(t, errors.As(err, &ee))
 	})
+}
+
+// TestBootstrapReadsTheStackOutputs: with -stack, the table, the key and the token
+// prefix come from the stack's outputs (a root token with another prefix than the
+// functions' would never authenticate); -prefix given on the command line wins.
+func TestBootstrapReadsTheStackOutputs(t *testing.T) {
+	outputs := []cftypes.Output{
+		{OutputKey: aws.String("TableName"), OutputValue: aws.String("tokengate-TokensTable-1")},
+		{OutputKey: aws.String("PepperKeyId"), OutputValue: aws.String("1234abcd")},
+		{OutputKey: aws.String("TokenPrefix"), OutputValue: aws.String("acme")},
+	}
+	o, err := bootstrapFlags([]string{"-stack", "tokengate"})
+	require.NoError(t, err)
+	require.NoError(t, o.fromOutputs(outputs))
+	require.Equal(t, "tokengate-TokensTable-1", o.Table)
+	require.Equal(t, "1234abcd", o.Key)
+	require.Equal(t, "acme", o.Prefix)
+
+	o, err = bootstrapFlags([]string{"-stack", "tokengate", "-prefix", "tg"})
+	require.NoError(t, err)
+	require.NoError(t, o.fromOutputs(outputs))
+	require.Equal(t, "tg", o.Prefix, "a -prefix given wins")
+
+	o, err = bootstrapFlags([]string{"-stack", "other"})
+	require.NoError(t, err)
+	var ee *exitError
+	require.ErrorAs(t, o.fromOutputs(outputs[2:]), &ee, "not a tokengate stack")
+	require.Equal(t, 2, ee.code)
+}
+
+// TestDocumentedBootstrapCommands: every bootstrap command README.md and
+// docs/local-aws.md show names a target the command honours (make bootstrap STACK=…,
+// or -stack, or -table with -key), and none sets variables that bootstrap ignores.
+func TestDocumentedBootstrapCommands(t *testing.T) {
+	seen := 0
+	for _, doc := range []string{"../../README.md", "../../docs/local-aws.md"} {
+		b, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		for _, block := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+			for _, line := range strings.Split(block[1], "\n") {
+				line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "# or:"))
+				if strings.HasPrefix(line, "#") {
+					continue
+				}
+				switch {
+				case strings.HasPrefix(line, "make bootstrap"):
+					seen++
+					require.Regexp(t, `\bSTACK=\S+`, line, "%s: %s", doc, line)
+				case strings.Contains(line, "tglocal bootstrap"):
+					seen++
+					before, args, _ := strings.Cut(line, "tglocal bootstrap")
+					require.NotContains(t, before, "=", "%s: bootstrap reads no variables but AWS's: %s", doc, line)
+					o, err := bootstrapFlags(strings.Fields(args))
+					require.NoError(t, err, "%s: %s", doc, line)
+					require.True(t, o.Stack != "" || (o.Table != "" && o.Key != ""), "%s: %s names no target: it would exit 2 or bootstrap the local stack", doc, line)
+				}
+			}
+		}
+	}
+	require.GreaterOrEqual(t, seen, 4, "the documented bootstrap commands were found")
 }

@@ -53,8 +53,25 @@ type LambdaConfig struct {
 	LogDir   string            // one <function>.log per emulator
 	Stage    string            // the stage in requestContext.path
 	// Denied hears of every AWS call a function made that its role would not allow
-	// (iam.Guard); nil: they are only refused.
+	// (iam.Roles.Guard); nil: they are only refused.
 	Denied func(string)
+	// Record, when set, collects the parts of each role the functions' calls used.
+	Record *iam.Record
+	// AuthorizerCache is API Gateway's cache of authorizer results (the template's
+	// tokengate APIs keep it off; an API that attaches the authorizer may turn it on).
+	AuthorizerCache AuthorizerCache
+}
+
+// AuthorizerCache is what API Gateway's authorizer result cache is keyed on and for how
+// long it keeps a policy. With a TTL, a request whose identity sources are all equal to a
+// cached one's gets that policy without the authorizer being called, and API Gateway
+// checks the policy against this request's method ARN: what the policy does not cover is
+// refused with 403.
+type AuthorizerCache struct {
+	TTL time.Duration
+	// Sources as in identitySource: method.request.header.<name>, context.httpMethod,
+	// context.resourcePath, context.identity.sourceIp. A request missing one is 401.
+	Sources []string
 }
 
 // unreachable is where a function's endpoint for a service its role does not allow
@@ -66,6 +83,15 @@ type lambdas struct {
 	fns    map[string]*lambdaFn
 	stage  string
 	guards []*http.Server // one DynamoDB proxy per function, enforcing its role
+	cache  AuthorizerCache
+	mu     sync.Mutex
+	cached map[string]cachedPolicy // by identity source values
+}
+
+// cachedPolicy is one authorizer result in the gateway's cache.
+type cachedPolicy struct {
+	res     events.APIGatewayCustomAuthorizerResponse
+	expires time.Time
 }
 
 type lambdaFn struct {
@@ -93,14 +119,18 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, err
 	}
-	l := &lambdas{fns: map[string]*lambdaFn{}, stage: cfg.Stage}
+	l := &lambdas{fns: map[string]*lambdaFn{}, stage: cfg.Stage, cache: cfg.AuthorizerCache, cached: map[string]cachedPolicy{}}
 	if l.stage == "" {
 		l.stage = "v1"
+	}
+	roles, err := localRoles(tmpl, envValue(cfg.Env, cfg.Override, "NOTIFICATION_SENDER"))
+	if err != nil {
+		return nil, err
 	}
 	index := map[string]int{}
 	for i, fn := range tmpl.Functions {
 		index[fn] = i
-		f, err := l.prepare(tmpl, cfg, fn)
+		f, err := l.prepare(tmpl, cfg, fn, roles)
 		if err != nil {
 			l.Close()
 			return nil, err
@@ -144,7 +174,7 @@ func startLambdas(tmpl *samtemplate.Template, cfg LambdaConfig) (*lambdas, error
 }
 
 // prepare works out function fn's folder and environment.
-func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn string) (*lambdaFn, error) {
+func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn string, roles iam.Roles) (*lambdaFn, error) {
 	dir, err := filepath.Abs(filepath.Join(cfg.Dir, strings.ToLower(strings.TrimSuffix(fn, "Function"))))
 	if err != nil {
 		return nil, err
@@ -159,21 +189,24 @@ func (l *lambdas) prepare(tmpl *samtemplate.Template, cfg LambdaConfig, fn strin
 		vars = map[string]string{}
 	}
 	maps.Copy(vars, cfg.Override)
-	// Least privilege, locally: DynamoDB through a proxy that refuses what the role
-	// would, and no endpoint at all for KMS or SES when the role has no such action.
-	if ddb := envValue(cfg.Env, vars, "AWS_ENDPOINT_URL_DYNAMODB"); ddb != "" {
-		guard, err := l.guard(fn, ddb, cfg.Denied)
-		if err != nil {
-			return nil, err
-		}
-		vars["AWS_ENDPOINT_URL_DYNAMODB"] = guard
-	}
-	for _, svc := range []string{"kms", "ses"} {
-		if !iam.Uses(fn, svc) {
-			vars["AWS_ENDPOINT_URL_"+strings.ToUpper(svc)] = unreachable
-			if svc == "ses" {
-				vars["AWS_ENDPOINT_URL_SESV2"] = unreachable
+	// Least privilege, locally: every DynamoDB, KMS and SES call through a proxy that
+	// refuses what the function's role in the template would, and no endpoint at all for
+	// a service the role has no action of.
+	for _, svc := range []string{"dynamodb", "kms", "ses"} {
+		name := "AWS_ENDPOINT_URL_" + strings.ToUpper(svc)
+		target := envValue(cfg.Env, vars, name)
+		switch {
+		case !roles.Uses(fn, svc):
+			vars[name] = unreachable
+		case target != "":
+			guard, err := l.guard(fn, svc, target, roles, cfg)
+			if err != nil {
+				return nil, err
 			}
+			vars[name] = guard
+		}
+		if svc == "ses" {
+			vars["AWS_ENDPOINT_URL_SESV2"] = vars[name]
 		}
 	}
 	vars["CATALOG_FILE"] = filepath.Join(dir, "catalog.json")
@@ -197,7 +230,7 @@ func (f *lambdaFn) start(rie, invokeAddr, apiAddr string) error {
 	defer logf.Close()
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, "--log-level", "error", f.bootstrap)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = f.dir, f.env, logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with its emulator
+	cmd.SysProcAttr = emulatorProcAttr() // stop the bootstrap with its emulator, the emulator with tglocal
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start emulator of %s: %w", f.name, err)
 	}
@@ -258,18 +291,19 @@ func envValue(env []string, vars map[string]string, k string) string {
 	return v
 }
 
-// guard starts function fn's DynamoDB proxy to target and returns its URL.
-func (l *lambdas) guard(fn, target string, denied func(string)) (string, error) {
+// guard starts function fn's proxy for service svc to target and returns its URL.
+func (l *lambdas) guard(fn, svc, target string, roles iam.Roles, cfg LambdaConfig) (string, error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return "", fmt.Errorf("AWS_ENDPOINT_URL_DYNAMODB=%q: %w", target, err)
+		return "", fmt.Errorf("the %s endpoint %q: %w", svc, target, err)
 	}
+	denied := cfg.Denied
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.Transport = iam.Guard(fn, http.DefaultTransport, func(msg string) {
+	proxy.Transport = roles.Guard(fn, http.DefaultTransport, cfg.Record, func(msg string) {
 		slog.Error("call refused: the role does not allow it", "function", fn, "call", msg)
 		if denied != nil {
 			denied(msg)
@@ -440,14 +474,30 @@ func resourceOf(pattern string) string {
 }
 
 // authorize invokes the authorizer function with the REQUEST event API Gateway sends and
-// reads its answer as API Gateway does: the error "Unauthorized" is 401, a Deny policy
-// 403, an Allow policy lets the request through with the policy's context.
+// reads its answer as API Gateway does: the error "Unauthorized" is 401; otherwise the
+// policy decides for this request's method ARN (an Allow statement covering it lets the
+// request through with the policy's context, anything else is 403). With the cache on, a
+// policy is reused for every request with the same identity source values, and checked
+// against each one's method ARN.
 func (l *lambdas) authorize(authorizerFn string) gateway.Authorize {
 	return func(r *http.Request) (access.Caller, gateway.Verdict) {
 		p := proxyRequest(r, resourceOf(r.Pattern), l.stage)
+		methodArn := "arn:aws:execute-api:us-east-1:123456789012:local/" + l.stage + "/" + r.Method + p.Path
+		key, ok := l.cacheKey(p)
+		if !ok {
+			return access.Caller{}, gateway.Unauthorized // an identity source is missing
+		}
+		if key != "" {
+			l.mu.Lock()
+			c, hit := l.cached[key]
+			l.mu.Unlock()
+			if hit && time.Now().Before(c.expires) {
+				return verdictOf(c.res, methodArn)
+			}
+		}
 		ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
 			Type:      "REQUEST",
-			MethodArn: "arn:aws:execute-api:us-east-1:123456789012:local/" + l.stage + "/" + r.Method + p.Path,
+			MethodArn: methodArn,
 			Resource:  p.Resource, Path: p.Path, HTTPMethod: p.HTTPMethod,
 			Headers: p.Headers, MultiValueHeaders: p.MultiValueHeaders,
 			QueryStringParameters: p.QueryStringParameters, MultiValueQueryStringParameters: p.MultiValueQueryStringParameters,
@@ -470,22 +520,92 @@ func (l *lambdas) authorize(authorizerFn string) gateway.Authorize {
 		if err := json.Unmarshal(out, &res); err != nil || len(res.PolicyDocument.Statement) == 0 {
 			return access.Caller{}, gateway.Failed
 		}
-		for _, st := range res.PolicyDocument.Statement {
-			if st.Effect != "Allow" {
-				return access.Caller{}, gateway.Denied
+		if key != "" {
+			l.mu.Lock()
+			l.cached[key] = cachedPolicy{res: res, expires: time.Now().Add(l.cache.TTL)}
+			l.mu.Unlock()
+		}
+		return verdictOf(res, methodArn)
+	}
+}
+
+// cacheKey is the request's identity source values, "" when the cache is off; ok is
+// false when one is missing (API Gateway answers 401 without calling the authorizer).
+func (l *lambdas) cacheKey(p events.APIGatewayProxyRequest) (key string, ok bool) {
+	if l.cache.TTL <= 0 {
+		return "", true
+	}
+	var b strings.Builder
+	for _, src := range l.cache.Sources {
+		var v string
+		switch {
+		case strings.HasPrefix(src, "method.request.header."):
+			v = p.Headers[http.CanonicalHeaderKey(strings.TrimPrefix(src, "method.request.header."))]
+		case src == "context.httpMethod":
+			v = p.HTTPMethod
+		case src == "context.resourcePath":
+			v = p.Resource
+		case src == "context.identity.sourceIp":
+			v = p.RequestContext.Identity.SourceIP
+		}
+		if v == "" {
+			return "", false
+		}
+		b.WriteString(v)
+		b.WriteByte(0)
+	}
+	return b.String(), true
+}
+
+// verdictOf is API Gateway's reading of an authorizer's policy for one method ARN: an
+// explicit Deny covering it, or no Allow covering it, is 403.
+func verdictOf(res events.APIGatewayCustomAuthorizerResponse, methodArn string) (access.Caller, gateway.Verdict) {
+	allowed := false
+	for _, st := range res.PolicyDocument.Statement {
+		covers := false
+		for _, pattern := range st.Resource {
+			covers = covers || arnMatches(pattern, methodArn)
+		}
+		switch {
+		case covers && st.Effect == "Deny":
+			return access.Caller{}, gateway.Denied
+		case covers && st.Effect == "Allow":
+			allowed = true
+		}
+	}
+	if !allowed {
+		return access.Caller{}, gateway.Denied
+	}
+	// API Gateway hands the context to the function with every value a string.
+	ctx := map[string]any{}
+	for k, v := range res.Context {
+		ctx[k] = fmt.Sprint(v)
+	}
+	c, ok := access.CallerFromContext(ctx)
+	if !ok {
+		return access.Caller{}, gateway.Failed
+	}
+	return c, gateway.Allow
+}
+
+// arnMatches is IAM's resource matching: * any run of characters (slashes included), ?
+// one character.
+func arnMatches(pattern, arn string) bool {
+	if pattern == "" {
+		return arn == ""
+	}
+	switch pattern[0] {
+	case '*':
+		for i := 0; i <= len(arn); i++ {
+			if arnMatches(pattern[1:], arn[i:]) {
+				return true
 			}
 		}
-		// API Gateway hands the context to the function with every value a string.
-		ctx := map[string]any{}
-		for k, v := range res.Context {
-			ctx[k] = fmt.Sprint(v)
-		}
-		c, ok := access.CallerFromContext(ctx)
-		if !ok {
-			return access.Caller{}, gateway.Failed
-		}
-		return c, gateway.Allow
+		return false
+	case '?':
+		return arn != "" && arnMatches(pattern[1:], arn[1:])
 	}
+	return arn != "" && arn[0] == pattern[0] && arnMatches(pattern[1:], arn[1:])
 }
 
 // handler sends a request to fn as a REST proxy event and writes its proxy response.
@@ -534,4 +654,10 @@ func (l *lambdas) handler(fn string, respond func(http.ResponseWriter, string)) 
 		w.WriteHeader(res.StatusCode)
 		_, _ = w.Write(payload)
 	})
+}
+
+// localRoles are the template's roles, the mail sender's condition resolved to sender
+// (NOTIFICATION_SENDER, which the template takes from the NotificationSender parameter).
+func localRoles(tmpl *samtemplate.Template, sender string) (iam.Roles, error) {
+	return iam.FromTemplate(tmpl, map[string]string{"NotificationSender": sender})
 }

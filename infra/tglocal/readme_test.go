@@ -3,20 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
-	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"tokengate/infra/gateway"
 	"tokengate/infra/localtest"
 	"tokengate/shared/token"
 )
@@ -33,15 +32,27 @@ const (
 	readmeCacheSleep = "1.5"
 )
 
-// TestReadmeWalkthrough runs the README's walkthrough as a reader would after `make run`:
-// the ```sh blocks between <!-- walkthrough --> and <!-- /walkthrough -->, in order, in one
-// bash session, in a folder whose .local/admin-token holds the root token of a freshly
-// bootstrapped table, against the local gateway as `make run` serves it (template.yaml's
-// routes, the real authorizer and handlers) on the test stack. It fails, naming the block and the command, where a command fails, answers
-// another status than the one the README shows after it (`# 201 …`), or answers without a
-// "field":value the README shows (values with … differ on every machine and are not
-// compared). `sleep 30` (waiting for AUTH_CACHE_TTL) waits the test gateway's TTL instead.
+// TestReadmeWalkthrough runs the README's walkthrough as a reader would after `make run`
+// and after `make run LAMBDA=1`: the ```sh blocks between <!-- walkthrough --> and
+// <!-- /walkthrough -->, in order, in one bash session, in a folder whose
+// .local/admin-token holds the root token of a freshly bootstrapped table, against
+// `tglocal serve` (with -lambda: every function its built bootstrap under the Lambda
+// runtime interface emulator) started as make run starts it, on the test stack. It fails,
+// naming the block and the command, where a command fails, answers another status than
+// the one the README shows after it (`# 201 …`), or answers without a "field":value the
+// README shows (values with … differ on every machine and are not compared). `sleep 30`
+// (waiting for AUTH_CACHE_TTL) waits the test gateway's TTL instead. Then serve is
+// stopped as make stop stops it: it must exit cleanly and leave no emulator behind.
 func TestReadmeWalkthrough(t *testing.T) {
+	for _, mode := range []struct {
+		name   string
+		lambda bool
+	}{{"in-process", false}, {"lambda", true}} {
+		t.Run(mode.name, func(t *testing.T) { readmeWalkthrough(t, mode.lambda) })
+	}
+}
+
+func readmeWalkthrough(t *testing.T, lambda bool) {
 	bash, err := exec.LookPath("bash")
 	require.NoError(t, err, "the walkthrough runs in bash")
 	_, err = exec.LookPath("curl")
@@ -53,7 +64,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	require.NotEmpty(t, blocks, "README.md has no walkthrough")
 
 	dir := t.TempDir()
-	api := readmeGateway(t, filepath.Join(dir, ".local", "admin-token"))
+	api := readmeGateway(t, filepath.Join(dir, ".local"), lambda)
 	localtest.SES(t)
 	ses := strings.TrimSuffix(os.Getenv("SES_STORE_URL"), "/store")
 
@@ -91,42 +102,187 @@ func TestReadmeWalkthrough(t *testing.T) {
 	t.Logf("transcript:\n%s", transcript.String())
 }
 
-// readmeGateway is `make run` on the test stack: a fresh table bootstrapped as `make run`
-// bootstraps it (root token written to tokenFile), and the local gateway that `tglocal
-// serve` runs (inProcessServer, with the settings make run gives it but a shorter
-// AUTH_CACHE_TTL) on a free loopback port. It returns the gateway's URL.
-func readmeGateway(t *testing.T, tokenFile string) string {
+// readmeGateway is `make run` (lambda: `make run LAMBDA=1`) on the test stack: a fresh
+// table bootstrapped as `make run` bootstraps it (root token written to
+// <state>/admin-token), the <state>/env that setup writes (with a shorter
+// AUTH_CACHE_TTL), and `tglocal serve` itself, started as `tglocal gateway start` starts
+// it, on a free loopback port. It returns the gateway's URL. On cleanup serve gets
+// SIGTERM, as `make stop` sends it: it must exit 0 and leave none of its processes.
+func readmeGateway(t *testing.T, state string, lambda bool) string {
+	t.Helper()
+	readmeState(t, state)
+	p := startServe(t, state, lambda)
+	t.Cleanup(func() {
+		children := childProcesses(p.cmd.Process.Pid)
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+			require.NoError(t, p.exitErr, "serve exits cleanly on SIGTERM; its log:\n%s", p.log())
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			t.Fatalf("serve did not exit within 30 s of SIGTERM; its log:\n%s", p.log())
+		}
+		if lambda {
+			require.NotEmpty(t, children, "serve -lambda runs the emulators")
+		}
+		for _, pid := range children {
+			require.Error(t, syscall.Kill(pid, 0), "process %d that serve started still runs after serve ended", pid)
+		}
+	})
+	return "http://" + p.addr
+}
+
+// readmeState is what `make run` leaves in state before it starts the gateway: a fresh
+// table bootstrapped as make run bootstraps it (root token in <state>/admin-token) and
+// the <state>/env setup writes (with a shorter AUTH_CACHE_TTL).
+func readmeState(t *testing.T, state string) {
 	t.Helper()
 	ctx := context.Background()
 	tb := localtest.Table(t)
 	clients := localtest.Clients(t)
 	tmpl := localtest.Template(t)
-	require.NoError(t, os.MkdirAll(filepath.Dir(tokenFile), 0o700))
+	catalog, err := filepath.Abs("../catalog.json")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(state, 0o700))
 	require.NoError(t, runBootstrap(ctx, target{DynamoDB: clients.DynamoDB, KMS: clients.KMS, Table: tb.Name, Key: localtest.KMSKey(t)},
-		bootstrapOptions{ID: "admin", Name: "Local admin", Email: "admin@localhost", Prefix: token.DefaultPrefix, Catalog: "../catalog.json", TokenFile: tokenFile}))
+		bootstrapOptions{ID: "admin", Name: "Local admin", Email: "admin@localhost", Prefix: token.DefaultPrefix, Catalog: catalog, TokenFile: filepath.Join(state, "admin-token")}))
 
 	env := settingDefaults(tmpl)
-	maps.Copy(env, notifierDefaults(tmpl, os.Getenv))
-	env["TABLE_NAME"], env["KMS_KEY_ID"], env["CATALOG_FILE"] = tb.Name, localtest.KMSKey(t), "../catalog.json"
+	env["TABLE_NAME"], env["KMS_KEY_ID"], env["CATALOG_FILE"] = tb.Name, localtest.KMSKey(t), catalog
 	env["AUTH_CACHE_TTL"] = readmeCacheTTL
-	getenv := func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
+	env["EXPIRY_NOTIFICATION_EMAILS"] = localExpiryRecipients
+	require.NoError(t, writeEnv(filepath.Join(state, "env"), env))
+}
+
+// serveProcess is a `tglocal serve` the test started.
+type serveProcess struct {
+	addr    string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once it has ended; exitErr is then set
+	exitErr error
+	logPath string
+}
+
+func (p *serveProcess) log() string { b, _ := os.ReadFile(p.logPath); return string(b) }
+
+// startServe starts `tglocal serve` (lambda: -lambda) on state, as `tglocal gateway
+// start` does, on a free loopback port, and returns once it answers and has not ended
+// a moment later (a crash soon after listening, as a nil usage counter in Lambda mode
+// once caused, fails here).
+func startServe(t *testing.T, state string, lambda bool) *serveProcess {
+	t.Helper()
+	p := &serveProcess{addr: "127.0.0.1:" + freePorts(t, 1)[0], exited: make(chan struct{}), logPath: filepath.Join(t.TempDir(), "serve.log")}
+	args := []string{"serve", "-state", state, "-template", "../../template.yaml", "-addr", p.addr}
+	if lambda {
+		args = append(args, "-lambda")
+		if os.Getenv("TG_RIE") == "" || os.Getenv("TG_LAMBDA_DIR") == "" {
+			missingTool(t, "TG_RIE and TG_LAMBDA_DIR are not set: run the tests with `make test`")
 		}
-		return os.Getenv(k) // the test stack's endpoints and credentials
 	}
-	s, err := inProcessServer(ctx, tmpl, getenv)
+	p.cmd = exec.Command(tglocalBinary(t), args...)
+	// The test stack's endpoints and credentials, the emulator and the built functions
+	// (make test's environment), none of the developer's settings.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !settingNames[k] && k != "TG_AWS_PORT" {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Env = append(p.cmd.Env, "TG_AWS_PORT=0")
+	logf, err := os.Create(p.logPath)
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	require.NoError(t, p.cmd.Start())
+	go func() { p.exitErr = p.cmd.Wait(); logf.Close(); close(p.exited) }()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case <-p.exited:
+			t.Fatalf("serve ended before it answered (%v); its log:\n%s", p.exitErr, p.log())
+		default:
+		}
+		if res, err := http.Get("http://" + p.addr + "/nowhere"); err == nil {
+			res.Body.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "serve does not answer on %s; its log:\n%s", p.addr, p.log())
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	select {
+	case <-p.exited:
+		t.Fatalf("serve ended after it began to answer (%v); its log:\n%s", p.exitErr, p.log())
+	default:
+	}
+	return p
+}
+
+// TestServeLambdaKilled: `tglocal serve -lambda` ended without a chance to stop its
+// emulators (SIGKILL, a crash) leaves none of them, nor their bootstraps, running.
+func TestServeLambdaKilled(t *testing.T) {
+	state := filepath.Join(t.TempDir(), ".local")
+	readmeState(t, state)
+	p := startServe(t, state, true)
+	res, err := http.Get("http://" + p.addr + "/tokens/self") // the authorizer's bootstrap starts
 	require.NoError(t, err)
-	srv := gateway.Server(s.Handler, gateway.APIGatewayLimits)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	usageCtx, stopUsage := context.WithCancel(context.Background())
-	usageDone := make(chan struct{})
-	go func() { s.Usage.Run(usageCtx, time.Second, time.Now); close(usageDone) }()
-	t.Cleanup(func() { stopUsage(); <-usageDone })
-	return "http://" + ln.Addr().String()
+	res.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	children := childProcesses(p.cmd.Process.Pid)
+	require.Greater(t, len(children), 31, "31 emulators and the authorizer's bootstrap")
+	require.NoError(t, p.cmd.Process.Kill())
+	<-p.exited
+	require.Eventually(t, func() bool {
+		for _, pid := range children {
+			if syscall.Kill(pid, 0) == nil {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "the emulators end with serve")
+}
+
+// tglocalBinary is bin/tglocal as make test builds it (TG_TGLOCAL), else a fresh build.
+func tglocalBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("TG_TGLOCAL"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "tglocal")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+// childProcesses are the pids of pid's children and their descendants, from /proc.
+func childProcesses(pid int) []int {
+	parents := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after its ")".
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 {
+			ppid, _ := strconv.Atoi(fields[1])
+			parents[ppid] = append(parents[ppid], child)
+		}
+	}
+	var out []int
+	todo := []int{pid}
+	for len(todo) > 0 {
+		p := todo[0]
+		todo = todo[1:]
+		for _, c := range parents[p] {
+			out = append(out, c)
+			todo = append(todo, c)
+		}
+	}
+	return out
 }
 
 // walkBlock is one ```sh block of the walkthrough.

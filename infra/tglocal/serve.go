@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -141,7 +142,7 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 	}
 	var s *Server
 	if lambdaMode {
-		s, err = NewLambdaServer(tmpl, localLambdaConfig(state))
+		s, err = NewLambdaServer(tmpl, localLambdaConfig(state, env))
 	} else {
 		s, err = inProcessServer(ctx, tmpl, env.Getenv)
 	}
@@ -152,12 +153,15 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 	if err := startSchedules(ctx, tmpl, env.Getenv); err != nil {
 		return err
 	}
-	// Usage counts are written off the response path: due ones every second (a first
-	// use shows within a second), every one on shutdown.
-	usageDone := make(chan struct{})
-	usageCtx, stopUsage := context.WithCancel(context.WithoutCancel(ctx))
-	go func() { s.Usage.Run(usageCtx, time.Second, time.Now); close(usageDone) }()
-	defer func() { stopUsage(); <-usageDone }()
+	// In process, usage counts are written off the response path: due ones every second
+	// (a first use shows within a second), every one on shutdown. In Lambda mode the
+	// authorizer's bootstrap counts and writes them itself, as on AWS.
+	if s.Usage != nil {
+		usageDone := make(chan struct{})
+		usageCtx, stopUsage := context.WithCancel(context.WithoutCancel(ctx))
+		go func() { s.Usage.Run(usageCtx, time.Second, time.Now); close(usageDone) }()
+		defer func() { stopUsage(); <-usageDone }()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -216,11 +220,16 @@ func inProcessServer(ctx context.Context, tmpl *samtemplate.Template, getenv fun
 }
 
 // localLambdaConfig is Lambda mode on the `make run` stack: the binaries of make
-// build-local (TG_LAMBDA_DIR), the emulator make installs (TG_RIE), the settings setup wrote to <state>/env, and
-// TG_LAMBDA_PORT as the first of the emulators' ports (free ports when unset).
-func localLambdaConfig(state string) LambdaConfig {
+// build-local (TG_LAMBDA_DIR), the emulator make installs (TG_RIE), the settings setup
+// wrote to <state>/env with the local stand-ins in-process mode uses too (the sender and
+// the console address: localEnv), and TG_LAMBDA_PORT as the first of the emulators'
+// ports (free ports when unset).
+func localLambdaConfig(state string, env localEnv) LambdaConfig {
 	base, _ := localstack.LambdaPort.In(localstack.Run, os.Getenv)
-	override, _ := readEnv(filepath.Join(state, "env"))
+	override := map[string]string{}
+	for i := len(env) - 1; i >= 0; i-- { // the first layer wins
+		maps.Copy(override, env[i])
+	}
 	return LambdaConfig{
 		RIE: envOr("TG_RIE", filepath.Join(".local", "tools", "bin", "aws-lambda-rie")), Dir: envOr("TG_LAMBDA_DIR", filepath.Join(".local", "lambda")),
 		PortBase: base, Env: os.Environ(), Override: override, LogDir: filepath.Join(state, "logs", "lambda"),

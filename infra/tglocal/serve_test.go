@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
@@ -35,21 +36,23 @@ func inProcess(t *testing.T, svc *token.Service) *Server {
 	tb := svc.Store.(*store.Table)
 	clients := localtest.Clients(t)
 	settings := testSettings(svc, 0)
+	roles, err := localRoles(localtest.Template(t), localSender)
+	require.NoError(t, err)
 	tableFor := func(fn string) *store.Table {
 		ddb := dynamodb.NewFromConfig(clients.AWS, func(o *dynamodb.Options) {
 			o.BaseEndpoint = boot.Endpoint("DynamoDB")
 			o.DisableValidateResponseChecksum = true
-			o.HTTPClient = &http.Client{Transport: iam.Guard(fn, http.DefaultTransport, func(msg string) { t.Errorf("least privilege: %s", msg) })}
+			o.HTTPClient = &http.Client{Transport: roles.Guard(fn, http.DefaultTransport, nil, func(msg string) { t.Errorf("least privilege: %s", msg) })}
 		})
 		return &store.Table{Client: ddb, Name: tb.Name, Retention: tb.Retention}
 	}
 	servicesFor := func(fn string) api.Services {
 		var keys *token.Keyring
-		if iam.Uses(fn, "kms") {
+		if roles.Uses(fn, "kms") {
 			keys = svc.Keys
 		}
 		var mail *boot.Clients
-		if iam.Uses(fn, "ses") {
+		if roles.Uses(fn, "ses") {
 			mail = &clients
 		}
 		return boot.Assemble(settings, tableFor(fn), keys, svc.Catalog, mail)
@@ -72,6 +75,21 @@ func inProcess(t *testing.T, svc *token.Service) *Server {
 // inLambdas runs every function as make build-local built it, under the emulator make
 // installs (TG_RIE, TG_LAMBDA_DIR: make test sets both), on the test's table.
 func inLambdas(t *testing.T, svc *token.Service) *Server {
+	return inLambdasWith(t, svc, AuthorizerCache{}, nil)
+}
+
+// inLambdasWith is inLambdas with API Gateway's authorizer cache as given, and the
+// settings in env set too.
+func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache, env map[string]string) *Server {
+	return inLambdasConfig(t, svc, env, func(c *LambdaConfig) { c.AuthorizerCache = cache })
+}
+
+// inLambdasRecording is inLambdas with every function's AWS calls recorded in rec.
+func inLambdasRecording(t *testing.T, svc *token.Service, rec *iam.Record, env map[string]string) *Server {
+	return inLambdasConfig(t, svc, env, func(c *LambdaConfig) { c.Record = rec })
+}
+
+func inLambdasConfig(t *testing.T, svc *token.Service, env map[string]string, with func(*LambdaConfig)) *Server {
 	rie, dir := os.Getenv("TG_RIE"), os.Getenv("TG_LAMBDA_DIR")
 	if rie == "" || dir == "" {
 		if os.Getenv("CI") == "true" {
@@ -80,14 +98,17 @@ func inLambdas(t *testing.T, svc *token.Service) *Server {
 		t.Skip("TG_RIE and TG_LAMBDA_DIR are not set: run the tests with `make test`")
 	}
 	tb := svc.Store.(*store.Table)
-	s, err := NewLambdaServer(localtest.Template(t), LambdaConfig{
+	cfg := LambdaConfig{
 		RIE: rie, Dir: dir, Env: os.Environ(), LogDir: filepath.Join(t.TempDir(), "logs"),
 		Denied: func(msg string) { t.Errorf("least privilege: %s", msg) },
 		Override: map[string]string{
 			"TABLE_NAME": tb.Name, "KMS_KEY_ID": localtest.KMSKey(t), "AUTH_CACHE_TTL": "0",
 			"NOTIFICATION_SENDER": localSender,
 		},
-	})
+	}
+	maps.Copy(cfg.Override, env)
+	with(&cfg)
+	s, err := NewLambdaServer(localtest.Template(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s
@@ -137,6 +158,16 @@ func endToEnd(t *testing.T, mode gatewayMode, lambda bool) {
 	code, self := call(admin.Plaintext.Reveal(), "GET", "/tokens/self", "")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, string(admin.Token.ID), self["id"])
+
+	// SPEC: Authorization: Bearer, or X-API-Key. No identity source keeps the gateway
+	// from calling the authorizer with the latter.
+	keyReq, err := http.NewRequest("GET", srv.URL+"/tokens/self", nil)
+	require.NoError(t, err)
+	keyReq.Header.Set("X-API-Key", admin.Plaintext.Reveal())
+	keyRes, err := client.Do(keyReq)
+	require.NoError(t, err)
+	keyRes.Body.Close()
+	require.Equal(t, http.StatusOK, keyRes.StatusCode, "X-API-Key is accepted beside Bearer")
 
 	code, p := call("", "GET", "/tokens/self", "")
 	require.Equal(t, http.StatusUnauthorized, code, "no token")
@@ -259,4 +290,90 @@ func TestEnvFileRoundTrip(t *testing.T) {
 	out, err := exec.Command("bash", "-c", "set -a; . "+path+"; set +a; printf %s \"$TG_TEST_JSON|$TG_TEST_QUOTE\"").Output()
 	require.NoError(t, err)
 	require.Equal(t, values["TG_TEST_JSON"]+"|it's", string(out), "a shell reads the file back the same")
+}
+
+// TestAuthorizerCacheCoversTheRoute: with API Gateway's authorizer cache on, keyed as
+// docs/attach-authorizer.md says (the token, the method, the resource template), an Allow
+// decided for GET /tokens/A is reused for GET /tokens/B, the same route: the policy
+// covers the route's template, not only the path it was decided for. Another route is
+// decided afresh, and a Deny is never widened to an Allow.
+func TestAuthorizerCacheCoversTheRoute(t *testing.T) {
+	svc := localtest.Service(t, nil)
+	s := inLambdasWith(t, svc, AuthorizerCache{TTL: 5 * time.Minute, Sources: []string{
+		"method.request.header.Authorization", "context.httpMethod", "context.resourcePath"}}, nil)
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	admin, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "admin", Scopes: localtest.Admin.Scopes, Reason: "test"})
+	require.NoError(t, err)
+	a, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "a", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	b, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "b", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	audit, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "audit-only", Scopes: []string{"audit:read"}, Reason: "test"})
+	require.NoError(t, err)
+	get := func(tok, path string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	tok := admin.Plaintext.Reveal()
+	require.Equal(t, http.StatusOK, get(tok, "/tokens/"+string(a.Token.ID)), "decided by the authorizer, then cached")
+	require.Equal(t, http.StatusOK, get(tok, "/tokens/"+string(b.Token.ID)), "the cached Allow covers the route, not only /tokens/A")
+	require.Equal(t, http.StatusOK, get(tok, "/tokens/"+string(a.Token.ID)+"/history"), "another route: decided afresh")
+	require.Equal(t, http.StatusUnauthorized, get("", "/tokens/"+string(a.Token.ID)), "a missing identity source is 401 before any authorizer")
+	// ROUTE_SCOPES refuses GET /demo/echo to a token without tokens:read: a Deny, cached too.
+	require.Equal(t, http.StatusForbidden, get(audit.Plaintext.Reveal(), "/demo/echo"))
+	require.Equal(t, http.StatusForbidden, get(audit.Plaintext.Reveal(), "/demo/echo"), "a cached Deny stays a Deny")
+}
+
+// TestUsageCountsUnderTheEmulator: the authorizer's bootstrap under the official Lambda
+// runtime interface emulator registers its usage extension (INVOKE only: SHUTDOWN is
+// refused to internal extensions), writes a first use after the answer that made it,
+// every count once USAGE_FLUSH_INTERVAL has passed (after the next invocation), and
+// every pending one when the instance gets SIGTERM.
+func TestUsageCountsUnderTheEmulator(t *testing.T) {
+	svc := localtest.Service(t, nil)
+	s := inLambdasWith(t, svc, AuthorizerCache{}, map[string]string{"USAGE_FLUSH_INTERVAL": "1s"})
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	tok, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "counted", Scopes: []string{"tokens:read"}, Reason: "test"})
+	require.NoError(t, err)
+	use := func(n int) {
+		t.Helper()
+		for range n {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/tokens/self", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+tok.Plaintext.Reveal())
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusOK, res.StatusCode)
+		}
+	}
+	useCount := func() int64 {
+		got, err := svc.Store.Get(context.Background(), tok.Token.ID)
+		require.NoError(t, err)
+		return got.UseCount
+	}
+	use(1)
+	require.Eventually(t, func() bool { return useCount() == 1 }, 2*time.Second, 20*time.Millisecond, "a first use is written right after its answer")
+	use(4)
+	time.Sleep(1100 * time.Millisecond) // USAGE_FLUSH_INTERVAL passes
+	use(1)
+	require.Eventually(t, func() bool { return useCount() == 6 }, 2*time.Second, 20*time.Millisecond, "6 uses: every count is written once the interval has passed")
+	use(3)
+	f := s.Lambdas.fns[authorizerFunction]
+	f.stop() // SIGTERM, as Lambda ends an instance
+	require.Eventually(t, func() bool { return useCount() == 9 }, 5*time.Second, 20*time.Millisecond, "SIGTERM writes the pending uses")
+
+	logged, err := os.ReadFile(f.logPath)
+	require.NoError(t, err)
+	require.NotContains(t, string(logged), "usage extension not registered", "the extension registers under the emulator: %s", logged)
 }

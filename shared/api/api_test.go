@@ -73,14 +73,15 @@ type result struct {
 func (e *env) do(c access.Caller, method, path string, body any, headers ...string) result {
 	e.t.Helper()
 	var r io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		r, sent = strings.NewReader(b), []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		require.NoError(e.t, err)
-		r = bytes.NewReader(j)
+		r, sent = bytes.NewReader(j), j
 	}
 	req := httptest.NewRequest(method, path, r)
 	if body != nil {
@@ -95,6 +96,7 @@ func (e *env) do(c access.Caller, method, path string, body any, headers ...stri
 	w := httptest.NewRecorder()
 	e.mux.ServeHTTP(w, req)
 	localtest.CheckResponse(e.t, req, w.Code, w.Header(), w.Body.Bytes())
+	localtest.CheckRequestBody(e.t, req, sent, w.Code, w.Body.Bytes())
 	res := result{status: w.Code, header: w.Header(), raw: w.Body.String()}
 	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/") && w.Body.Len() > 0 {
 		require.NoError(e.t, json.Unmarshal(w.Body.Bytes(), &res.body), w.Body.String())

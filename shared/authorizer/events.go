@@ -70,11 +70,16 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, e events.APIGatewayV2Custom
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: contextOf(d)}, nil
 }
 
-// HTTPIAM answers an HTTP API REQUEST event with an IAM policy for the route.
+// HTTPIAM answers an HTTP API REQUEST event with an IAM policy for the route: its
+// template, as for REST (RouteARN), so a cache keyed on the route reuses it correctly.
 func (a *Authorizer) HTTPIAM(ctx context.Context, e events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerIAMPolicyResponse, error) {
 	d := a.Check(ctx, httpRequest(e))
+	resource := e.RouteArn
+	if _, template, ok := strings.Cut(e.RouteKey, " "); ok { // not "$default"
+		resource = RouteARN(e.RouteArn, e.RequestContext.HTTP.Method, template)
+	}
 	return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{
-		PrincipalID: principal(d), PolicyDocument: policy(d.Allow, e.RouteArn), Context: contextOf(d),
+		PrincipalID: principal(d), PolicyDocument: policy(d.Allow, resource), Context: contextOf(d),
 	}, nil
 }
 
@@ -91,7 +96,30 @@ func (a *Authorizer) RESTRequest(ctx context.Context, e events.APIGatewayCustomA
 		SourceIP: e.RequestContext.Identity.SourceIP,
 		Route:    e.HTTPMethod + " " + e.Resource,
 	}
-	return a.rest(ctx, req, e.MethodArn)
+	return a.rest(ctx, req, RouteARN(e.MethodArn, e.HTTPMethod, e.Resource))
+}
+
+// RouteARN is the policy resource of a REST REQUEST decision: the method ARN with its
+// path replaced by the route's resource template, each {param} or {proxy+} a wildcard
+// (arn:…:api/v1/GET/tokens/A for /tokens/{id} gives arn:…:api/v1/GET/tokens/*). API
+// Gateway keys its cache of authorizer results on the identity sources, which name the
+// method and the resource template, not the path: a cached Allow for /tokens/A is then
+// checked against /tokens/B, and a policy naming only /tokens/A would refuse it. The
+// decision depends on nothing finer than the route (ROUTE_SCOPES is keyed by templates),
+// so covering the template grants nothing the authorizer did not decide. Without a
+// resource (a malformed event), the method ARN itself.
+func RouteARN(methodArn, method, resource string) string {
+	parts := strings.SplitN(methodArn, "/", 4) // arn:…:api, stage, method, path
+	if len(parts) < 3 || method == "" || !strings.HasPrefix(resource, "/") {
+		return methodArn
+	}
+	segs := strings.Split(resource, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = "*"
+		}
+	}
+	return parts[0] + "/" + parts[1] + "/" + method + strings.Join(segs, "/")
 }
 
 // rest answers 401 (ErrUnauthorized) for a token that is not valid, an explicit Deny

@@ -227,6 +227,14 @@ func TestEventFormats(t *testing.T) {
 		out, err = iam(ctx, loadEvent(t, "authorizer-http.json", bad))
 		require.NoError(t, err)
 		require.Equal(t, "Deny", out.(events.APIGatewayV2CustomAuthorizerIAMPolicyResponse).PolicyDocument.Statement[0].Effect)
+
+		// A route with a variable: the policy covers its template, not the one path.
+		ev := strings.NewReplacer(`"routeKey": "GET /demo/echo"`, `"routeKey": "GET /demo/{id}"`,
+			`$default/GET/demo/echo"`, `$default/GET/demo/7"`).Replace(string(loadEvent(t, "authorizer-http.json", good)))
+		out, err = iam(ctx, json.RawMessage(ev))
+		require.NoError(t, err)
+		require.Equal(t, []string{"arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default/GET/demo/*"},
+			out.(events.APIGatewayV2CustomAuthorizerIAMPolicyResponse).PolicyDocument.Statement[0].Resource)
 	})
 	for _, name := range []string{"authorizer-rest-token.json", "authorizer-rest-request.json"} {
 		t.Run(name, func(t *testing.T) {

@@ -90,3 +90,19 @@ func TestUnlistedRouteIsRefused(t *testing.T) {
 	require.Equal(t, authorizer.ReasonUnlisted, d.Reason)
 	require.True(t, a.Check(context.Background(), authorizer.Request{Token: c.Plaintext.Reveal(), Route: "GET /orders/7"}).Allow)
 }
+
+func TestRouteARN(t *testing.T) {
+	const arn = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/v1/GET/tokens/A/history"
+	tests := []struct{ name, method, resource, want string }{
+		{"a template's variables become wildcards", "GET", "/tokens/{id}/history", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/v1/GET/tokens/*/history"},
+		{"a greedy variable too", "GET", "/console/{proxy+}", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/v1/GET/console/*"},
+		{"a literal route stays as it is", "GET", "/tokens/self", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/v1/GET/tokens/self"},
+		{"the root", "GET", "/", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/v1/GET/"},
+		{"no resource: the method ARN", "GET", "", arn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, authorizer.RouteARN(arn, tt.method, tt.resource))
+		})
+	}
+}

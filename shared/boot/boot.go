@@ -128,7 +128,7 @@ func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Cata
 // linking to CONSOLE_URL.
 func newMailer(s Settings, c Clients) *email.Mailer {
 	m := email.NewMailer(c.AWS, c.Endpoints.Endpoint("SES"), s.Sender)
-	m.ConsoleURL = s.ConsoleURL
+	m.ConsoleURL, m.ConfigurationSet = s.ConsoleURL, s.ConfigurationSet
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,15 +17,18 @@ import (
 // Lambda: it registers an internal extension (Lambda Extensions API) in the same
 // process. Lambda freezes an instance only once the runtime has answered and every
 // extension has asked for the next event, so work the extension does after the handler
-// returned completes before the freeze without delaying the answer. On SHUTDOWN it runs
-// last. The returned function is what the handler calls once it has its answer.
-func afterEachInvoke(work func(ctx context.Context), last func(ctx context.Context)) (func(), error) {
+// returned completes before the freeze without delaying the answer. An internal
+// extension may register for INVOKE only: Lambda refuses SHUTDOWN for it (403,
+// ShutdownEventNotSupportedForInternalExtension) and sends the runtime SIGTERM instead
+// (lambda.WithEnableSIGTERM). The returned function is what the handler calls once it
+// has its answer.
+func afterEachInvoke(work func(ctx context.Context)) (func(), error) {
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if api == "" {
 		return nil, errors.New("AWS_LAMBDA_RUNTIME_API is not set")
 	}
 	base := "http://" + api + "/2020-01-01/extension"
-	req, err := http.NewRequest(http.MethodPost, base+"/register", strings.NewReader(`{"events":["INVOKE","SHUTDOWN"]}`))
+	req, err := http.NewRequest(http.MethodPost, base+"/register", strings.NewReader(`{"events":["INVOKE"]}`))
 	if err != nil {
 		return nil, err
 	}
@@ -33,10 +37,11 @@ func afterEachInvoke(work func(ctx context.Context), last func(ctx context.Conte
 	if err != nil {
 		return nil, fmt.Errorf("register extension: %w", err)
 	}
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
 	res.Body.Close()
 	id := res.Header.Get("Lambda-Extension-Identifier")
 	if res.StatusCode != http.StatusOK || id == "" {
-		return nil, fmt.Errorf("register extension: status %d", res.StatusCode)
+		return nil, fmt.Errorf("register extension: status %d: %s", res.StatusCode, body)
 	}
 	answered := make(chan struct{}, 1)
 	go func() {
@@ -60,11 +65,6 @@ func afterEachInvoke(work func(ctx context.Context), last func(ctx context.Conte
 			}
 			deadline := time.UnixMilli(ev.DeadlineMs)
 			ctx, cancel := context.WithDeadline(context.Background(), deadline)
-			if ev.EventType == "SHUTDOWN" {
-				last(ctx)
-				cancel()
-				return
-			}
 			select { // the handler's answer first, then the work
 			case <-answered:
 			case <-ctx.Done():
@@ -83,10 +83,11 @@ func afterEachInvoke(work func(ctx context.Context), last func(ctx context.Conte
 
 // LambdaHandler is the handler the authorizer's main starts. Usage counts that are due
 // are written after each answer by an internal extension (afterEachInvoke), so no write
-// delays a decision; the pending ones are written on SHUTDOWN and, with OnSIGTERM, when
-// Lambda sends SIGTERM, so no use is lost when an instance ends.
+// delays a decision; the pending ones are written when Lambda sends SIGTERM (OnSIGTERM,
+// which Lambda does because an extension is registered), so no use is lost when an
+// instance ends.
 func (p *Pending) LambdaHandler() func(context.Context, json.RawMessage) (any, error) {
-	answered, err := afterEachInvoke(func(ctx context.Context) { p.FlushDue(ctx, time.Now()) }, p.Flush)
+	answered, err := afterEachInvoke(func(ctx context.Context) { p.FlushDue(ctx, time.Now()) })
 	if err != nil {
 		// Without the extension, due counts are written in the background after each
 		// answer; if Lambda freezes the instance first, the write finishes when it next

@@ -41,6 +41,9 @@ type Settings struct {
 	Recipients []string      // EXPIRY_NOTIFICATION_EMAILS, semicolon-separated
 	Sender     string        // NOTIFICATION_SENDER; required by the functions that send mail
 	ConsoleURL string        // CONSOLE_URL: the web console, for the links in notices; "" for none
+	// ConfigurationSet is SES_CONFIGURATION_SET, the SES configuration set every mail goes
+	// through (its bounce and complaint events); "" for none.
+	ConfigurationSet string
 
 	AWS AWSSettings
 }
@@ -178,6 +181,7 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 			errs = append(errs, fmt.Errorf("NOTIFICATION_SENDER: %w", err))
 		}
 	}
+	s.ConfigurationSet = str("SES_CONFIGURATION_SET", "")
 	if s.ConsoleURL, err = consoleURL(getenv("CONSOLE_URL")); err != nil {
 		errs = append(errs, err)
 	}

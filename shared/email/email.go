@@ -27,6 +27,10 @@ type Mailer struct {
 	Client     *ses.Client
 	From       string
 	ConsoleURL string // CONSOLE_URL, ending in "/": notices link each token's page there; "" for no links
+	// ConfigurationSet is SES_CONFIGURATION_SET: every message is sent through it, so
+	// SES reports its bounces and complaints (the template sends them to an SNS topic).
+	// "" sends without one (the local stack).
+	ConfigurationSet string
 }
 
 // NewMailer makes a Mailer on an SES client of cfg; endpoint overrides the SES endpoint
@@ -58,9 +62,14 @@ func (m *Mailer) Send(ctx context.Context, to string, alerts []token.Alert) erro
 // send sends one rendered message to one address, in HTML and plain text.
 func (m *Mailer) send(ctx context.Context, to string, msg Message) error {
 	utf8 := aws.String("UTF-8")
+	var set *string
+	if m.ConfigurationSet != "" {
+		set = aws.String(m.ConfigurationSet)
+	}
 	_, err := m.Client.SendEmail(ctx, &ses.SendEmailInput{
-		Source:      aws.String(m.From),
-		Destination: &types.Destination{ToAddresses: []string{to}},
+		Source:               aws.String(m.From),
+		ConfigurationSetName: set,
+		Destination:          &types.Destination{ToAddresses: []string{to}},
 		Message: &types.Message{
 			Subject: &types.Content{Data: aws.String(msg.Subject), Charset: utf8},
 			Body: &types.Body{

@@ -1,15 +1,20 @@
 package email_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/boot"
 	"tokengate/shared/email"
 	"tokengate/shared/token"
 )
@@ -119,4 +124,47 @@ func TestMailer(t *testing.T) {
 	require.Error(t, m.Send(context.Background(), "not an address", []token.Alert{{Token: tok, DaysLeft: 2}}), "refused before SES is asked")
 	require.NoError(t, m.Send(context.Background(), to, nil), "nothing to say: nothing sent")
 	require.Len(t, localtest.Mails(t, to), 1)
+}
+
+// TestMailerConfigurationSet: with SES_CONFIGURATION_SET every message names the set on
+// the wire (so SES reports its bounces and complaints), and the SES emulator takes it.
+func TestMailerConfigurationSet(t *testing.T) {
+	t.Parallel()
+	var sent []string
+	client := ses.NewFromConfig(localtest.Clients(t).AWS, func(o *ses.Options) {
+		o.BaseEndpoint = boot.Endpoint("SES")
+		o.HTTPClient = &http.Client{Transport: recordBodies(&sent, http.DefaultTransport)}
+	})
+	to := localtest.Address("configset")
+	tok := localtest.NewToken(t, "owner", "deploy", time.Now().Add(36*time.Hour))
+	m := &email.Mailer{Client: client, From: "tokengate@example.com", ConfigurationSet: "tokengate-mail"}
+	require.NoError(t, m.Send(context.Background(), to, []token.Alert{{Token: tok, DaysLeft: 2}}))
+	require.Len(t, sent, 1)
+	require.Contains(t, sent[0], "ConfigurationSetName=tokengate-mail")
+	require.Len(t, localtest.Mails(t, to), 1)
+
+	sent = nil
+	m.ConfigurationSet = ""
+	require.NoError(t, m.Send(context.Background(), to, []token.Alert{{Token: tok, DaysLeft: 2}}))
+	require.NotContains(t, sent[0], "ConfigurationSetName", "none given, none sent")
+}
+
+type bodyRecorder struct {
+	sent *[]string
+	next http.RoundTripper
+}
+
+func recordBodies(sent *[]string, next http.RoundTripper) http.RoundTripper {
+	return bodyRecorder{sent, next}
+}
+
+func (b bodyRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	*b.sent = append(*b.sent, string(body))
+	return b.next.RoundTrip(r)
 }
