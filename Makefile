@@ -11,7 +11,7 @@ GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.n
 GO_BUILD_LOCAL := CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w"
 LAMBDA_DIR := .local/lambda
 
-.PHONY: help run stop reset clean test lint build build-local bench notify status tools bootstrap browser screenshots rotate-pepper sam-env
+.PHONY: help run stop reset clean test lint build build-local bench notify status tools bootstrap browser screenshots rotate-pepper sam-env fuzz soak
 
 help: $(LOCAL_BIN) ## list the targets and this checkout's ports
 	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -94,6 +94,24 @@ test: tools lint browser $(LOCAL_BIN) ## start the test stack and run every test
 		$(LOCAL_BIN) stack down -mode test >/dev/null; \
 		if [ -f .local/test/lambda-init.txt ]; then echo "init time of each function under the Lambda runtime interface emulator:"; cat .local/test/lambda-init.txt; fi; \
 		exit $$status
+
+# Every native fuzz target (func FuzzXxx in a _test.go file), as <package dir>:<name>.
+FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' shared infra | sed -E 's|/[^/]*_test\.go:func |:|')
+FUZZTIME ?= 10m
+fuzz: tools ## run each fuzz target for FUZZTIME (default 10m), one after another on one worker; a crasher is kept in <package>/testdata/fuzz and stops the run
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 ./$$pkg || exit 1; \
+	done
+
+SOAKTIME ?= 10m
+SOAKRATE ?= 40
+soak: tools $(LOCAL_BIN) ## drive a fresh local gateway on the test stack for SOAKTIME (default 10m) at SOAKRATE/s (40) with creates, lists, rotations, revocations and authorized calls; reports p50/p99, errors, memory, goroutines
+	@bash infra/install.sh stack
+	@$(LOCAL_BIN) stack up -mode test
+	@set -a && source <($(LOCAL_BIN) stack env -mode test) && set +a && \
+		$(LOCAL_BIN) soak -state .local/test/soak -duration $(SOAKTIME) -rate $(SOAKRATE); status=$$?; \
+		$(LOCAL_BIN) stack down -mode test >/dev/null; exit $$status
 
 bench: tools $(LOCAL_BIN) ## benchmarks against the test stack, side by side with raw DynamoDB calls
 	@bash infra/install.sh stack

@@ -261,3 +261,31 @@ func TestOutageAnswers503(t *testing.T) {
 	}
 	t.Logf("longest answer under a DynamoDB fault: %s (function timeout 10 s, call budget %s)", f.slow, boot.CallBudget)
 }
+
+// TestSlowDependencyStillServes: DynamoDB and KMS answering half a second late is slow,
+// not down: the attempt timeout does not misfire, a valid token is allowed, a create
+// succeeds.
+func TestSlowDependencyStillServes(t *testing.T) {
+	f := newFixture(t)
+	f.deps.DynamoDB.Latency(t, 500)
+	f.deps.KMS.Latency(t, 500)
+	s := f.settings(nil)
+	c, err := boot.NewClients(s)
+	require.NoError(t, err)
+	p, err := boot.AuthorizerWith(context.Background(), s, c, time.Now)
+	require.NoError(t, err, "the pepper loads, slowly")
+	tok := f.issue(alice, "slow").Plaintext.Reveal()
+	var out any
+	f.timed(func() { out, err = p.Handle(context.Background(), authEvent(t, tok)) })
+	require.NoError(t, err)
+	require.True(t, out.(events.APIGatewayV2CustomAuthorizerSimpleResponse).IsAuthorized)
+
+	svcs, err := boot.LoadWith(context.Background(), s, boot.Pepper)
+	require.NoError(t, err)
+	r := httptest.NewRequest("POST", "/tokens", strings.NewReader(`{"name":"x","scopes":["tokens:read"],"type":"temporary"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r = r.WithContext(access.WithCaller(r.Context(), alice))
+	w := httptest.NewRecorder()
+	f.timed(func() { api.CreateToken(svcs.Tokens).ServeHTTP(w, r) })
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+}

@@ -38,6 +38,9 @@ func main() {
 	case "gateway":
 		exit(gatewayCommand(ctx, os.Args[2:]))
 		return
+	case "soak":
+		exit(soak(ctx, os.Args[2:]))
+		return
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	state := fs.String("state", ".local", "folder of the local stack's state")
@@ -48,12 +51,18 @@ func main() {
 	}
 	addr := fs.String("addr", localstack.Host+":"+strconv.Itoa(apiPort), "address the gateway listens on (loopback; default: TG_API_PORT)")
 	lambdaMode := fs.Bool("lambda", false, "serve: run every function as its built bootstrap under the Lambda runtime interface emulator")
+	statsAddr := fs.String("stats-addr", "", "serve: also answer the process's goroutines and memory as JSON on this loopback address (tglocal soak)")
 	_ = fs.Parse(os.Args[2:])
 
 	switch os.Args[1] {
 	case "setup":
 		err = setup(ctx, *state, *tmpl)
 	case "serve":
+		if *statsAddr != "" {
+			if err = serveStats(*statsAddr); err != nil {
+				break
+			}
+		}
 		err = serve(ctx, *state, *tmpl, *addr, *lambdaMode)
 	case "notify":
 		err = notifyOnce(ctx, *state, *tmpl)
@@ -84,7 +93,7 @@ func exit(err error) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: tglocal stack|gateway|setup|bootstrap|serve|notify|rotate-pepper|env-vars [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000] [-lambda]
+	fmt.Fprintln(os.Stderr, `usage: tglocal stack|gateway|setup|bootstrap|serve|notify|rotate-pepper|env-vars|soak [-state .local] [-template template.yaml] [-addr 127.0.0.1:3000] [-lambda]
   stack up|down|status|env|ports [-mode run|test]
           start, stop or show the local stack's emulators (DynamoDB Local, SES, local-kms);
           env prints their endpoints for the AWS SDK, ports this checkout's ports (TG_*_PORT)
@@ -98,7 +107,9 @@ func usage() {
           -lambda runs the functions' bootstraps under the runtime interface emulator (make build-local)
   notify  run the expiry notifier once now
   env-vars  print the --env-vars JSON for sam local against the local stack (make sam-env)
-  rotate-pepper  add a pepper version: new hashes use it, older ones keep verifying`)
+  rotate-pepper  add a pepper version: new hashes use it, older ones keep verifying
+  soak    [-duration 10m] [-rate 40] drive a fresh gateway with a mix of calls (vegeta) and report
+          throughput, p50/p99 per operation, errors, memory and goroutines (make soak)`)
 	os.Exit(2)
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,12 +52,14 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	if err := strictJSON(body, v); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// Only white space may follow the object: dec.More alone lets a stray "}" or "]"
+	// through (found by FuzzDecode: "{}}").
+	if rest := body[dec.InputOffset():]; len(bytes.TrimSpace(rest)) > 0 {
 		return fault.Invalid("", "the body must hold exactly one JSON object")
 	}
 	return nil
