@@ -175,7 +175,14 @@ func build(cfn *cloudformation.Template, data []byte, isJSON bool) (*Template, e
 // parse runs goformation on the template, choosing the reader the way goformation.Open
 // does, after removing the properties this goformation version reads wrongly or not at
 // all (see unknownProperties).
-func parse(data []byte, isJSON bool) (*cloudformation.Template, error) {
+func parse(data []byte, isJSON bool) (t *cloudformation.Template, err error) {
+	// goformation dereferences what it does not expect and panics (found by FuzzParse:
+	// "ResourCes:\n 0A:", a resource that is null): a template that does so is refused.
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("goformation cannot read this template: %v", r)
+		}
+	}()
 	process := intrinsics.ProcessYAML
 	if isJSON {
 		process = intrinsics.ProcessJSON
