@@ -98,6 +98,41 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		}
 		return nil
 	}
+	// rawCreate is a create's transaction as raw SDK items, keyed apart by prefix and n:
+	// a token-sized item, an audit record, the ConditionCheck of the owner principal and,
+	// with a parent, the ConditionCheck of the parent token.
+	rawCreate := func(prefix string, n int, parent string) []types.TransactWriteItem {
+		items := []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+				"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%s%d", prefix, n)},
+				"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+				"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
+				"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
+			}}},
+			{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+				"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#audit-%s%d", prefix, n)},
+				"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+				"type": &types.AttributeValueMemberS{Value: "create"},
+			}}},
+			{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("#v = :v"),
+				Key: map[string]types.AttributeValue{
+					"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + token.OwnerRef("admin")},
+					"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
+				},
+				ExpressionAttributeNames:  map[string]string{"#v": "version"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(admin.Version)}},
+			}},
+		}
+		if parent != "" {
+			items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_exists(pk)"),
+				Key: map[string]types.AttributeValue{
+					"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + parent},
+					"sk": &types.AttributeValueMemberS{Value: "TOKEN"},
+				},
+			}})
+		}
+		return items
+	}
 	ops := []struct {
 		name string
 		run  func() error
@@ -127,27 +162,7 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		// The three items of a create, as raw SDK types: a token-sized item, an audit
 		// record, and the ConditionCheck of the owner principal.
 		{"raw-TransactWriteItems", func() error {
-			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
-					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#tx%d", n)},
-					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
-					"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
-					"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
-				}}},
-				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
-					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#audit%d", n)},
-					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
-					"type": &types.AttributeValueMemberS{Value: "create"},
-				}}},
-				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("#v = :v"),
-					Key: map[string]types.AttributeValue{
-						"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + token.OwnerRef("admin")},
-						"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
-					},
-					ExpressionAttributeNames:  map[string]string{"#v": "version"},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(admin.Version)}},
-				}},
-			}})
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx", n, "")})
 			return err
 		}},
 		{"create-for-other", func() error {
@@ -162,33 +177,7 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		{"validate-miss-warm-child", func() error { return check(warm, warmChildren[n]) }},
 		// A create's four items: the three above and the ConditionCheck of its parent.
 		{"raw-TransactWriteItems-4", func() error {
-			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
-					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#tx-four-%d", n)},
-					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
-					"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
-					"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
-				}}},
-				{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
-					"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#audit-four-%d", n)},
-					"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
-					"type": &types.AttributeValueMemberS{Value: "create"},
-				}}},
-				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("#v = :v"),
-					Key: map[string]types.AttributeValue{
-						"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + token.OwnerRef("admin")},
-						"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
-					},
-					ExpressionAttributeNames:  map[string]string{"#v": "version"},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(admin.Version)}},
-				}},
-				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_exists(pk)"),
-					Key: map[string]types.AttributeValue{
-						"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + caller.TokenID},
-						"sk": &types.AttributeValueMemberS{Value: "TOKEN"},
-					},
-				}},
-			}})
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx-four-", n, caller.TokenID)})
 			return err
 		}},
 	}
