@@ -21,6 +21,7 @@ import (
 	"tokengate/shared/api"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
+	"tokengate/shared/logging"
 )
 
 // Server is the local gateway with everything it runs; tests build one too.
@@ -68,7 +69,7 @@ func NewLambdaServer(tmpl *samtemplate.Template, cfg LambdaConfig) (*Server, err
 }
 
 // NewServer builds the gateway for the template on svcs, every function mounting its
-// operation from api.Operations, behind auth.
+// operation as functions declares it, behind auth.
 func NewServer(tmpl *samtemplate.Template, svcs api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*Server, error) {
 	return NewServerWith(tmpl, func(string) api.Services { return svcs }, auth, usage)
 }
@@ -78,8 +79,8 @@ func NewServer(tmpl *samtemplate.Template, svcs api.Services, auth *authorizer.A
 func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string) api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*Server, error) {
 	handlers := map[string]http.Handler{}
 	for _, r := range tmpl.Routes {
-		if build, ok := api.Operations[r.Function]; ok {
-			handlers[r.Function] = build(servicesFor(r.Function))
+		if f, ok := functions[r.Function]; ok {
+			handlers[r.Function] = f.build(servicesFor(r.Function))
 		}
 	}
 	h, err := gateway.NewWithOptions(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, gateway.Verdict) {
@@ -123,7 +124,7 @@ func sourceIP(r *http.Request) string {
 // localSetup prepares a command that runs functions locally: JSON logs, the template,
 // and the environment setup wrote with the template's defaults for the notifier.
 func localSetup(state, tmplPath string) (*samtemplate.Template, localEnv, error) {
-	boot.Logger()
+	logging.Setup()
 	tmpl, err := samtemplate.Load(tmplPath)
 	if err != nil {
 		return nil, nil, err
@@ -204,7 +205,7 @@ func inProcessServer(ctx context.Context, tmpl *samtemplate.Template, getenv fun
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := boot.LoadWith(ctx, settings, boot.Pepper|boot.Mail)
+	svcs, err := boot.LoadWith(ctx, settings, boot.Everything)
 	if err != nil {
 		return nil, err
 	}

@@ -258,28 +258,6 @@ func reportInitDurations(t *testing.T, l *lambdas) {
 	}
 }
 
-// TestOperationsMatchTheTemplate: api.Operations has an entry for every function a
-// route of template.yaml reaches and for nothing else, and every function of the
-// template, with or without a route, has its main under functions/.
-func TestOperationsMatchTheTemplate(t *testing.T) {
-	tmpl := localtest.Template(t)
-	routed := map[string]bool{}
-	for _, r := range tmpl.Routes {
-		routed[r.Function] = true
-		require.Contains(t, api.Operations, r.Function, "%s %s: function %s has no operation in api.Operations", r.Method, r.Path, r.Function)
-	}
-	for fn := range api.Operations {
-		require.True(t, routed[fn], "api.Operations has %s, which no route of template.yaml reaches", fn)
-	}
-	for _, fn := range tmpl.Functions {
-		dir := filepath.Join("../../functions", strings.ToLower(strings.TrimSuffix(fn, "Function")))
-		require.FileExists(t, filepath.Join(dir, "main.go"), "template function %s", fn)
-	}
-	entries, err := os.ReadDir("../../functions")
-	require.NoError(t, err)
-	require.Len(t, entries, len(tmpl.Functions), "one folder under functions/ per template function")
-}
-
 func TestEnvFileRoundTrip(t *testing.T) {
 	path := t.TempDir() + "/env"
 	values := map[string]string{"TG_TEST_JSON": `{"GET /demo/echo": ["tokens:read"]}`, "TG_TEST_QUOTE": "it's", "TG_TEST_PLAIN": "8760h"}

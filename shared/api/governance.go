@@ -184,6 +184,12 @@ var leakAccepted = map[string]string{
 	"message": "Thank you. Every valid token in the report has been revoked and its owner told.",
 }
 
+// ReportLeaked serves POST /leaked-tokens (LeakedRoute), answering no sooner than
+// LeakAnswerAfter.
+func ReportLeaked(d LeakReporting) http.Handler {
+	return &LeakedRoute{Tokens: d.Tokens, Notifier: d.Notices, Rates: d.Rates, Now: time.Now, AnswerAfter: LeakAnswerAfter}
+}
+
 // LeakedRoute serves POST /leaked-tokens, open to anyone (secret scanners, people who
 // found a token): valid tokens are revoked and their owners emailed. The answer is 202
 // and the same whether or not anything was valid, so the route cannot be used to test

@@ -42,7 +42,8 @@ type createRequest struct {
 }
 
 // CreateToken serves POST /tokens: 201 with the token and, this once, its secret.
-func CreateToken(svc *token.Service) http.Handler {
+func CreateToken(d Issuing) http.Handler {
+	svc := d.Tokens
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req createRequest
 		if err := decode(w, r, &req, false); err != nil {
@@ -254,7 +255,8 @@ type rotateRequest struct {
 // RotateToken serves POST /tokens/{id}/rotate {"gracePeriod", "expiresIn" | "expiresAt"}:
 // 200 with the new secret, once. Without an {id} (POST /tokens/self/rotate) the calling
 // token rotates itself.
-func RotateToken(svc *token.Service) http.Handler {
+func RotateToken(d Issuing) http.Handler {
+	svc := d.Tokens
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req rotateRequest
 		if err := decode(w, r, &req, true); err != nil {
