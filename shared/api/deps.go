@@ -3,6 +3,7 @@ package api
 import (
 	"tokengate/shared/access"
 	"tokengate/shared/principal"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -21,7 +22,7 @@ type Enrolling struct {
 // with the pepper (it mails nothing) and the rate counter that slows guessing.
 type Exchange struct {
 	Enroller *principal.Enroller
-	Rates    token.RateCounter
+	Rates    restriction.RateCounter
 }
 
 // LeakReporting is what the leaked-token report is made from: the token service with the
@@ -29,7 +30,7 @@ type Exchange struct {
 type LeakReporting struct {
 	Tokens  *token.Service
 	Notices LeakNotifier
-	Rates   token.RateCounter
+	Rates   restriction.RateCounter
 }
 
 // Services are every operation's parts at once: what the local gateway and the tests
@@ -38,7 +39,7 @@ type Services struct {
 	Tokens      *token.Service // with the pepper: its Keys are set
 	Principals  *principal.Service
 	Catalog     *access.Catalog
-	Rates       token.RateCounter
+	Rates       restriction.RateCounter
 	Enroller    *principal.Enroller // mails through SES
 	LeakNotices LeakNotifier
 }

@@ -13,6 +13,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -198,7 +199,7 @@ func ReportLeaked(d LeakReporting) http.Handler {
 type LeakedRoute struct {
 	Tokens   *token.Service
 	Notifier LeakNotifier
-	Rates    token.RateCounter
+	Rates    restriction.RateCounter
 	Now      func() time.Time
 	// AnswerAfter is the least time an accepted report takes to answer, so that the time
 	// does not tell whether something valid was revoked and mailed (LeakAnswerAfter in
@@ -237,7 +238,7 @@ func source(r *http.Request) string {
 // allow counts one request of r's source under kind ("LEAK", "ENROLL") against limit a
 // minute; when it is refused (429 with Retry-After) or cannot be counted, it has answered
 // w and returns false.
-func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates token.RateCounter, kind string, limit int, now time.Time) bool {
+func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates restriction.RateCounter, kind string, limit int, now time.Time) bool {
 	src, window := source(r), now.Truncate(time.Minute)
 	p.mu.Lock()
 	end, limited := p.limited[src]
@@ -249,7 +250,7 @@ func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates token.Ra
 	ok := false
 	if !limited {
 		var err error
-		if ok, err = rates.TakeRate(r.Context(), token.ID(kind+"#"+src), window, time.Minute, limit); err != nil {
+		if ok, err = rates.TakeRate(r.Context(), restriction.SourceKey(kind, src), window, time.Minute, limit); err != nil {
 			writeError(w, r, err)
 			return false
 		}

@@ -12,6 +12,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -36,9 +37,9 @@ type createRequest struct {
 	Reason      string   `json:"reason"`
 	Role        string   `json:"role"`
 
-	IPAllowlist     []string          `json:"ipAllowlist"`
-	RateLimit       *token.RateLimit  `json:"rateLimit"`
-	TimeRestriction *token.TimeWindow `json:"timeRestriction"`
+	IPAllowlist     []string                `json:"ipAllowlist"`
+	RateLimit       *restriction.RateLimit  `json:"rateLimit"`
+	TimeRestriction *restriction.TimeWindow `json:"timeRestriction"`
 }
 
 // CreateToken serves POST /tokens: 201 with the token and, this once, its secret.
@@ -170,14 +171,14 @@ func (u updateRequest) input() (token.UpdateInput, error) {
 		in.IPAllowlist = &l
 	}
 	if u.RateLimit != nil {
-		var r *token.RateLimit
+		var r *restriction.RateLimit
 		if err := optional(u.RateLimit, "rateLimit", &r); err != nil {
 			return in, err
 		}
 		in.RateLimit = &r
 	}
 	if u.TimeRestriction != nil {
-		var w *token.TimeWindow
+		var w *restriction.TimeWindow
 		if err := optional(u.TimeRestriction, "timeRestriction", &w); err != nil {
 			return in, err
 		}

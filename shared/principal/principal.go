@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
@@ -435,7 +434,7 @@ func (s *Service) checkRoles(bad *fault.InvalidError, roles []string) {
 	}
 	for _, r := range roles {
 		if _, ok := s.Catalog.Role(r); !ok {
-			bad.Add("roles", fmt.Sprintf("unknown role %q (GET /roles lists them)", truncate(r, 64)))
+			bad.Add("roles", fmt.Sprintf("unknown role %q (GET /roles lists them)", fault.Excerpt(r, 64)))
 		}
 	}
 }
@@ -447,14 +446,7 @@ func (s *Service) checkScopes(bad *fault.InvalidError, scopes []string) {
 	}
 	for _, sc := range scopes {
 		if _, ok := s.Catalog.Lookup(sc); !ok {
-			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", truncate(sc, 64)))
+			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", fault.Excerpt(sc, 64)))
 		}
 	}
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
