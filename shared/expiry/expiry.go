@@ -78,8 +78,9 @@ type notice struct {
 	alert     token.Alert
 	prev      time.Time // lastNotifiedAt before the claim
 	delivered bool      // at least one message listing it was accepted, or may have been
-	// addressed: some message was meant to carry it. A notice meant for nobody stays
-	// claimed: the warning line was its notice.
+	// addressed: some message was meant to carry it (it had a recipient, or its owner's
+	// address could not be read). A notice meant for nobody stays claimed: the warning
+	// line was its notice.
 	addressed bool
 }
 
@@ -221,7 +222,7 @@ func ownersOf(notices []*notice) []string {
 // address is what the look-up of an owner gave: its email, or "" and why not.
 type address struct {
 	email  string
-	failed bool   // the look-up failed: counted
+	failed bool   // the look-up failed: counted, and the owner's notices are retried
 	why    string // the log line when there is no email
 }
 
@@ -259,7 +260,8 @@ func (m *mailing) alerts() []token.Alert {
 // own tokens, every configured address (EXPIRY_NOTIFICATION_EMAILS) gets them all.
 // Addresses are compared without case, so an owner who is also on the list gets one
 // message; mailings come in the order their addresses first come up, so runs are
-// reproducible. It marks each notice meant for a message as addressed.
+// reproducible. It marks each notice meant for a message as addressed, including one
+// whose owner's look-up failed, so that its claim is handed back if nothing carries it.
 func mailingsOf(notices []*notice, owners map[string]address, recipients []string) []*mailing {
 	by := map[string]*mailing{}
 	var out []*mailing
@@ -269,6 +271,7 @@ func mailingsOf(notices []*notice, owners map[string]address, recipients []strin
 		if owner.email != "" {
 			tos = append(slices.Clip(tos), owner.email)
 		}
+		nt.addressed = owner.failed
 		for _, to := range tos {
 			key := strings.ToLower(to)
 			m := by[key]
