@@ -13,7 +13,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/boot"
-	"tokengate/shared/expiry"
+	"tokengate/shared/expirynotice"
 )
 
 // notifierFixture is the notifier as its function builds it (boot.Notifier), its
@@ -21,7 +21,7 @@ import (
 // whose tokens expire in two days.
 type notifierFixture struct {
 	*fixture
-	n            *expiry.Notifier
+	n            *expirynotice.Notifier
 	clock        *localtest.Clock
 	ann, ben     string // the owners' addresses
 	annID, benID string
@@ -49,9 +49,9 @@ func newNotifierFixture(t *testing.T) *notifierFixture {
 	return f
 }
 
-func (f *notifierFixture) run() expiry.Summary {
+func (f *notifierFixture) run() expirynotice.Summary {
 	f.t.Helper()
-	var sum expiry.Summary
+	var sum expirynotice.Summary
 	f.timed(func() {
 		var err error
 		sum, err = f.n.Run(context.Background())

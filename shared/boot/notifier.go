@@ -6,12 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"tokengate/shared/expiry"
+	"tokengate/shared/expirynotice"
 )
 
 // Notifier builds the expiry notifier from getenv: the table and SES, but no KMS: the
 // notifier never needs the pepper, so its role cannot use it.
-func Notifier(_ context.Context, getenv func(string) string) (*expiry.Notifier, error) {
+func Notifier(_ context.Context, getenv func(string) string) (*expirynotice.Notifier, error) {
 	s, err := LoadSettings(getenv)
 	if s.Sender == "" && (getenv == nil || strings.TrimSpace(getenv("NOTIFICATION_SENDER")) == "") {
 		err = errors.Join(err, errNoSender) // with every other bad setting, at once
@@ -25,7 +25,7 @@ func Notifier(_ context.Context, getenv func(string) string) (*expiry.Notifier, 
 	}
 	tb := NewTable(s, c)
 	mailer := newMailer(s, c)
-	return &expiry.Notifier{
+	return &expirynotice.Notifier{
 		Tokens: tb, Principals: tb, Mailer: mailer,
 		Window:     s.Policy.DetectionWindow,
 		Backoff:    s.Backoff,

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"tokengate/shared/expiry"
+	"tokengate/shared/expirynotice"
 )
 
 // A message must go out once. The SDK retries a call whose answer was lost (a reset or a
@@ -17,7 +17,7 @@ import (
 // twice or three times. So SendEmail is retried only when SES surely did not send: it
 // answered with an error (throttling, a 5xx: SES says it did not accept the message), or
 // the connection never opened. When the answer is lost the error wraps
-// expiry.ErrMaybeSent, and the notifier keeps its claim rather than send again.
+// expirynotice.ErrMaybeSent, and the notifier keeps its claim rather than send again.
 
 // sendOnce is the SDK's retryer, minus the retries of calls that may have gone through.
 type sendOnce struct{ aws.RetryerV2 }
@@ -37,10 +37,10 @@ func maybeSent(err error) bool {
 	return !errors.As(err, &op) || op.Op != "dial"
 }
 
-// markMaybeSent wraps err in expiry.ErrMaybeSent when SES may have sent the message.
+// markMaybeSent wraps err in expirynotice.ErrMaybeSent when SES may have sent the message.
 func markMaybeSent(err error) error {
 	if err != nil && maybeSent(err) {
-		return errors.Join(expiry.ErrMaybeSent, err)
+		return errors.Join(expirynotice.ErrMaybeSent, err)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package expiry_test
+package expirynotice_test
 
 import (
 	"testing"

@@ -1,8 +1,8 @@
-// Package expiry is the expiry notifier: a run finds the active permanent tokens that
+// Package expirynotice is the expiry notifier: a run finds the active permanent tokens that
 // expire within the window, logs the warning operators alert on, and mails each recipient
 // one message. It claims each notice on its token before sending, so overlapping runs
 // never send one twice. It sees neither DynamoDB nor SES: only the interfaces below.
-package expiry
+package expirynotice
 
 import (
 	"context"

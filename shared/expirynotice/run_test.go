@@ -1,4 +1,4 @@
-package expiry
+package expirynotice
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package expiry_test
+package expirynotice_test
 
 import (
 	"bufio"
@@ -19,7 +19,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/email"
-	"tokengate/shared/expiry"
+	"tokengate/shared/expirynotice"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -44,8 +44,8 @@ func newEnv(t *testing.T) *env {
 }
 
 // notifier returns a notifier with the default window and backoff.
-func (e *env) notifier(recipients ...string) *expiry.Notifier {
-	return &expiry.Notifier{
+func (e *env) notifier(recipients ...string) *expirynotice.Notifier {
+	return &expirynotice.Notifier{
 		Tokens: e.tb, Principals: e.tb,
 		Mailer:  &email.Mailer{Client: e.ses, From: "tokengate@example.com", ConsoleURL: "https://tokens.example.com/console/"},
 		Window:  168 * time.Hour,
@@ -54,7 +54,7 @@ func (e *env) notifier(recipients ...string) *expiry.Notifier {
 	}
 }
 
-func (e *env) run(n *expiry.Notifier) expiry.Summary {
+func (e *env) run(n *expirynotice.Notifier) expirynotice.Summary {
 	e.t.Helper()
 	sum, err := n.Run(context.Background())
 	require.NoError(e.t, err)
@@ -214,7 +214,7 @@ func TestOverlappingRunsSendOneNotice(t *testing.T) {
 		want = append(want, e.token(owner, "t", time.Duration(i+1)*time.Hour).ID)
 	}
 	var wg sync.WaitGroup
-	sums := make([]expiry.Summary, 4)
+	sums := make([]expirynotice.Summary, 4)
 	for i := range sums {
 		n := e.notifier(ops) // a notifier per run, as separate Lambda instances would have
 		wg.Go(func() { sums[i] = e.run(n) })
