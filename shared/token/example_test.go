@@ -11,7 +11,9 @@ import (
 
 // fixedRandom stands in for crypto/rand (what a nil reader means), so the output below
 // does not change from run to run.
-func fixedRandom() *strings.Reader { return strings.NewReader(strings.Repeat("an example, not a secret; ", 4)) }
+func fixedRandom() *strings.Reader {
+	return strings.NewReader(strings.Repeat("an example, not a secret; ", 4))
+}
 
 // examplePepper is a pepper as shared/pepper returns it once KMS decrypted it.
 func examplePepper(version int, fill byte) (token.Pepper, *token.Keyring) {
