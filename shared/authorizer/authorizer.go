@@ -263,6 +263,9 @@ func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	return d
 }
 
+// check reads, decides, answers: the string (parse, tag), the token and its owner and
+// ancestors (lookup, through the caches), the verdict on them (decide), then the rate
+// counters and the use.
 func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) Decision {
 	if req.Token == "" {
 		return Decision{Reason: ReasonMissing}
