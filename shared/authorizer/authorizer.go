@@ -264,6 +264,9 @@ func (a *Authorizer) Check(ctx context.Context, req Request) Decision {
 	return d
 }
 
+// check reads, decides, answers: the string (parse, tag), the token and its owner and
+// ancestors (lookup, through the caches), the verdict on them (decide), then the rate
+// counters and the use.
 func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) Decision {
 	if req.Token == "" {
 		return Decision{Reason: ReasonMissing}
@@ -291,6 +294,30 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 		slog.ErrorContext(ctx, "authorizer lookup failed", "tokenId", string(id), "err", err)
 		return Decision{Reason: ReasonStoreFailed, TokenID: id}
 	}
+	d := decide(entry, id, req, a.routes, now)
+	if !d.Allow {
+		return d
+	}
+	t := entry.t
+	// Its own rate limit, under its own id, and every ancestor's, under the ancestor's
+	// id: one counter per family, so children never multiply a rate.
+	for _, b := range rateCounters(t, entry.lineage) {
+		if d, ok := a.takeRate(ctx, id, b.Key, b.Limit, now); !ok {
+			return d
+		}
+	}
+	if a.cfg.Usage != nil {
+		a.cfg.Usage.Record(t, now, req.SourceIP)
+	}
+	return d
+}
+
+// decide is the verdict on what lookup read for the token id, at now: every check after
+// the string's and before the rate counters', in SPEC order (secret, status, stored data,
+// lineage's life, owner, the owner's scopes, restrictions unless emergency access is on,
+// route scopes). It reads and writes nothing. An Allow carries the caller, and still has
+// to take the counters rateCounters names.
+func decide(entry *cached, id token.ID, req Request, routes *RouteTable, now time.Time) Decision {
 	t, owner := entry.t, entry.owner
 	if !entry.secretOK {
 		return Decision{Reason: ReasonBadSecret, TokenID: id}
@@ -341,24 +368,14 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 		}
 	}
 	var need []string
-	if a.routes.Len() > 0 {
+	if routes.Len() > 0 {
 		var listed bool
-		if need, listed = a.routes.Scopes(req.Route); !listed {
+		if need, listed = routes.Scopes(req.Route); !listed {
 			return Decision{Reason: ReasonUnlisted, TokenID: id}
 		}
 	}
 	if len(access.Missing(need, scopes)) > 0 {
 		return Decision{Reason: ReasonRouteScope, TokenID: id}
-	}
-	// Its own rate limit, under its own id, and every ancestor's, under the ancestor's
-	// id: one counter per family, so children never multiply a rate.
-	for _, b := range rateCounters(t, entry.lineage) {
-		if d, ok := a.takeRate(ctx, id, b.Key, b.Limit, now); !ok {
-			return d
-		}
-	}
-	if a.cfg.Usage != nil {
-		a.cfg.Usage.Record(t, now, req.SourceIP)
 	}
 	// The owner's version and incarnation go with the scopes they were narrowed by: a
 	// create for the caller itself then checks them in its write instead of a read.
@@ -452,10 +469,7 @@ func (a *Authorizer) lineage(ctx context.Context, t *token.Token, now time.Time)
 		for _, anc := range missing {
 			p := read[anc] // nil: gone
 			got[anc] = p
-			ttl := a.cfg.CacheTTL
-			if p == nil || p.EffectiveStatus(now) != token.StatusActive || len(p.Unreadable) > 0 {
-				ttl = min(ttl, a.cfg.NegativeTTL)
-			}
+			ttl := ancestorTTL(p, now, a.cfg.CacheTTL, a.cfg.NegativeTTL)
 			if a.ancestors != nil && ttl > 0 {
 				a.ancestors.Add(anc, cachedAncestor{t: p, expires: now.Add(ttl)})
 				clamp(now.Add(ttl))
@@ -466,19 +480,48 @@ func (a *Authorizer) lineage(ctx context.Context, t *token.Token, now time.Time)
 	for _, anc := range ids {
 		lineage = append(lineage, got[anc])
 	}
-	alive := true
+	return lineage, livesOn(t, got, now), until, nil
+}
+
+// livesOn reports whether t may live on, given its ancestors as read (nil: gone from the
+// table): every token it ends with (EndsWith) is still active, and no ancestor's stored
+// restrictions fail to parse (such an ancestor restricts everything).
+func livesOn(t *token.Token, read map[token.ID]*token.Token, now time.Time) bool {
 	for _, e := range t.EndsWith {
-		p := got[e]
+		p := read[e]
 		if p == nil || p.EffectiveStatus(now) != token.StatusActive || len(p.Unreadable) > 0 {
-			alive = false
+			return false
 		}
 	}
-	for _, p := range lineage {
+	for _, p := range read {
 		if p != nil && len(p.Unreadable) > 0 {
-			alive = false // an ancestor whose restrictions do not parse restricts everything
+			return false
 		}
 	}
-	return lineage, alive, until, nil
+	return true
+}
+
+// ancestorTTL is how long an ancestor as read may be reused: CacheTTL while it is active,
+// at most NegativeTTL when it is gone, no longer active or unreadable, so a re-enabled
+// parent revives its temporary children as fast as a token.
+func ancestorTTL(p *token.Token, now time.Time, cacheTTL, negativeTTL time.Duration) time.Duration {
+	if p == nil || p.EffectiveStatus(now) != token.StatusActive || len(p.Unreadable) > 0 {
+		return min(cacheTTL, negativeTTL)
+	}
+	return cacheTTL
+}
+
+// entryTTL is how long what one read decided may be reused: CacheTTL when it allows, at
+// most NegativeTTL when it refuses (wrong secret, not active, unreadable, a lineage that
+// ended it), and not at all for a pending token, so an approval works at once.
+func entryTTL(e *cached, now time.Time, cacheTTL, negativeTTL time.Duration) time.Duration {
+	switch st := e.t.EffectiveStatus(now); {
+	case st == token.StatusPending:
+		return 0
+	case !e.secretOK || st != token.StatusActive || len(e.t.Unreadable) > 0 || !e.alive:
+		return min(cacheTTL, negativeTTL)
+	}
+	return cacheTTL
 }
 
 // lookup reads a token and its owner through the caches and verifies the presented
@@ -553,13 +596,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	if a.tokens == nil {
 		return entry, nil
 	}
-	ttl := a.cfg.CacheTTL
-	switch st := t.EffectiveStatus(now); {
-	case st == token.StatusPending:
-		ttl = 0
-	case !entry.secretOK || st != token.StatusActive || len(t.Unreadable) > 0 || !entry.alive:
-		ttl = min(ttl, a.cfg.NegativeTTL)
-	}
+	ttl := entryTTL(entry, now, a.cfg.CacheTTL, a.cfg.NegativeTTL)
 	expires := now.Add(ttl)
 	if ownerOK && o.expires.Before(expires) {
 		expires = o.expires // never keep an owner longer than CacheTTL after it was read

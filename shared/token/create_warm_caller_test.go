@@ -1,20 +1,79 @@
-package authorizer_test
+package token_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/boot"
 	"tokengate/shared/fault"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
+
+// These tests run token.Service.Create on DynamoDB Local (they skip without the stack,
+// and fail under CI=true) with the caller a warm authorizer lets through, and count the
+// requests Create sends: they moved here from shared/authorizer, whose decisions they
+// do not test.
+
+// warmFixture is a token service on a fresh table and a warm authorizer over it (tokens
+// and owners cached an hour), on one clock.
+type warmFixture struct {
+	svc   *token.Service
+	clock *localtest.Clock
+	auth  *authorizer.Authorizer
+	table *store.Table
+}
+
+func newWarmFixture(t *testing.T) *warmFixture {
+	clock := localtest.NewClock(time.Now().UTC().Truncate(time.Second))
+	svc := localtest.Service(t, clock.Now)
+	tb := svc.Store.(*store.Table)
+	a := authorizer.New(authorizer.Config{Tokens: tb, Rates: tb, Keys: svc.Keys, Catalog: svc.Catalog, Prefix: "tg", Now: clock.Now, CacheTTL: time.Hour})
+	return &warmFixture{svc: svc, clock: clock, auth: a, table: tb}
+}
+
+func (f *warmFixture) check(s string) authorizer.Decision {
+	return f.auth.Check(context.Background(), authorizer.Request{Token: s, SourceIP: "203.0.113.9", Route: "GET /things"})
+}
+
+// countingTransport counts the DynamoDB requests an SDK client sends, reads apart.
+type countingTransport struct {
+	next          http.RoundTripper
+	reads, writes atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	target := r.Header.Get("X-Amz-Target") // DynamoDB_20120810.GetItem
+	switch target[strings.LastIndex(target, ".")+1:] {
+	case "GetItem", "BatchGetItem", "Query", "Scan":
+		c.reads.Add(1)
+	default:
+		c.writes.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// counted is tb through an SDK client whose every request is counted.
+func counted(t testing.TB, tb *store.Table) (*store.Table, *countingTransport) {
+	ct := &countingTransport{next: http.DefaultTransport}
+	client := dynamodb.NewFromConfig(localtest.Clients(t).AWS.Copy(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = boot.Endpoint("DynamoDB")
+		o.DisableValidateResponseChecksum = true
+		o.HTTPClient = &http.Client{Transport: ct}
+	})
+	return &store.Table{Client: client, Name: tb.Name, Retention: tb.Retention}, ct
+}
 
 // A create of a token for the caller itself reads nothing: the authorizer read the owner
 // when it narrowed the caller's scopes, and the write checks that the principal is still
@@ -23,7 +82,7 @@ import (
 
 // ownCaller is the caller of a token principal id minted for itself, as a warm authorizer
 // (owners cached an hour) lets it through.
-func ownCaller(t *testing.T, f *fixture, id string) (access.Caller, string) {
+func ownCaller(t *testing.T, f *warmFixture, id string) (access.Caller, string) {
 	t.Helper()
 	ctx := context.Background()
 	p, err := f.table.GetPrincipal(ctx, id)
@@ -62,7 +121,7 @@ func written(t *testing.T, tb *store.Table, owner string) (tokens, records int) 
 }
 
 // countedService is f's service with every DynamoDB request counted.
-func countedService(t *testing.T, f *fixture) (*token.Service, *countingTransport) {
+func countedService(t *testing.T, f *warmFixture) (*token.Service, *countingTransport) {
 	tb, ct := counted(t, f.table)
 	svc := *f.svc
 	svc.Store, svc.Principals = tb, tb
@@ -78,7 +137,7 @@ func session(name string) token.CreateInput {
 // audit record and the checks of its owner and parent; the token carries the owner's
 // incarnation and works at once.
 func TestCreateOwnTokenReadsOnlyItsParent(t *testing.T) {
-	f := newFixture(t, time.Hour)
+	f := newWarmFixture(t)
 	c, _ := ownCaller(t, f, "alice")
 	svc, ct := countedService(t, f)
 	created, err := svc.Create(context.Background(), c, session("ci"))
@@ -97,7 +156,7 @@ func TestCreateOwnTokenReadsOnlyItsParent(t *testing.T) {
 // which writes nothing, and the create is decided again on the token as it is now.
 func TestCreateReusesItsCallingToken(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, time.Hour)
+	f := newWarmFixture(t)
 	c, _ := ownCaller(t, f, "alice")
 	require.Positive(t, c.TokenVersion, "the authorizer passes the calling token's version")
 	svc, ct := countedService(t, f)
@@ -161,7 +220,7 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, time.Hour)
+			f := newWarmFixture(t)
 			_, s := ownCaller(t, f, "alice")
 			tokens, records := written(t, f.table, "alice")
 			tt.change(t, f.table)
@@ -195,7 +254,7 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 // principal the write checks; it never mints for anyone else.
 func TestCreateWithADelegatedToken(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, time.Hour)
+	f := newWarmFixture(t)
 	lent, err := f.svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "lent", OwnerID: "alice", Type: token.TypeTemporary,
 		Scopes: []string{access.TokensRead, access.TokensWrite}, Reason: "pairing"})
 	require.NoError(t, err)
@@ -231,7 +290,7 @@ func TestCreateWithADelegatedToken(t *testing.T) {
 // the principal as it is; a wrong incarnation is a principal that does not exist.
 func TestCreateWithAForgedOwner(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, time.Hour)
+	f := newWarmFixture(t)
 	c, _ := ownCaller(t, f, "alice")
 
 	later := c
@@ -278,7 +337,7 @@ func (r *racingPrincipals) GetPrincipal(ctx context.Context, id string) (*access
 // decided again on the principal as it is now.
 func TestCreateForAnotherPrincipal(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, time.Hour)
+	f := newWarmFixture(t)
 	admin, _ := ownCaller(t, f, "admin")
 	in := token.CreateInput{Name: "for alice", OwnerID: "alice", Type: token.TypeTemporary, Scopes: []string{access.TokensWrite}, Reason: "ci"}
 
@@ -309,7 +368,7 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 // check failed decides again), every rename too, and nothing is lost.
 func TestConcurrentCreatesOfOneOwner(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, time.Hour)
+	f := newWarmFixture(t)
 	c, _ := ownCaller(t, f, "alice")
 	tokens, records := written(t, f.table, "alice")
 	const workers, each = 6, 3
