@@ -15,6 +15,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -213,7 +214,7 @@ func TestChecksRestrictionsUnlessEmergencyAccessIsOn(t *testing.T) {
 	tok, s := w.token(func(t *token.Token) { t.Restrictions.IPAllowlist = office })
 	require.Equal(t, authorizer.ReasonIP, reason(a, s), "203.0.113.9 is not the office")
 	_, night := w.token(func(t *token.Token) {
-		t.Restrictions.TimeRestriction = &token.TimeWindow{Days: []string{"tue"}, StartHour: 0, EndHour: 6}
+		t.Restrictions.TimeRestriction = &restriction.TimeWindow{Days: []string{"tue"}, StartHour: 0, EndHour: 6}
 	})
 	require.Equal(t, authorizer.ReasonTime, reason(a, night))
 
@@ -265,7 +266,7 @@ func TestAppliesAnAncestorsRestrictionsAsTheyAreNow(t *testing.T) {
 
 	w.tokens.change(parent.ID, func(t *token.Token) {
 		t.Restrictions.IPAllowlist = nil
-		t.Restrictions.TimeRestriction = &token.TimeWindow{Days: []string{"sun"}, StartHour: 0, EndHour: 24}
+		t.Restrictions.TimeRestriction = &restriction.TimeWindow{Days: []string{"sun"}, StartHour: 0, EndHour: 24}
 	})
 	require.Equal(t, authorizer.ReasonTime, reason(a, s))
 
@@ -287,14 +288,14 @@ func TestAppliesTheBoundsItWasMintedWithAfterItsParentIsGone(t *testing.T) {
 func TestRateLimitsCountOneCounterPerFamily(t *testing.T) {
 	w := newWorld()
 	a := w.authorizer(authorizer.Config{})
-	parent, _ := w.token(func(t *token.Token) { t.Restrictions.RateLimit = &token.RateLimit{Limit: 3, Per: "minute"} })
+	parent, _ := w.token(func(t *token.Token) { t.Restrictions.RateLimit = &restriction.RateLimit{Limit: 3, Per: "minute"} })
 	_, first := w.child(parent, token.TypeTemporary, nil)
 	_, second := w.child(parent, token.TypeTemporary, nil)
 	for _, s := range []string{first, second, first} {
 		require.True(t, check(a, s).Allow)
 	}
 	require.Equal(t, authorizer.ReasonRateLimited, reason(a, second), "children share their parent's counter: never N times its rate")
-	require.Equal(t, 4, w.rates.count(parent.ID, w.clock.Now().Truncate(time.Minute), time.Minute))
+	require.Equal(t, 4, w.rates.count(restriction.TokenKey(string(parent.ID)), w.clock.Now().Truncate(time.Minute), time.Minute))
 
 	w.clock.Add(time.Minute)
 	require.True(t, check(a, second).Allow, "a new window")
@@ -303,17 +304,17 @@ func TestRateLimitsCountOneCounterPerFamily(t *testing.T) {
 func TestRateLimitsCountItsOwnLimitUnderItsOwnID(t *testing.T) {
 	w := newWorld()
 	a := w.authorizer(authorizer.Config{})
-	tok, s := w.token(func(t *token.Token) { t.Restrictions.RateLimit = &token.RateLimit{Limit: 1, Per: "second"} })
+	tok, s := w.token(func(t *token.Token) { t.Restrictions.RateLimit = &restriction.RateLimit{Limit: 1, Per: "second"} })
 	require.True(t, check(a, s).Allow)
 	d := check(a, s)
 	require.Equal(t, authorizer.ReasonRateLimited, d.Reason)
 	require.False(t, d.Reason.Rejected(), "a valid token refused this request: 403, not 401")
-	require.Equal(t, 2, w.rates.count(tok.ID, w.clock.Now(), time.Second))
+	require.Equal(t, 2, w.rates.count(restriction.TokenKey(string(tok.ID)), w.clock.Now(), time.Second))
 }
 
 func TestRateLimitsFailClosed(t *testing.T) {
 	w := newWorld()
-	_, s := w.token(func(t *token.Token) { t.Restrictions.RateLimit = &token.RateLimit{Limit: 100, Per: "hour"} })
+	_, s := w.token(func(t *token.Token) { t.Restrictions.RateLimit = &restriction.RateLimit{Limit: 100, Per: "hour"} })
 	_, unlimited := w.token(nil)
 
 	a := authorizer.New(authorizer.Config{Tokens: w.tokens, Keys: w.keys, Prefix: "tg", Now: w.clock.Now, Log: &lines{}}) // no Rates

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -29,8 +30,8 @@ const (
 var (
 	office  = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
 	lab     = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
-	workday = &token.TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri"}, StartHour: 9, EndHour: 17}
-	night   = &token.TimeWindow{Days: []string{"tue"}, StartHour: 0, EndHour: 6}
+	workday = &restriction.TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri"}, StartHour: 9, EndHour: 17}
+	night   = &restriction.TimeWindow{Days: []string{"tue"}, StartHour: 0, EndHour: 6}
 )
 
 // readOK is what a read of an active token of alice found: the secret matched, alice
@@ -49,7 +50,7 @@ func readOK(edit ...func(e *cached)) *cached {
 func TestDecide(t *testing.T) {
 	routes, err := NewRouteTable(map[string][]string{"GET /orders/{id}": {"orders:read"}, "GET /things": {access.TokensRead}})
 	require.NoError(t, err)
-	ancestor := func(r token.Restrictions) func(e *cached) {
+	ancestor := func(r restriction.Set) func(e *cached) {
 		return func(e *cached) { e.lineage = []*token.Token{{ID: parentID, Restrictions: r}} }
 	}
 	tests := []struct {
@@ -90,16 +91,16 @@ func TestDecide(t *testing.T) {
 		{"outside its IP allowlist", readOK(func(e *cached) { e.t.Restrictions.IPAllowlist = office }), "198.51.100.1", "", now, ReasonIP},
 		{"no source address and an allowlist (a TOKEN event)", readOK(func(e *cached) { e.t.Restrictions.IPAllowlist = office }), "", "", now, ReasonIP},
 		{"outside an allowlist its parent had when it minted it", readOK(func(e *cached) { e.t.Bounds.IPAllowlists = [][]netip.Prefix{lab} }), "203.0.113.9", "", now, ReasonIP},
-		{"outside an allowlist its parent has now", readOK(ancestor(token.Restrictions{IPAllowlist: lab})), "203.0.113.9", "", now, ReasonIP},
+		{"outside an allowlist its parent has now", readOK(ancestor(restriction.Set{IPAllowlist: lab})), "203.0.113.9", "", now, ReasonIP},
 		{"an ancestor gone from the table binds through its bounds only", readOK(func(e *cached) { e.lineage = []*token.Token{nil} }), "203.0.113.9", "", now, ReasonOK},
 		{"inside its time window", readOK(func(e *cached) { e.t.Restrictions.TimeRestriction = workday }), "", "", now, ReasonOK},
 		{"outside its time window", readOK(func(e *cached) { e.t.Restrictions.TimeRestriction = night }), "", "", now, ReasonTime},
-		{"outside a window its parent had when it minted it", readOK(func(e *cached) { e.t.Bounds.TimeWindows = []token.TimeWindow{*night} }), "", "", now, ReasonTime},
-		{"outside a window its parent has now", readOK(ancestor(token.Restrictions{TimeRestriction: night})), "", "", now, ReasonTime},
+		{"outside a window its parent had when it minted it", readOK(func(e *cached) { e.t.Bounds.TimeWindows = []restriction.TimeWindow{*night} }), "", "", now, ReasonTime},
+		{"outside a window its parent has now", readOK(ancestor(restriction.Set{TimeRestriction: night})), "", "", now, ReasonTime},
 		{"emergency access lifts the IP allowlist and the time window", readOK(func(e *cached) {
-			e.t.Restrictions = token.Restrictions{IPAllowlist: office, TimeRestriction: night}
-			e.t.Bounds = token.Bounds{IPAllowlists: [][]netip.Prefix{lab}, TimeWindows: []token.TimeWindow{*night}}
-			e.lineage = []*token.Token{{ID: parentID, Restrictions: token.Restrictions{IPAllowlist: lab, TimeRestriction: night}}}
+			e.t.Restrictions = restriction.Set{IPAllowlist: office, TimeRestriction: night}
+			e.t.Bounds = restriction.Bounds{IPAllowlists: [][]netip.Prefix{lab}, TimeWindows: []restriction.TimeWindow{*night}}
+			e.lineage = []*token.Token{{ID: parentID, Restrictions: restriction.Set{IPAllowlist: lab, TimeRestriction: night}}}
 			e.t.EmergencyUntil = now.Add(time.Minute)
 		}), "192.0.2.1", "", now, ReasonOK},
 		{"emergency access that ended lifts nothing", readOK(func(e *cached) {
@@ -145,31 +146,31 @@ func TestDecideAllowsAsTheOwnerHoldsNow(t *testing.T) {
 }
 
 func TestRateCounters(t *testing.T) {
-	perMinute := func(n int) *token.RateLimit { return &token.RateLimit{Limit: n, Per: "minute"} }
+	perMinute := func(n int) *restriction.RateLimit { return &restriction.RateLimit{Limit: n, Per: "minute"} }
 	tests := []struct {
 		name    string
 		tok     *token.Token
 		lineage []*token.Token
-		want    []token.RateBound
+		want    []restriction.RateBound
 	}{
 		{"unlimited: no counter", &token.Token{ID: tokenID}, nil, nil},
-		{"its own limit, under its own id", &token.Token{ID: tokenID, Restrictions: token.Restrictions{RateLimit: perMinute(10)}}, nil,
-			[]token.RateBound{{Key: tokenID, Limit: *perMinute(10)}}},
+		{"its own limit, under its own id", &token.Token{ID: tokenID, Restrictions: restriction.Set{RateLimit: perMinute(10)}}, nil,
+			[]restriction.RateBound{{Key: restriction.TokenKey(string(tokenID)), Limit: *perMinute(10)}}},
 		{"a parent's limit copied at minting, under the parent's id", &token.Token{ID: tokenID,
-			Bounds: token.Bounds{Rates: []token.RateBound{{Key: parentID, Limit: *perMinute(100)}}}}, nil,
-			[]token.RateBound{{Key: parentID, Limit: *perMinute(100)}}},
+			Bounds: restriction.Bounds{Rates: []restriction.RateBound{{Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(100)}}}}, nil,
+			[]restriction.RateBound{{Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(100)}}},
 		{"the parent's limit as it is now, lowered since: the lower one, one counter",
-			&token.Token{ID: tokenID, Bounds: token.Bounds{Rates: []token.RateBound{{Key: parentID, Limit: *perMinute(100)}}}},
-			[]*token.Token{{ID: parentID, Restrictions: token.Restrictions{RateLimit: perMinute(5)}}},
-			[]token.RateBound{{Key: parentID, Limit: *perMinute(5)}}},
+			&token.Token{ID: tokenID, Bounds: restriction.Bounds{Rates: []restriction.RateBound{{Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(100)}}}},
+			[]*token.Token{{ID: parentID, Restrictions: restriction.Set{RateLimit: perMinute(5)}}},
+			[]restriction.RateBound{{Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(5)}}},
 		{"the same ancestor per second and per minute: two counters",
-			&token.Token{ID: tokenID, Bounds: token.Bounds{Rates: []token.RateBound{{Key: parentID, Limit: *perMinute(100)}}}},
-			[]*token.Token{{ID: parentID, Restrictions: token.Restrictions{RateLimit: &token.RateLimit{Limit: 3, Per: "second"}}}},
-			[]token.RateBound{{Key: parentID, Limit: *perMinute(100)}, {Key: parentID, Limit: token.RateLimit{Limit: 3, Per: "second"}}}},
+			&token.Token{ID: tokenID, Bounds: restriction.Bounds{Rates: []restriction.RateBound{{Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(100)}}}},
+			[]*token.Token{{ID: parentID, Restrictions: restriction.Set{RateLimit: &restriction.RateLimit{Limit: 3, Per: "second"}}}},
+			[]restriction.RateBound{{Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(100)}, {Key: restriction.TokenKey(string(parentID)), Limit: restriction.RateLimit{Limit: 3, Per: "second"}}}},
 		{"its own, its parent's and its root's, in that order; a gone ancestor counts nothing",
-			&token.Token{ID: tokenID, Restrictions: token.Restrictions{RateLimit: perMinute(1)}},
-			[]*token.Token{{ID: parentID, Restrictions: token.Restrictions{RateLimit: perMinute(2)}}, nil, {ID: rootID, Restrictions: token.Restrictions{RateLimit: perMinute(3)}}},
-			[]token.RateBound{{Key: tokenID, Limit: *perMinute(1)}, {Key: parentID, Limit: *perMinute(2)}, {Key: rootID, Limit: *perMinute(3)}}},
+			&token.Token{ID: tokenID, Restrictions: restriction.Set{RateLimit: perMinute(1)}},
+			[]*token.Token{{ID: parentID, Restrictions: restriction.Set{RateLimit: perMinute(2)}}, nil, {ID: rootID, Restrictions: restriction.Set{RateLimit: perMinute(3)}}},
+			[]restriction.RateBound{{Key: restriction.TokenKey(string(tokenID)), Limit: *perMinute(1)}, {Key: restriction.TokenKey(string(parentID)), Limit: *perMinute(2)}, {Key: restriction.TokenKey(string(rootID)), Limit: *perMinute(3)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,10 +11,11 @@ import (
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
-// The authorizer's own ports (Tokens, token.RateCounter, UsageStore) in memory, for the
+// The authorizer's own ports (Tokens, restriction.RateCounter, UsageStore) in memory, for the
 // tests and examples that need no stack. They are the domain interfaces the authorizer
 // declares, not DynamoDB: shared/store implements them on the table, and the tests on
 // DynamoDB Local hold it to the same behaviour.
@@ -150,9 +151,9 @@ type memRates struct {
 	err    error
 }
 
-var _ token.RateCounter = (*memRates)(nil)
+var _ restriction.RateCounter = (*memRates)(nil)
 
-func (r *memRates) TakeRate(_ context.Context, key token.ID, window time.Time, per time.Duration, limit int) (bool, error) {
+func (r *memRates) TakeRate(_ context.Context, key restriction.Key, window time.Time, per time.Duration, limit int) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
@@ -166,7 +167,7 @@ func (r *memRates) TakeRate(_ context.Context, key token.ID, window time.Time, p
 	return r.counts[k] <= limit, nil
 }
 
-func (r *memRates) count(key token.ID, window time.Time, per time.Duration) int {
+func (r *memRates) count(key restriction.Key, window time.Time, per time.Duration) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.counts[fmt.Sprintf("%s %s %s", key, window.Format(time.RFC3339), per)]
