@@ -12,6 +12,7 @@ import (
 
 	"tokengate/infra/faults"
 	"tokengate/shared/api"
+	"tokengate/shared/audit"
 	"tokengate/shared/boot"
 	"tokengate/shared/fault"
 	"tokengate/shared/pepper"
@@ -52,7 +53,7 @@ func TestLeakReportUnderOutage(t *testing.T) {
 	got, err := f.tb.Get(context.Background(), leaked.Token.ID)
 	require.NoError(t, err)
 	require.Equal(t, token.StatusRevoked, got.Status)
-	evs, _, err := f.tb.Events(context.Background(), token.AuditFilter{TokenID: leaked.Token.ID, Type: token.EventLeakedRevoke})
+	evs, _, err := f.tb.Events(context.Background(), audit.Filter{TokenID: string(leaked.Token.ID), Type: audit.EventLeakedRevoke})
 	require.NoError(t, err)
 	require.Len(t, evs, 1, "revoked once, recorded once")
 	require.Zero(t, f.halfWritten())

@@ -12,6 +12,7 @@ import (
 	"tokengate/infra/faults"
 	"tokengate/shared/access"
 	"tokengate/shared/api"
+	"tokengate/shared/audit"
 	"tokengate/shared/boot"
 	"tokengate/shared/token"
 )
@@ -89,7 +90,7 @@ func (f *fixture) halfWritten() int {
 	bad := 0
 	for _, tok := range toks {
 		exists[tok.ID] = true
-		evs, _, err := f.tb.Events(ctx, token.AuditFilter{TokenID: tok.ID, Limit: 100})
+		evs, _, err := f.tb.Events(ctx, audit.Filter{TokenID: string(tok.ID), Limit: 100})
 		require.NoError(f.t, err)
 		var top int64
 		for _, e := range evs {
@@ -100,10 +101,10 @@ func (f *fixture) halfWritten() int {
 			bad++
 		}
 	}
-	evs, _, err := f.tb.Events(ctx, token.AuditFilter{Limit: 100})
+	evs, _, err := f.tb.Events(ctx, audit.Filter{Limit: 100})
 	require.NoError(f.t, err)
 	for _, e := range evs {
-		if e.TokenID != "" && !exists[e.TokenID] {
+		if e.TokenID != "" && !exists[token.ID(e.TokenID)] {
 			f.t.Errorf("audit record %s names token %s, which is not stored", e.ID, e.TokenID)
 			bad++
 		}

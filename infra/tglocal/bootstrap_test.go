@@ -16,6 +16,7 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
@@ -48,10 +49,10 @@ func TestBootstrap(t *testing.T) {
 	require.Len(t, root.Scopes, len(cat.Scopes()), "every scope, high-risk ones included")
 	require.Equal(t, "first", root.Minter())
 	require.False(t, root.Delegated())
-	evs, _, err := tb.Events(ctx, token.AuditFilter{TokenID: id})
+	evs, _, err := tb.Events(ctx, audit.Filter{TokenID: string(id)})
 	require.NoError(t, err)
 	require.Len(t, evs, 1)
-	require.Equal(t, token.EventBootstrap, evs[0].Type)
+	require.Equal(t, audit.EventBootstrap, evs[0].Type)
 
 	t.Run("a working root token on file: nothing to do", func(t *testing.T) {
 		require.NoError(t, runBootstrap(ctx, tg, o))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/restriction"
 	"tokengate/shared/token"
@@ -29,7 +30,7 @@ type eventView struct {
 	TokenID       string         `json:"tokenId"`
 	OwnerID       string         `json:"ownerId"`
 	Reason        string         `json:"reason,omitempty"`
-	Changes       []token.Change `json:"changes"`
+	Changes       []audit.Change `json:"changes"`
 }
 
 type eventsView struct {
@@ -37,7 +38,7 @@ type eventsView struct {
 	NextCursor *string     `json:"nextCursor"`
 }
 
-func events(es []*token.Event, next string) eventsView {
+func events(es []*audit.Event, next string) eventsView {
 	out := eventsView{Items: make([]eventView, len(es)), NextCursor: strPtr(next)}
 	for i, e := range es {
 		out.Items[i] = eventView{
@@ -45,7 +46,7 @@ func events(es []*token.Event, next string) eventsView {
 			TokenID: string(e.TokenID), OwnerID: e.OwnerID, Reason: e.Reason, Changes: e.Changes,
 		}
 		if out.Items[i].Changes == nil {
-			out.Items[i].Changes = []token.Change{}
+			out.Items[i].Changes = []audit.Change{}
 		}
 	}
 	return out
@@ -74,12 +75,12 @@ func AuditLog(svc *token.Service) http.Handler {
 	return handleQuery([]string{"limit", "cursor", "actor", "tokenId", "type", "since", "until"}, func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		q := r.URL.Query()
 		bad := &fault.InvalidError{}
-		f := token.AuditFilter{ActorID: q.Get("actor"), TokenID: token.ID(q.Get("tokenId"))}
+		f := audit.Filter{ActorID: q.Get("actor"), TokenID: q.Get("tokenId")}
 		f.Limit, f.Cursor = page(q, bad)
 		if s := q.Get("type"); s != "" {
-			f.Type = token.EventType(s)
+			f.Type = audit.EventType(s)
 			known := false
-			for _, t := range token.EventTypes {
+			for _, t := range audit.EventTypes {
 				known = known || t == f.Type
 			}
 			if !known {

@@ -16,6 +16,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/api"
+	"tokengate/shared/audit"
 	"tokengate/shared/email"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -256,7 +257,7 @@ func TestLeakedTokens(t *testing.T) {
 	require.Equal(t, "active", e.do(alice, "GET", "/tokens/"+other["id"].(string), nil).body["status"], "a wrong secret revokes nothing")
 	h := history(t, e, admin, valid["id"].(string))
 	require.Equal(t, "leaked.revoke", h[0]["type"])
-	require.Equal(t, token.LeakReporter, h[0]["actorId"])
+	require.Equal(t, audit.LeakReporter, h[0]["actorId"])
 
 	mails := localtest.Mails(t, addr)
 	require.Len(t, mails, 1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
@@ -49,7 +50,7 @@ type Enrollments interface {
 	// (without changing its version) and writes its audit record ev, in one
 	// transaction; fault.ErrConflict when the principal is no longer incarnation
 	// e.Incarnation.
-	PutEnrollment(ctx context.Context, e Enrollment, ev token.Event) error
+	PutEnrollment(ctx context.Context, e Enrollment, ev audit.Event) error
 	// GetEnrollment returns the enrollment with this keyed hash, used or not;
 	// fault.ErrNotFound when there is none.
 	GetEnrollment(ctx context.Context, hash []byte) (*Enrollment, error)
@@ -200,7 +201,7 @@ func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principa
 	secret := hex.EncodeToString(raw)
 	en.PepperVersion = e.Tokens.Keys.Current().Version
 	en.Hash, _ = e.Tokens.Keys.HashWith(en.PepperVersion, []byte(secret))
-	ev := token.PrincipalEvent(token.EventEnrollSend, c, p.ID, en.CreatedAt, "enrollment mailed to the principal; any earlier unused one is superseded; the sender now vouches for it")
+	ev := audit.PrincipalEvent(audit.EventEnrollSend, c, p.ID, en.CreatedAt, "enrollment mailed to the principal; any earlier unused one is superseded; the sender now vouches for it")
 	if err := e.Enrollments.PutEnrollment(ctx, en, ev); err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: put: %w", p.ID, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
@@ -293,13 +294,13 @@ type enrollments struct {
 	getErr   error
 	consume  error
 	puts     []Enrollment
-	events   []token.Event
+	events   []audit.Event
 	consumed []token.OwnerCheck
 }
 
 var _ Enrollments = (*enrollments)(nil)
 
-func (e *enrollments) PutEnrollment(_ context.Context, en Enrollment, ev token.Event) error {
+func (e *enrollments) PutEnrollment(_ context.Context, en Enrollment, ev audit.Event) error {
 	e.puts, e.events = append(e.puts, en), append(e.events, ev)
 	return e.putErr
 }
@@ -365,7 +366,7 @@ func TestSendStoresOnlyTheKeyedHashAndMailsTheSecret(t *testing.T) {
 	require.Equal(t, 3, en.PepperVersion)
 	require.Equal(t, Fingerprint(opsBob), en.Fingerprint)
 	require.Equal(t, "i1", en.Incarnation)
-	require.Equal(t, token.EventEnrollSend, ens.events[0].Type)
+	require.Equal(t, audit.EventEnrollSend, ens.events[0].Type)
 	require.Equal(t, "ann", ens.events[0].ActorID)
 	require.Equal(t, "bob", ens.events[0].OwnerID)
 	require.NotContains(t, ens.events[0].Reason, raw)

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
-	"tokengate/shared/token"
 )
 
 // Audit records live under pk AUDIT#<token id>, sk <time>#<event id>, so a token's
@@ -40,7 +40,7 @@ type auditItem struct {
 	TokenID      string         `dynamodbav:"tokenId"`
 	OwnerID      string         `dynamodbav:"ownerId"`
 	Reason       string         `dynamodbav:"reason,omitempty"`
-	Changes      []token.Change `dynamodbav:"changes"`
+	Changes      []audit.Change `dynamodbav:"changes"`
 }
 
 // auditTime sorts as text: fixed width, nanoseconds, UTC.
@@ -48,15 +48,15 @@ const auditTime = "2006-01-02T15:04:05.000000000Z"
 
 // auditSK sorts by time, then by the token's version (changes of one token within one
 // second), then by the random event id.
-func auditSK(e *token.Event) string {
+func auditSK(e *audit.Event) string {
 	return fmt.Sprintf("%s#%010d#%s", e.Time.UTC().Format(auditTime), e.Version, e.ID)
 }
 
-func toAuditItem(e *token.Event) auditItem {
+func toAuditItem(e *audit.Event) auditItem {
 	sk := auditSK(e)
 	changes := e.Changes
 	if changes == nil {
-		changes = []token.Change{}
+		changes = []audit.Change{}
 	}
 	pk := "AUDIT#" + string(e.TokenID)
 	if e.TokenID == "" {
@@ -69,17 +69,17 @@ func toAuditItem(e *token.Event) auditItem {
 	}
 }
 
-func fromAuditItem(it auditItem) *token.Event {
+func fromAuditItem(it auditItem) *audit.Event {
 	t, _ := time.Parse(time.RFC3339Nano, it.Time)
-	return &token.Event{
-		ID: it.ID, Time: t, Version: it.Version, Type: token.EventType(it.Type), ActorID: it.ActorID, ActorTokenID: it.ActorTokenID,
-		ActorMintedBy: it.ActorMinter, TokenID: token.ID(it.TokenID), OwnerID: it.OwnerID, Reason: it.Reason, Changes: it.Changes,
+	return &audit.Event{
+		ID: it.ID, Time: t, Version: it.Version, Type: audit.EventType(it.Type), ActorID: it.ActorID, ActorTokenID: it.ActorTokenID,
+		ActorMintedBy: it.ActorMinter, TokenID: it.TokenID, OwnerID: it.OwnerID, Reason: it.Reason, Changes: it.Changes,
 	}
 }
 
 // auditItems is the record of e and, when a delegated token caused it, the copy in the
 // minter's log.
-func auditItems(e *token.Event) []auditItem {
+func auditItems(e *audit.Event) []auditItem {
 	it := toAuditItem(e)
 	if e.ActorMintedBy == "" || e.ActorMintedBy == e.ActorID {
 		return []auditItem{it}
@@ -91,7 +91,7 @@ func auditItems(e *token.Event) []auditItem {
 
 // auditPuts appends to items the puts of events' audit records (with their minter's
 // copies), each only if new: the trail is append-only.
-func (tb *Table) auditPuts(items []types.TransactWriteItem, events []token.Event) ([]types.TransactWriteItem, error) {
+func (tb *Table) auditPuts(items []types.TransactWriteItem, events []audit.Event) ([]types.TransactWriteItem, error) {
 	for i := range events {
 		for _, it := range auditItems(&events[i]) {
 			av, err := attributevalue.MarshalMap(it)
@@ -107,7 +107,7 @@ func (tb *Table) auditPuts(items []types.TransactWriteItem, events []token.Event
 }
 
 // transact writes the token update and its audit records in one transaction.
-func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event) error {
+func (tb *Table) transact(ctx context.Context, update *types.Update, events []audit.Event) error {
 	items, err := tb.auditPuts([]types.TransactWriteItem{{Update: update}}, events)
 	if err != nil {
 		return err
@@ -129,7 +129,7 @@ func (tb *Table) transact(ctx context.Context, update *types.Update, events []to
 
 // Events returns a page of audit records, newest first: one token's history (pk), one
 // actor's changes (byOwner) or the whole log (byCreated), within the filter's time range.
-func (tb *Table) Events(ctx context.Context, f token.AuditFilter) ([]*token.Event, string, error) {
+func (tb *Table) Events(ctx context.Context, f audit.Filter) ([]*audit.Event, string, error) {
 	index, pkName, pkValue, skName := "", "pk", "AUDIT#"+string(f.TokenID), "sk"
 	switch {
 	case f.TokenID != "":
@@ -153,7 +153,7 @@ func (tb *Table) Events(ctx context.Context, f token.AuditFilter) ([]*token.Even
 	if limit <= 0 {
 		limit = 50
 	}
-	var page []*token.Event
+	var page []*audit.Event
 	for q := 0; q < maxListQueries && len(page) < limit; q++ {
 		in := &dynamodb.QueryInput{
 			TableName:                aws.String(tb.Name),

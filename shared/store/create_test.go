@@ -12,13 +12,14 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
 // newToken is an active token of owner, as Service.Create makes one, with its audit record.
-func newToken(t *testing.T, owner *access.Principal) (*token.Token, token.Event) {
+func newToken(t *testing.T, owner *access.Principal) (*token.Token, audit.Event) {
 	t.Helper()
 	id, err := token.NewID(owner.ID, nil)
 	require.NoError(t, err)
@@ -26,15 +27,15 @@ func newToken(t *testing.T, owner *access.Principal) (*token.Token, token.Event)
 	tok := &token.Token{ID: id, OwnerID: owner.ID, CreatedBy: owner.ID, MintedBy: owner.ID, OwnerIncarnation: owner.Incarnation,
 		Name: "t", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary, Status: token.StatusActive, Hint: "tg_…abcd",
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour), Hash: make([]byte, 32), PepperVersion: 1, Version: 1}
-	ev := token.Event{ID: localtest.Name("ev"), Time: now, Version: 1, Type: token.EventCreate, ActorID: owner.ID, ActorTokenID: "x",
-		TokenID: id, OwnerID: owner.ID, Changes: []token.Change{{Field: "name", To: "t"}}}
+	ev := audit.Event{ID: localtest.Name("ev"), Time: now, Version: 1, Type: audit.EventCreate, ActorID: owner.ID, ActorTokenID: "x",
+		TokenID: string(id), OwnerID: owner.ID, Changes: []audit.Change{{Field: "name", To: "t"}}}
 	return tok, ev
 }
 
 // records counts the audit records of a token.
 func records(t *testing.T, tb *store.Table, id token.ID) int {
 	t.Helper()
-	events, _, err := tb.Events(context.Background(), token.AuditFilter{TokenID: id})
+	events, _, err := tb.Events(context.Background(), audit.Filter{TokenID: string(id)})
 	require.NoError(t, err)
 	return len(events)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/principal"
 	"tokengate/shared/token"
@@ -44,7 +45,7 @@ func enrollKey(hash []byte) map[string]types.AttributeValue {
 // it) and is conditioned on the principal still being the incarnation the enrollment was
 // made for, so it never creates an item: a principal gone or created anew meanwhile is
 // fault.ErrConflict, and nothing is written.
-func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev token.Event) error {
+func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev audit.Event) error {
 	ttl := &types.AttributeValueMemberN{Value: strconv.FormatInt(e.ExpiresAt.Add(24*time.Hour).Unix(), 10)}
 	item := enrollKey(e.Hash)
 	item["principalId"] = &types.AttributeValueMemberS{Value: e.PrincipalID}
@@ -61,7 +62,7 @@ func (tb *Table) PutEnrollment(ctx context.Context, e principal.Enrollment, ev t
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Put: &types.Put{TableName: aws.String(tb.Name), Item: current}},
 		{Update: vouch(tb.Name, e.PrincipalID, e.Incarnation, e.CreatedBy)},
-	}, []token.Event{ev})
+	}, []audit.Event{ev})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/restriction"
 	"tokengate/shared/token"
@@ -351,7 +352,7 @@ func (tb *Table) Get(ctx context.Context, id token.ID) (*token.Token, error) {
 // on the version: a new token must not exist yet, a changed one must still be at
 // ifVersion. Either way a lost race returns fault.ErrConflict and writes nothing. With
 // events, the update and the audit records are one TransactWriteItems: both or neither.
-func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, events ...token.Event) error {
+func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, events ...audit.Event) error {
 	av, err := attributevalue.MarshalMap(tb.toItem(t))
 	if err != nil {
 		return fmt.Errorf("encode token item: %w", err)
@@ -448,7 +449,7 @@ func conditional(err error, format string, args ...any) error {
 // version. A token id taken is fault.ErrConflict, an owner changed token.ErrOwnerChanged;
 // either way nothing is written. Creates of one owner check the same principal item, so
 // concurrent ones can collide (TransactionConflict, nothing written): they are retried.
-func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCheck, parent token.ParentCheck, events ...token.Event) error {
+func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCheck, parent token.ParentCheck, events ...audit.Event) error {
 	av, err := attributevalue.MarshalMap(tb.toItem(t))
 	if err != nil {
 		return fmt.Errorf("encode token item: %w", err)

@@ -11,18 +11,19 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/principal"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
-func enrollment(t *testing.T, p *access.Principal, by string) (principal.Enrollment, token.Event) {
+func enrollment(t *testing.T, p *access.Principal, by string) (principal.Enrollment, audit.Event) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	e := principal.Enrollment{Hash: []byte(localtest.Name("hash")), PepperVersion: 1, PrincipalID: p.ID, Incarnation: p.Incarnation,
 		Fingerprint: principal.Fingerprint(p), CreatedBy: by, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	ev := token.Event{ID: localtest.Name("ev"), Time: now, Version: 1, Type: token.EventEnrollSend, ActorID: by, OwnerID: p.ID}
+	ev := audit.Event{ID: localtest.Name("ev"), Time: now, Version: 1, Type: audit.EventEnrollSend, ActorID: by, OwnerID: p.ID}
 	return e, ev
 }
 

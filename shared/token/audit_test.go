@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/restriction"
 )
@@ -25,19 +26,19 @@ func TestAuditDiff(t *testing.T) {
 		t.EmergencyUntil = now.Add(time.Hour)
 		t.Hash, t.PrevHash, t.Version, t.UpdatedAt, t.LastUsedIP = []byte("new"), []byte("old"), 9, now, "192.0.2.1"
 	})
-	require.Equal(t, []Change{
+	require.Equal(t, []audit.Change{
 		{Field: "emergencyAccessUntil", To: "2026-03-03T11:00:00Z"},
 		{Field: "ipAllowlist", To: "10.0.0.0/8 2001:db8::/32"},
 		{Field: "name", From: "ci", To: "renamed"},
 		{Field: "rateLimit", To: "5 per minute"},
 		{Field: "status", From: "active", To: "disabled"},
 		{Field: "timeRestriction", To: "mon,fri 08:00-18:00 UTC"},
-	}, diff(auditFields(before), auditFields(after)), "sorted by field; hashes, versions and usage are never audited")
-	require.Empty(t, diff(auditFields(before), auditFields(stored(nil))))
+	}, audit.Diff(auditFields(before), auditFields(after)), "sorted by field; hashes, versions and usage are never audited")
+	require.Empty(t, audit.Diff(auditFields(before), auditFields(stored(nil))))
 
-	created := diff(auditFields(nil), auditFields(before))
-	require.Contains(t, created, Change{Field: "scopes", To: "orders:read"})
-	require.Contains(t, created, Change{Field: "expiresAt", To: "2026-04-03T10:00:00Z"})
+	created := audit.Diff(auditFields(nil), auditFields(before))
+	require.Contains(t, created, audit.Change{Field: "scopes", To: "orders:read"})
+	require.Contains(t, created, audit.Change{Field: "expiresAt", To: "2026-04-03T10:00:00Z"})
 	for _, c := range created {
 		require.NotEmpty(t, c.To, "a new token's record lists only the fields it has: %s", c.Field)
 	}
@@ -45,43 +46,17 @@ func TestAuditDiff(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	tok := stored(nil)
-	e := event(EventRevoke, writer, tok, now, "leaked", nil)
-	require.Equal(t, Event{ID: e.ID, Time: now, Version: 3, Type: EventRevoke, ActorID: "alice", ActorTokenID: "calling-token", TokenID: "tok", OwnerID: "alice", Reason: "leaked"}, e)
+	e := event(audit.EventRevoke, writer, tok, now, "leaked", nil)
+	require.Equal(t, audit.Event{ID: e.ID, Time: now, Version: 3, Type: audit.EventRevoke, ActorID: "alice", ActorTokenID: "calling-token", TokenID: "tok", OwnerID: "alice", Reason: "leaked"}, e)
 	require.Len(t, e.ID, 16)
-	require.NotEqual(t, e.ID, event(EventRevoke, writer, tok, now, "", nil).ID, "ids are unique within a second")
+	require.NotEqual(t, e.ID, event(audit.EventRevoke, writer, tok, now, "", nil).ID, "ids are unique within a second")
 
-	d := event(EventRevoke, delegated("alice", access.TokensWrite), tok, now, "", nil)
+	d := event(audit.EventRevoke, delegated("alice", access.TokensWrite), tok, now, "", nil)
 	require.Equal(t, "boss", d.ActorMintedBy, "a borrowed token never hides its minter")
 
-	p := PrincipalEvent(EventEnrollSend, delegated("admin"), "bob", now, "welcome")
-	require.Equal(t, Event{ID: p.ID, Time: now, Type: EventEnrollSend, ActorID: "admin", ActorTokenID: "calling-token", ActorMintedBy: "boss", OwnerID: "bob", Reason: "welcome"}, p)
-	require.Empty(t, PrincipalEvent(EventEnrollSend, admin, "bob", now, "").ActorMintedBy)
 }
 
-func TestFilters(t *testing.T) {
-	ev := &Event{Type: EventUpdate, ActorID: "alice", ActorMintedBy: "boss", TokenID: "tok"}
-	audit := []struct {
-		rule string
-		f    AuditFilter
-		want bool
-	}{
-		{"no condition", AuditFilter{}, true},
-		{"the type", AuditFilter{Type: EventUpdate}, true},
-		{"another type", AuditFilter{Type: EventRevoke}, false},
-		{"the actor", AuditFilter{ActorID: "alice"}, true},
-		{"the minter of the actor's delegated token", AuditFilter{ActorID: "boss"}, true},
-		{"another actor", AuditFilter{ActorID: "bob"}, false},
-		{"the token", AuditFilter{TokenID: "tok"}, true},
-		{"another token", AuditFilter{TokenID: "other"}, false},
-		{"every condition holds", AuditFilter{Type: EventUpdate, ActorID: "boss", TokenID: "tok"}, true},
-		{"one fails", AuditFilter{Type: EventUpdate, ActorID: "boss", TokenID: "other"}, false},
-	}
-	for _, tt := range audit {
-		t.Run("audit: "+tt.rule, func(t *testing.T) {
-			require.Equal(t, tt.want, tt.f.Match(ev))
-		})
-	}
-
+func TestListFilters(t *testing.T) {
 	month := stored(nil) // expires in a month
 	list := []struct {
 		rule string

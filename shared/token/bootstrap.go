@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 )
 
@@ -18,7 +19,7 @@ func (s *Service) Bootstrap(ctx context.Context, ownerID, reason string) (Create
 	if err != nil {
 		return Created{}, fmt.Errorf("bootstrap: read principal %s: %w", ownerID, err)
 	}
-	return s.mintOwn(ctx, p, rootScopes(s.Catalog), EventBootstrap, "root token",
+	return s.mintOwn(ctx, p, rootScopes(s.Catalog), audit.EventBootstrap, "root token",
 		"Minted by tglocal bootstrap. Name two admins, then revoke it.", reason)
 }
 
@@ -33,13 +34,13 @@ func (s *Service) Enroll(ctx context.Context, p *access.Principal) (Created, err
 	if err != nil {
 		return Created{}, err
 	}
-	return s.mintOwn(ctx, p, scopes, EventEnroll, "first token",
+	return s.mintOwn(ctx, p, scopes, audit.EventEnroll, "first token",
 		"Minted at enrollment by the principal itself.", "enrollment")
 }
 
 // mintOwn mints an active permanent token that owner mints for itself, with the
 // default expiry, written with its audit record of type typ.
-func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes []string, typ EventType, name, description, reason string) (Created, error) {
+func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes []string, typ audit.EventType, name, description, reason string) (Created, error) {
 	now := s.now()
 	id, err := NewID(owner.ID, s.Rand)
 	if err != nil {
@@ -51,7 +52,7 @@ func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes [
 	}
 	t, ev := ownToken(owner, scopes, typ, name, description, reason, g, s.Keys.Current(), s.Prefix, s.Policy, now)
 	kind := IssueEnroll
-	if typ == EventBootstrap {
+	if typ == audit.EventBootstrap {
 		kind = IssueBootstrap
 	}
 	if _, err := decideIssue(issueRequest{kind: kind, caller: access.Caller{OwnerID: owner.ID}, token: t}, s.Catalog, s.Policy, now); err != nil {
@@ -89,12 +90,12 @@ func firstScopes(cat *access.Catalog, p *access.Principal) ([]string, error) {
 
 // ownToken is an active permanent token that owner mints for itself, with the secret
 // of g hashed under pep and the default expiry, and its audit record of type typ.
-func ownToken(owner *access.Principal, scopes []string, typ EventType, name, description, reason string, g Generated, pep Pepper, prefix string, p Policy, now time.Time) (*Token, Event) {
+func ownToken(owner *access.Principal, scopes []string, typ audit.EventType, name, description, reason string, g Generated, pep Pepper, prefix string, p Policy, now time.Time) (*Token, audit.Event) {
 	t := &Token{
 		ID: g.ID, OwnerID: owner.ID, CreatedBy: owner.ID, MintedBy: owner.ID, OwnerIncarnation: owner.Incarnation,
 		Name: name, Description: description, Scopes: dedupe(scopes), Type: TypePermanent, Status: StatusActive,
 		Hint: g.Plaintext.Hint(prefix), CreatedAt: now, UpdatedAt: now, ExpiresAt: DefaultExpiry(TypePermanent, now, p),
 		Hash: pep.Hash(g.Secret), PepperVersion: pep.Version, Version: 1,
 	}
-	return t, event(typ, access.Caller{OwnerID: owner.ID}, t, now, reason, diff(auditFields(nil), auditFields(t)))
+	return t, event(typ, access.Caller{OwnerID: owner.ID}, t, now, reason, audit.Diff(auditFields(nil), auditFields(t)))
 }

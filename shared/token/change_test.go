@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/restriction"
 )
@@ -190,7 +191,7 @@ func TestApplyEdit(t *testing.T) {
 	rename := func(t *Token, now time.Time) (bool, error) { t.Name = "renamed"; return true, nil }
 	nothing := func(t *Token, now time.Time) (bool, error) { return false, nil }
 	refuse := func(t *Token, now time.Time) (bool, error) { return false, &fault.StateError{Reason: "no"} }
-	o := op{typ: EventUpdate, reason: "tidy", extra: []Change{{Field: "note", To: "x"}}}
+	o := op{typ: audit.EventUpdate, reason: "tidy", extra: []audit.Change{{Field: "note", To: "x"}}}
 
 	t.Run("If-Match with another version is a conflict", func(t *testing.T) {
 		got, ev, err := applyEdit(admin, stored(nil), 2, o, rename, now)
@@ -203,9 +204,9 @@ func TestApplyEdit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(4), got.Version)
 		require.Equal(t, now, got.UpdatedAt)
-		require.Equal(t, Event{ID: ev.ID, Time: now, Version: 4, Type: EventUpdate, ActorID: "admin", ActorTokenID: "calling-token",
+		require.Equal(t, audit.Event{ID: ev.ID, Time: now, Version: 4, Type: audit.EventUpdate, ActorID: "admin", ActorTokenID: "calling-token",
 			TokenID: "tok", OwnerID: "alice", Reason: "tidy",
-			Changes: []Change{{Field: "name", From: "ci", To: "renamed"}, {Field: "note", To: "x"}}}, *ev)
+			Changes: []audit.Change{{Field: "name", From: "ci", To: "renamed"}, {Field: "note", To: "x"}}}, *ev)
 	})
 	t.Run("no change, no record", func(t *testing.T) {
 		got, ev, err := applyEdit(admin, stored(nil), 0, o, nothing, now)
@@ -323,9 +324,9 @@ func TestRotateEdit(t *testing.T) {
 		pl, err := planRotate(RotateInput{GracePeriod: 90 * time.Minute}, DefaultPolicy(), now)
 		require.NoError(t, err)
 		tok := withOld(nil)
-		_, ev, err := applyEdit(writer, tok, 0, op{typ: EventRotate, extra: pl.extra()}, pl.edit(writer, tok, fresh, pep, "tg", ruleCatalog(t), DefaultPolicy()), now)
+		_, ev, err := applyEdit(writer, tok, 0, op{typ: audit.EventRotate, extra: pl.extra()}, pl.edit(writer, tok, fresh, pep, "tg", ruleCatalog(t), DefaultPolicy()), now)
 		require.NoError(t, err)
-		require.Contains(t, ev.Changes, Change{Field: "gracePeriod", To: "1h30m0s"})
+		require.Contains(t, ev.Changes, audit.Change{Field: "gracePeriod", To: "1h30m0s"})
 		requireNoSecret(t, fresh, tok, *ev)
 		requireNoSecret(t, old, tok, *ev)
 	})
@@ -352,8 +353,8 @@ func TestTransitions(t *testing.T) {
 		"disable":       disableEdit(writer),
 		"enable":        enableEdit(writer),
 		"revoke":        revokeEdit,
-		"approve":       decisionEdit(EventApprove),
-		"reject":        decisionEdit(EventReject),
+		"approve":       decisionEdit(audit.EventApprove),
+		"reject":        decisionEdit(audit.EventReject),
 		"rotate":        rot.edit(writer, &Token{ID: "tok"}, g, ruleKeys.Current(), "tg", ruleCatalog(t), DefaultPolicy()),
 		"emergency.on":  emergencyOnEdit(2 * time.Hour),
 		"emergency.off": emergencyOffEdit,
@@ -434,7 +435,7 @@ func TestTransitions(t *testing.T) {
 	})
 	t.Run("rejecting records when", func(t *testing.T) {
 		tok := stored(statuses["pending"])
-		_, err := decisionEdit(EventReject)(tok, now)
+		_, err := decisionEdit(audit.EventReject)(tok, now)
 		require.NoError(t, err)
 		require.Equal(t, now, tok.EndedAt)
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/restriction"
 )
@@ -265,7 +266,7 @@ func TestCreatePlanToken(t *testing.T) {
 	t.Run("the token keeps a keyed hash and a hint, never the secret", func(t *testing.T) {
 		pl := planned(t, admin, CreateInput{Scopes: []string{"orders:read", "orders:read"}, IPAllowlist: []string{"10.0.0.1"}})
 		tok := pl.token(admin, g, ruleKeys.Current(), "tg", now)
-		ev := event(EventCreate, admin, tok, now, "", diff(auditFields(nil), auditFields(tok)))
+		ev := event(audit.EventCreate, admin, tok, now, "", audit.Diff(auditFields(nil), auditFields(tok)))
 		require.True(t, tok.Verify(ruleKeys, g.Secret, now))
 		require.NotEqual(t, g.Secret.Bytes(), tok.Hash)
 		require.Equal(t, g.Plaintext.Hint("tg"), tok.Hint)
@@ -277,7 +278,7 @@ func TestCreatePlanToken(t *testing.T) {
 		d := delegated("admin", admin.Scopes...)
 		pl := planned(t, d, CreateInput{Scopes: []string{"orders:read"}, IPAllowlist: []string{"10.0.0.1"}, RateLimit: &restriction.RateLimit{Limit: 1, Per: "hour"}})
 		tok := pl.token(d, g, ruleKeys.Current(), "tg", now)
-		ev := event(EventCreate, d, tok, now, "", nil)
+		ev := event(audit.EventCreate, d, tok, now, "", nil)
 		require.Equal(t, "boss", tok.Restrictions.IPAllowlistSetBy)
 		require.Equal(t, "boss", tok.Restrictions.RateLimitSetBy)
 		require.Empty(t, tok.Restrictions.TimeRestrictionSetBy, "no window, no setter")
@@ -289,14 +290,14 @@ func TestCreatePlanToken(t *testing.T) {
 
 // requireNoSecret fails if the token string, its secret or a hash (raw, hex or base64)
 // shows in the audit record, or a record names a hash field.
-func requireNoSecret(t *testing.T, g Generated, tok *Token, ev Event) {
+func requireNoSecret(t *testing.T, g Generated, tok *Token, ev audit.Event) {
 	t.Helper()
 	all := ev.ID + ev.Reason
 	for _, c := range ev.Changes {
 		all += " " + c.Field + "=" + c.From + ">" + c.To
 		require.NotContains(t, []string{"hash", "prevHash", "pepperVersion"}, c.Field)
 		if c.Field == "secret" {
-			require.Equal(t, Change{Field: "secret", To: "replaced"}, c, "a rotation says the secret was replaced, nothing more")
+			require.Equal(t, audit.Change{Field: "secret", To: "replaced"}, c, "a rotation says the secret was replaced, nothing more")
 		}
 	}
 	secrets := []string{g.Plaintext.Reveal(), string(g.Secret.Bytes())}

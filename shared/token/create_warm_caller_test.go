@@ -14,6 +14,7 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
 	"tokengate/shared/fault"
@@ -115,7 +116,7 @@ func written(t *testing.T, tb *store.Table, owner string) (tokens, records int) 
 	ctx := context.Background()
 	toks, _, err := tb.List(ctx, token.Filter{OwnerID: owner, Limit: 100, Now: time.Now()})
 	require.NoError(t, err)
-	evs, _, err := tb.Events(ctx, token.AuditFilter{ActorID: owner, Limit: 100})
+	evs, _, err := tb.Events(ctx, audit.Filter{ActorID: owner, Limit: 100})
 	require.NoError(t, err)
 	return len(toks), len(evs)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 )
 
 // TestNotVouchee: an approver that is no superuser never decides on a token whose owner,
@@ -27,7 +28,7 @@ func TestNotVouchee(t *testing.T) {
 		{"an approver whose principal is gone", nil, nil, "forbidden:no longer exists"},
 	}
 	for _, tt := range tests {
-		for _, typ := range []EventType{EventApprove, EventReject} {
+		for _, typ := range []audit.EventType{audit.EventApprove, audit.EventReject} {
 			t.Run(string(typ)+": "+tt.rule, func(t *testing.T) {
 				requireErr(t, tt.want, notVouchee(dana, tt.approver, stored(tt.token), typ))
 			})

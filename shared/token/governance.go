@@ -9,19 +9,20 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 )
 
 // History returns a page of the change history of a token the caller may see, newest first.
-func (s *Service) History(ctx context.Context, c access.Caller, id ID, limit int, cursor string) ([]*Event, string, error) {
+func (s *Service) History(ctx context.Context, c access.Caller, id ID, limit int, cursor string) ([]*audit.Event, string, error) {
 	if _, err := s.load(ctx, c, id, false); err != nil {
 		return nil, "", err
 	}
-	return s.Store.Events(ctx, AuditFilter{TokenID: id, Limit: limit, Cursor: cursor})
+	return s.Store.Events(ctx, audit.Filter{TokenID: string(id), Limit: limit, Cursor: cursor})
 }
 
 // Audit returns a page of the whole activity log; it needs audit:read.
-func (s *Service) Audit(ctx context.Context, c access.Caller, f AuditFilter) ([]*Event, string, error) {
+func (s *Service) Audit(ctx context.Context, c access.Caller, f audit.Filter) ([]*audit.Event, string, error) {
 	if err := checkAudit(c, f); err != nil {
 		return nil, "", err
 	}
@@ -29,14 +30,14 @@ func (s *Service) Audit(ctx context.Context, c access.Caller, f AuditFilter) ([]
 }
 
 // checkAudit decides whether the caller may read the activity log with filter f.
-func checkAudit(c access.Caller, f AuditFilter) error {
+func checkAudit(c access.Caller, f audit.Filter) error {
 	if !c.Has(access.AuditRead) {
 		return &fault.ForbiddenError{Reason: "reading the activity log needs the audit:read scope"}
 	}
 	if f.TokenID != "" && !ValidID(string(f.TokenID)) {
 		return fault.Invalid("tokenId", "is not a token id")
 	}
-	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != LeakReporter {
+	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != audit.LeakReporter {
 		return fault.Invalid("actor", "is not a principal id")
 	}
 	return nil
@@ -54,15 +55,15 @@ func (s *Service) Approvals(ctx context.Context, c access.Caller, limit int, cur
 // It needs tokens:admin, and the requester (the principal whose call created the token)
 // can never approve its own.
 func (s *Service) Approve(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
-	return s.decide(ctx, c, id, reason, EventApprove)
+	return s.decide(ctx, c, id, reason, audit.EventApprove)
 }
 
 // Reject refuses a pending token for good.
 func (s *Service) Reject(ctx context.Context, c access.Caller, id ID, reason string) (*Token, error) {
-	return s.decide(ctx, c, id, reason, EventReject)
+	return s.decide(ctx, c, id, reason, audit.EventReject)
 }
 
-func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason string, typ EventType) (*Token, error) {
+func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason string, typ audit.EventType) (*Token, error) {
 	if err := mayDecide(c, reason, typ); err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (s *Service) decide(ctx context.Context, c access.Caller, id ID, reason str
 
 // mayDecide decides, before any read, whether the caller may approve or reject (typ)
 // tokens: it needs tokens:admin, a valid reason and its own personal authority.
-func mayDecide(c access.Caller, reason string, typ EventType) error {
+func mayDecide(c access.Caller, reason string, typ audit.EventType) error {
 	if !c.Has(access.TokensAdmin) {
 		return &fault.ForbiddenError{Reason: "approving tokens needs the tokens:admin scope"}
 	}
@@ -101,7 +102,7 @@ func mayDecide(c access.Caller, reason string, typ EventType) error {
 // notRequester refuses a decision on t by its requester: neither the owner nor the
 // minter of the requested token (nor the principal whose call created it) may decide
 // on it.
-func notRequester(c access.Caller, t *Token, typ EventType) error {
+func notRequester(c access.Caller, t *Token, typ audit.EventType) error {
 	if c.OwnerID == t.OwnerID || c.OwnerID == t.Minter() || c.OwnerID == t.CreatedBy {
 		return &fault.ForbiddenError{Reason: "the owner or the requester of a token cannot " + string(typ) + " it: another admin must, with a token of their own"}
 	}
@@ -114,7 +115,7 @@ func notRequester(c access.Caller, t *Token, typ EventType) error {
 // VouchedBy). Four eyes means two people, and an approval power or credential that came
 // from the requester may be the requester's second identity. Superusers, who could grant
 // approval power anyway, are trusted.
-func notVouchee(c access.Caller, approver *access.Principal, t *Token, typ EventType) error {
+func notVouchee(c access.Caller, approver *access.Principal, t *Token, typ audit.EventType) error {
 	if approver == nil {
 		return &fault.ForbiddenError{Reason: fmt.Sprintf("the principal %s that this token belongs to no longer exists", c.OwnerID)}
 	}
@@ -130,12 +131,12 @@ func notVouchee(c access.Caller, approver *access.Principal, t *Token, typ Event
 }
 
 // decisionEdit approves (EventApprove) or rejects a pending token.
-func decisionEdit(typ EventType) edit {
+func decisionEdit(typ audit.EventType) edit {
 	return func(t *Token, now time.Time) (bool, error) {
 		if st := t.EffectiveStatus(now); st != StatusPending {
 			return false, &fault.StateError{Reason: fmt.Sprintf("the token is %s, not pending", st)}
 		}
-		if typ == EventApprove {
+		if typ == audit.EventApprove {
 			t.Status = StatusActive
 		} else {
 			t.Status, t.EndedAt = StatusRejected, now
@@ -167,7 +168,7 @@ func (s *Service) EmergencyOn(ctx context.Context, c access.Caller, id ID, d tim
 	if err != nil {
 		return nil, err
 	}
-	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOn, reason: reason, extra: []Change{{Field: "duration", To: d.String()}}}, emergencyOnEdit(d))
+	return s.apply(ctx, c, t, 0, op{typ: audit.EventEmergencyOn, reason: reason, extra: []audit.Change{{Field: "duration", To: d.String()}}}, emergencyOnEdit(d))
 }
 
 // checkEmergency validates a request for emergency access: 1h to 8h, with a reason.
@@ -204,7 +205,7 @@ func (s *Service) EmergencyOff(ctx context.Context, c access.Caller, id ID, reas
 	if err != nil {
 		return nil, err
 	}
-	return s.apply(ctx, c, t, 0, op{typ: EventEmergencyOff, reason: reason}, emergencyOffEdit)
+	return s.apply(ctx, c, t, 0, op{typ: audit.EventEmergencyOff, reason: reason}, emergencyOffEdit)
 }
 
 // emergencyOffEdit ends emergency access; a token without it changes nothing.
@@ -270,7 +271,7 @@ func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, er
 	if err != nil {
 		return nil, err
 	}
-	reporter := access.Caller{OwnerID: LeakReporter}
+	reporter := access.Caller{OwnerID: audit.LeakReporter}
 	var revoked []*Token
 	var errs []error
 	for _, p := range leaked {
@@ -285,7 +286,7 @@ func (s *Service) ReportLeaked(ctx context.Context, strs []string) ([]*Token, er
 		if !leakRevocable(t, s.Keys, p.Secret, s.now()) {
 			continue
 		}
-		t, err = s.apply(ctx, reporter, t, 0, op{typ: EventLeakedRevoke, reason: "reported as leaked"}, revokeEdit)
+		t, err = s.apply(ctx, reporter, t, 0, op{typ: audit.EventLeakedRevoke, reason: "reported as leaked"}, revokeEdit)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 )
 
 func TestCheckAudit(t *testing.T) {
@@ -15,15 +16,15 @@ func TestCheckAudit(t *testing.T) {
 	tests := []struct {
 		rule string
 		c    access.Caller
-		f    AuditFilter
+		f    audit.Filter
 		want string
 	}{
-		{"the activity log needs audit:read", caller("admin", access.TokensAdmin, access.TokensRead), AuditFilter{}, "forbidden:audit:read"},
-		{"audit:read alone is enough", auditor, AuditFilter{}, ""},
-		{"a token filter is a token id", auditor, AuditFilter{TokenID: "nope"}, "invalid:tokenId"},
-		{"an actor filter is a principal id", auditor, AuditFilter{ActorID: "bob smith"}, "invalid:actor"},
-		{"or the leak reporter", auditor, AuditFilter{ActorID: LeakReporter}, ""},
-		{"a real token id", auditor, AuditFilter{TokenID: generated(t, "").ID}, ""},
+		{"the activity log needs audit:read", caller("admin", access.TokensAdmin, access.TokensRead), audit.Filter{}, "forbidden:audit:read"},
+		{"audit:read alone is enough", auditor, audit.Filter{}, ""},
+		{"a token filter is a token id", auditor, audit.Filter{TokenID: "nope"}, "invalid:tokenId"},
+		{"an actor filter is a principal id", auditor, audit.Filter{ActorID: "bob smith"}, "invalid:actor"},
+		{"or the leak reporter", auditor, audit.Filter{ActorID: audit.LeakReporter}, ""},
+		{"a real token id", auditor, audit.Filter{TokenID: string(generated(t, "").ID)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
@@ -47,7 +48,7 @@ func TestDecisions(t *testing.T) {
 		{"a delegated token never decides", delegated("dana", access.TokensAdmin), "", "forbidden:authority is personal"},
 	}
 	for _, tt := range before {
-		for _, typ := range []EventType{EventApprove, EventReject} {
+		for _, typ := range []audit.EventType{audit.EventApprove, audit.EventReject} {
 			t.Run(string(typ)+": "+tt.rule, func(t *testing.T) {
 				requireErr(t, tt.want, mayDecide(tt.c, tt.reason, typ))
 			})
@@ -66,10 +67,10 @@ func TestDecisions(t *testing.T) {
 	}
 	for _, tt := range requester {
 		t.Run(tt.rule, func(t *testing.T) {
-			requireErr(t, tt.want, notRequester(decider, stored(tt.token), EventApprove))
+			requireErr(t, tt.want, notRequester(decider, stored(tt.token), audit.EventApprove))
 		})
 	}
-	require.Contains(t, notRequester(decider, stored(func(t *Token) { t.OwnerID = "dana" }), EventReject).Error(), "cannot reject it")
+	require.Contains(t, notRequester(decider, stored(func(t *Token) { t.OwnerID = "dana" }), audit.EventReject).Error(), "cannot reject it")
 }
 
 func TestEmergencyRules(t *testing.T) {
@@ -239,7 +240,7 @@ func TestOwnTokens(t *testing.T) {
 	t.Run("a token of one's own: active, permanent, owned and minted by the owner", func(t *testing.T) {
 		g := generated(t, "")
 		owner := &access.Principal{ID: "alice", Incarnation: "inc"}
-		tok, ev := ownToken(owner, []string{"orders:read", "orders:read"}, EventEnroll, "first token", "d", "enrollment", g, ruleKeys.Current(), "tg", DefaultPolicy(), now)
+		tok, ev := ownToken(owner, []string{"orders:read", "orders:read"}, audit.EventEnroll, "first token", "d", "enrollment", g, ruleKeys.Current(), "tg", DefaultPolicy(), now)
 		require.Equal(t, StatusActive, tok.Status)
 		require.Equal(t, TypePermanent, tok.Type)
 		require.False(t, tok.Delegated())
@@ -247,7 +248,7 @@ func TestOwnTokens(t *testing.T) {
 		require.Equal(t, []string{"orders:read"}, tok.Scopes)
 		require.Equal(t, now.AddDate(1, 0, 0), tok.ExpiresAt)
 		require.True(t, tok.Verify(ruleKeys, g.Secret, now))
-		require.Equal(t, EventEnroll, ev.Type)
+		require.Equal(t, audit.EventEnroll, ev.Type)
 		require.Equal(t, "alice", ev.ActorID)
 		require.Empty(t, ev.ActorMintedBy)
 		requireNoSecret(t, g, tok, ev)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/restriction"
 )
@@ -250,7 +251,7 @@ func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in Cr
 		return Created{}, err
 	}
 	t.OwnerIncarnation = owner.Incarnation
-	ev := event(EventCreate, c, t, now, in.Reason, diff(auditFields(nil), auditFields(t)))
+	ev := event(audit.EventCreate, c, t, now, in.Reason, audit.Diff(auditFields(nil), auditFields(t)))
 	if err := s.Store.Create(ctx, t, owner, parentCheck(via), ev); err != nil {
 		return Created{}, fmt.Errorf("create %s: %w", t.ID, err)
 	}
@@ -544,7 +545,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, ifVersion, op{typ: EventUpdate, reason: in.Reason}, updateEdit(c, in, allow))
+	return s.change(ctx, c, id, ifVersion, op{typ: audit.EventUpdate, reason: in.Reason}, updateEdit(c, in, allow))
 }
 
 // checkUpdate validates an update and returns its parsed IP allowlist (nil: none).
@@ -691,9 +692,9 @@ func (s *Service) change(ctx context.Context, c access.Caller, id ID, ifVersion 
 
 // op names a change for the audit trail.
 type op struct {
-	typ    EventType
+	typ    audit.EventType
 	reason string
-	extra  []Change // recorded beside the field changes, e.g. a rotation's grace period
+	extra  []audit.Change // recorded beside the field changes, e.g. a rotation's grace period
 }
 
 // apply runs f on a token already loaded and checked, and writes it with its audit
@@ -713,7 +714,7 @@ func (s *Service) apply(ctx context.Context, c access.Caller, t *Token, ifVersio
 // applyEdit is what apply decides: fault.ErrConflict when the client read another version
 // (ifVersion, 0: any), else f applied at now, the version and update time advanced and
 // the audit record of the change. A nil record means nothing to write.
-func applyEdit(c access.Caller, t *Token, ifVersion int64, op op, f edit, now time.Time) (*Token, *Event, error) {
+func applyEdit(c access.Caller, t *Token, ifVersion int64, op op, f edit, now time.Time) (*Token, *audit.Event, error) {
 	if ifVersion != 0 && t.Version != ifVersion {
 		return nil, nil, fault.ErrConflict
 	}
@@ -724,7 +725,7 @@ func applyEdit(c access.Caller, t *Token, ifVersion int64, op op, f edit, now ti
 	}
 	t.Version++
 	t.UpdatedAt = now
-	ev := event(op.typ, c, t, now, op.reason, append(diff(before, auditFields(t)), op.extra...))
+	ev := event(op.typ, c, t, now, op.reason, append(audit.Diff(before, auditFields(t)), op.extra...))
 	return t, &ev, nil
 }
 
@@ -771,7 +772,7 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 			return Created{}, err
 		}
 	}
-	t, err = s.apply(ctx, c, t, 0, op{typ: EventRotate, extra: plan.extra()}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, s.Policy))
+	t, err = s.apply(ctx, c, t, 0, op{typ: audit.EventRotate, extra: plan.extra()}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, s.Policy))
 	if err != nil {
 		return Created{}, err
 	}
@@ -804,10 +805,10 @@ func planRotate(in RotateInput, p Policy, now time.Time) (rotatePlan, error) {
 
 // extra is what the audit record notes beside the field changes: the secret was
 // replaced (never its value), and the grace period.
-func (pl rotatePlan) extra() []Change {
-	extra := []Change{{Field: "secret", From: "", To: "replaced"}}
+func (pl rotatePlan) extra() []audit.Change {
+	extra := []audit.Change{{Field: "secret", From: "", To: "replaced"}}
 	if pl.grace > 0 {
-		extra = append(extra, Change{Field: "gracePeriod", To: pl.grace.String()})
+		extra = append(extra, audit.Change{Field: "gracePeriod", To: pl.grace.String()})
 	}
 	return extra
 }
@@ -846,7 +847,7 @@ func (s *Service) Disable(ctx context.Context, c access.Caller, id ID, reason st
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, 0, op{typ: EventDisable, reason: reason}, disableEdit(c))
+	return s.change(ctx, c, id, 0, op{typ: audit.EventDisable, reason: reason}, disableEdit(c))
 }
 
 // disableEdit suspends an active token, remembering who did.
@@ -869,7 +870,7 @@ func (s *Service) Enable(ctx context.Context, c access.Caller, id ID, reason str
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, 0, op{typ: EventEnable, reason: reason}, enableEdit(c))
+	return s.change(ctx, c, id, 0, op{typ: audit.EventEnable, reason: reason}, enableEdit(c))
 }
 
 // enableEdit resumes a disabled token: one another principal disabled needs tokens:admin.
@@ -896,7 +897,7 @@ func (s *Service) Revoke(ctx context.Context, c access.Caller, id ID, reason str
 	if err := checkOptionalReason(reason); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, 0, op{typ: EventRevoke, reason: reason}, revokeEdit)
+	return s.change(ctx, c, id, 0, op{typ: audit.EventRevoke, reason: reason}, revokeEdit)
 }
 
 // revokeEdit ends a token for good, and any rotation grace period with it.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/restriction"
 )
 
@@ -44,7 +45,7 @@ func TestServiceRefusesBeforeReading(t *testing.T) {
 		{"revoke with a bad reason", func() error { _, err := s.Revoke(ctx, admin, id, "\x00"); return err }, "invalid:reason"},
 		{"revoke without tokens:write", func() error { _, err := s.Revoke(ctx, viewer, id, ""); return err }, "forbidden:tokens:write"},
 		{"history without tokens:read", func() error { _, _, err := s.History(ctx, caller("alice"), id, 10, ""); return err }, "forbidden:tokens:read"},
-		{"audit without audit:read", func() error { _, _, err := s.Audit(ctx, viewer, AuditFilter{}); return err }, "forbidden:audit:read"},
+		{"audit without audit:read", func() error { _, _, err := s.Audit(ctx, viewer, audit.Filter{}); return err }, "forbidden:audit:read"},
 		{"approvals without tokens:admin", func() error { _, _, err := s.Approvals(ctx, writer, 10, ""); return err }, "forbidden:tokens:admin"},
 		{"approve with a delegated token", func() error { _, err := s.Approve(ctx, delegated("dana", access.TokensAdmin), id, ""); return err }, "forbidden:authority is personal"},
 		{"reject without tokens:admin", func() error { _, err := s.Reject(ctx, writer, id, ""); return err }, "forbidden:tokens:admin"},

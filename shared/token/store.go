@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 )
 
 // Store keeps tokens. shared/store implements it on DynamoDB; it lives here so token
@@ -17,7 +18,7 @@ type Store interface {
 	// else returns fault.ErrConflict. It never touches the usage fields, which the authorizer
 	// adds to concurrently. The events are written in the same transaction: no change
 	// without its audit record, no record without its change.
-	Put(ctx context.Context, t *Token, ifVersion int64, events ...Event) error
+	Put(ctx context.Context, t *Token, ifVersion int64, events ...audit.Event) error
 	// Create writes a new token with its audit records in one transaction, and only if
 	// its owner principal is still owner (same id, incarnation and version): the rules
 	// that depend on the owner hold when the token is written. It returns fault.ErrConflict
@@ -26,13 +27,13 @@ type Store interface {
 	// The parent check, when set, requires the parent token still at that version (a
 	// parent revoked, disabled or changed since it was read fails as ErrOwnerChanged does
 	// not: fault.ErrConflict).
-	Create(ctx context.Context, t *Token, owner OwnerCheck, parent ParentCheck, events ...Event) error
+	Create(ctx context.Context, t *Token, owner OwnerCheck, parent ParentCheck, events ...audit.Event) error
 	// List returns one page of tokens, newest first.
 	List(ctx context.Context, f Filter) (page []*Token, next string, err error)
 	// Pending returns one page of the tokens awaiting approval, oldest first.
 	Pending(ctx context.Context, limit int, cursor string) (page []*Token, next string, err error)
 	// Events returns one page of audit records, newest first.
-	Events(ctx context.Context, f AuditFilter) (page []*Event, next string, err error)
+	Events(ctx context.Context, f audit.Filter) (page []*audit.Event, next string, err error)
 	// Expiring finds tokens by expiry (ExpiryStore): the notifier and GET /alerts.
 	ExpiryStore
 }

@@ -1,0 +1,124 @@
+// Package audit is the audit trail's record: who changed which token or principal,
+// when, through which token (and, for a delegated one, who minted it), why, and what
+// changed, field by field, never a secret. The token and principal services make the
+// records; shared/store writes each in the transaction of its change.
+package audit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"tokengate/shared/access"
+)
+
+// EventType names a change the audit trail records.
+type EventType string
+
+const (
+	EventCreate       EventType = "create"
+	EventUpdate       EventType = "update"
+	EventRotate       EventType = "rotate"
+	EventDisable      EventType = "disable"
+	EventEnable       EventType = "enable"
+	EventRevoke       EventType = "revoke"
+	EventApprove      EventType = "approve"
+	EventReject       EventType = "reject"
+	EventEmergencyOn  EventType = "emergency.on"
+	EventEmergencyOff EventType = "emergency.off"
+	EventLeakedRevoke EventType = "leaked.revoke"
+	EventBootstrap    EventType = "bootstrap"
+	EventEnroll       EventType = "enroll"
+	// EventEnrollSend: an admin had an enrollment secret mailed to a principal (tokenId
+	// empty, ownerId the principal); it supersedes any earlier unused one.
+	EventEnrollSend EventType = "enroll.send"
+)
+
+// EventTypes lists every event type, for filters.
+var EventTypes = []EventType{EventCreate, EventUpdate, EventRotate, EventDisable, EventEnable, EventRevoke,
+	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend}
+
+// LeakReporter is the actor of a revocation by a leaked-token report: anyone may report.
+const LeakReporter = "leak-report"
+
+// Event is one audit record: who changed which token, when, why, and what changed. It
+// never holds a secret: Changes are computed from auditFields, which has none.
+type Event struct {
+	ID           string
+	Time         time.Time
+	Version      int64 // the token's version after the change: orders one token's records within a second
+	Type         EventType
+	ActorID      string // the principal who made the change, or LeakReporter
+	ActorTokenID string // the token the change was made with
+	// ActorMintedBy is set when that token was delegated: the principal who minted it
+	// for ActorID (its owner). Both are named, so a borrowed token never hides its minter.
+	ActorMintedBy string
+	TokenID       string
+	OwnerID       string
+	Reason        string
+	Changes       []Change
+}
+
+// Change is one field's value before and after, as text.
+type Change struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// NewID is time-ordered within a second by the caller's timestamp and unique by
+// its random part.
+func NewID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Diff lists the fields that differ between before and after (a record's fields as
+// text, before and after a change), by name.
+func Diff(b, a map[string]string) []Change {
+	var out []Change
+	for k, v := range a {
+		if b[k] != v {
+			out = append(out, Change{Field: k, From: b[k], To: v})
+		}
+	}
+	slices.SortFunc(out, func(x, y Change) int { return strings.Compare(x.Field, y.Field) })
+	return out
+}
+
+// Filter selects events for the activity log.
+type Filter struct {
+	ActorID string // the actor, or the minter of the delegated token the actor used
+	TokenID string
+	Type    EventType
+	Since   time.Time // inclusive; zero: from the start
+	Until   time.Time // exclusive; zero: until now
+	Limit   int
+	Cursor  string
+}
+
+// By is a record of a change c made: its id, time, type, reason and actor (with the
+// minter of a delegated token); the caller fills in what was changed.
+func By(typ EventType, c access.Caller, now time.Time, reason string) Event {
+	e := Event{ID: NewID(), Time: now, Type: typ, ActorID: c.OwnerID, ActorTokenID: c.TokenID, Reason: reason}
+	if c.Delegated() {
+		e.ActorMintedBy = c.Minter()
+	}
+	return e
+}
+
+// PrincipalEvent makes the audit record of an action c took on principal id that
+// concerns no token.
+func PrincipalEvent(typ EventType, c access.Caller, id string, now time.Time, reason string) Event {
+	e := By(typ, c, now, reason)
+	e.OwnerID = id
+	return e
+}
+
+// Match reports whether e passes the filter's conditions that no index serves.
+func (f Filter) Match(e *Event) bool {
+	return (f.Type == "" || e.Type == f.Type) && (f.ActorID == "" || e.ActorID == f.ActorID || e.ActorMintedBy == f.ActorID) && (f.TokenID == "" || e.TokenID == f.TokenID)
+}
