@@ -136,7 +136,7 @@ var (
 
 // Reproduction 1 (High): a tokens:admin principal that is not a superuser mints a token
 // owned by a superuser and uses it to make itself a superuser.
-func TestReproduction1BorrowedSuperuser(t *testing.T) {
+func TestABorrowedTokenNeverGrantsSuperuser(t *testing.T) {
 	s := newStack(t)
 	adminTok, _ := s.mint(adminOwn, token.CreateInput{Name: "admin", Scopes: adminOwn.Scopes})
 	a := s.call(adminTok, "POST", "/tokens", `{"name":"borrowed","ownerId":"root","scopes":["tokens:admin","tokens:read"],"reason":"x","expiresIn":"1w"}`)
@@ -167,7 +167,7 @@ func TestReproduction1BorrowedSuperuser(t *testing.T) {
 // Reproduction 2 (High): an admin has its own pending high-risk token approved by
 // minting a tokens:admin token owned by another admin (directly, or through a chain);
 // a security officer who is not a superuser turns on emergency access the same way.
-func TestReproduction2BorrowedApprovalAndEmergency(t *testing.T) {
+func TestABorrowedTokenNeverApprovesOrBreaksGlass(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
 	// admin's own request for a high-risk token: pending.
@@ -212,7 +212,7 @@ func TestReproduction2BorrowedApprovalAndEmergency(t *testing.T) {
 
 // Reproduction 3 (Medium): the owner removes restrictions an admin set, and re-enables
 // a token an admin disabled.
-func TestReproduction3RestrictionsBindTheOwner(t *testing.T) {
+func TestRestrictionsAnAdminSetBindTheOwner(t *testing.T) {
 	s := newStack(t)
 	aliceTok, _ := s.mint(aliceOwn, token.CreateInput{Name: "alice", Scopes: aliceOwn.Scopes, Type: token.TypeTemporary})
 	_, bound := s.mint(adminOwn, token.CreateInput{Name: "bound", OwnerID: "alice", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary,
@@ -239,12 +239,12 @@ func TestReproduction3RestrictionsBindTheOwner(t *testing.T) {
 	a = s.call(aliceTok, "PATCH", path, `{"ipAllowlist":["203.0.113.7"],"rateLimit":{"limit":5,"per":"minute"},"timeRestriction":{"days":["mon"],"startHour":10,"endHour":12},"reason":"narrower"}`)
 	require.Equal(t, http.StatusOK, a.status, a.raw)
 	// Tightening never transfers a restriction: the admin who set them still owns them
-	// (TestLineage4TighteningKeepsTheSetter follows up).
+	// (TestTighteningARestrictionKeepsItsSetter follows up).
 	require.Equal(t, map[string]any{"ipAllowlist": "admin", "rateLimit": "admin", "timeRestriction": "admin"}, a.body["restrictionsSetBy"])
 }
 
 // Reproduction 4 (Medium): temporary tokens that live a year.
-func TestReproduction4TemporaryMeansTemporary(t *testing.T) {
+func TestATemporaryTokenStaysTemporary(t *testing.T) {
 	s := newStack(t)
 	aliceTok, short := s.mint(aliceOwn, token.CreateInput{Name: "alice", Scopes: aliceOwn.Scopes, Type: token.TypeTemporary})
 	s.unchanged(func() {
@@ -257,7 +257,7 @@ func TestReproduction4TemporaryMeansTemporary(t *testing.T) {
 
 // Reproduction 5 (Low): a tokens:admin non-superuser empties a superuser out and takes
 // its email.
-func TestReproduction5SuperusersAreProtected(t *testing.T) {
+func TestAnAdminCannotStripASuperuser(t *testing.T) {
 	s := newStack(t)
 	adminTok, _ := s.mint(adminOwn, token.CreateInput{Name: "admin", Scopes: adminOwn.Scopes})
 	s.unchanged(func() {
@@ -269,7 +269,7 @@ func TestReproduction5SuperusersAreProtected(t *testing.T) {
 }
 
 // Reproduction 6 (Low): lenient input.
-func TestReproduction6StrictInput(t *testing.T) {
+func TestBadInputChangesNothing(t *testing.T) {
 	s := newStack(t)
 	rootTok, _ := s.mint(rootOwn, token.CreateInput{Name: "root", Scopes: []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead}})
 	s.unchanged(func() {

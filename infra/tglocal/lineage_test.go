@@ -42,7 +42,7 @@ func created(t *testing.T, a answer) (string, string) {
 
 // Measurement 1 (High): a tokens:admin holder who is not a superuser rotates another
 // principal's high-risk token and receives a working secret carrying its authority.
-func TestLineage1RotatingAnothersTokenIsIssuance(t *testing.T) {
+func TestRotatingAnothersTokenIsIssuance(t *testing.T) {
 	s := newStack(t)
 	adminTok, _ := s.session(adminAll, "admin console", access.TokensRead, access.TokensWrite, access.TokensAdmin, access.EmergencyActivate)
 	rootTok, rootToken := s.session(rootOwn, "root's glass", access.EmergencyActivate, access.TokensRead)
@@ -71,7 +71,7 @@ func TestLineage1RotatingAnothersTokenIsIssuance(t *testing.T) {
 // Measurement 3 (High): a token an admin minted for principal P is delegated; P rotates
 // it with its own low-scope token, and the result was P's own, kept the admin scopes and
 // approved.
-func TestLineage3RotationNeverLaundersDelegation(t *testing.T) {
+func TestRotationNeverLaundersDelegation(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
 	rootTok, _ := s.mint(rootOwn, token.CreateInput{Name: "root", Scopes: rootOwn.Scopes, Type: token.TypeTemporary})
@@ -100,7 +100,7 @@ func TestLineage3RotationNeverLaundersDelegation(t *testing.T) {
 
 // Measurement 4 (Medium): the owner "tightens" an admin-set restriction to the same
 // value, becomes its setter, then clears it.
-func TestLineage4TighteningKeepsTheSetter(t *testing.T) {
+func TestTighteningARestrictionKeepsItsSetter(t *testing.T) {
 	s := newStack(t)
 	aliceTok, _ := s.session(aliceOwn, "alice", access.TokensRead, access.TokensWrite)
 	_, bound := s.mint(adminOwn, token.CreateInput{Name: "bound", OwnerID: "alice", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary,
@@ -119,7 +119,7 @@ func TestLineage4TighteningKeepsTheSetter(t *testing.T) {
 
 // Measurement 5 (Medium): a restricted token with tokens:write mints a temporary child
 // with the same scopes and no restriction; N children get N times its rate.
-func TestLineage5ChildrenKeepTheirParentsBounds(t *testing.T) {
+func TestChildrenKeepTheirParentsBounds(t *testing.T) {
 	s := newStack(t)
 	parentTok, parent := s.mint(aliceOwn, token.CreateInput{Name: "restricted", Scopes: aliceOwn.Scopes, Type: token.TypeTemporary,
 		IPAllowlist:     []string{"127.0.0.1", "203.0.113.0/24"},
@@ -177,7 +177,7 @@ func adminTokFor(t *testing.T, s *stack) string {
 // Measurement 7 (Medium): a high-risk session made without approval was rotated to the
 // 12h cap, rotated again for ever, and survived the revocation of the approved token that
 // minted it. Here: it keeps its end, and it dies with its parent on a warm instance too.
-func TestLineage7SessionsEndWithTheirParent(t *testing.T) {
+func TestSessionsEndWithTheirParent(t *testing.T) {
 	for _, ttl := range []time.Duration{0, time.Second} {
 		t.Run(fmt.Sprintf("cache %s", ttl), func(t *testing.T) {
 			ctx := context.Background()
@@ -224,7 +224,7 @@ func TestLineage7SessionsEndWithTheirParent(t *testing.T) {
 
 // Measurement 8 (Low), the JSON part: /enroll and /leaked-tokens took form-encoded bodies,
 // which any page may post cross-site. Every body-taking route is JSON only.
-func TestLineage8JSONOnly(t *testing.T) {
+func TestManagementAcceptsJSONOnly(t *testing.T) {
 	s := newStack(t)
 	tok, victim := s.session(aliceOwn, "victim", access.TokensRead)
 	for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", ""} {

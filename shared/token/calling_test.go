@@ -37,7 +37,9 @@ type expiring struct {
 	err  error
 }
 
-func (e expiring) Expiring(context.Context, time.Time, time.Time) ([]*Token, error) { return e.toks, e.err }
+func (e expiring) Expiring(context.Context, time.Time, time.Time) ([]*Token, error) {
+	return e.toks, e.err
+}
 
 // TestExpiringWithinChecksAgainAndCountsSkipped: the index is only a hint (every token
 // is checked again), skipped items come back counted with the rest, and a failed read is
