@@ -49,10 +49,14 @@ func TestRolesAreExact(t *testing.T) {
 	require.NoError(t, err)
 	admin := adminC.Plaintext.Reveal()
 
+	var idempotencyKey string // sent as Idempotency-Key while set
 	call := func(tok, method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		require.NoError(t, err)
+		if idempotencyKey != "" {
+			req.Header.Set("Idempotency-Key", idempotencyKey)
+		}
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
@@ -92,6 +96,15 @@ func TestRolesAreExact(t *testing.T) {
 	ok(200, admin, "GET", "/tokens/"+id, "")
 	ok(200, admin, "PATCH", "/tokens/"+id, `{"name":"renamed","ipAllowlist":["127.0.0.1"],"reason":"roles test"}`)
 	ok(200, admin, "POST", "/tokens/"+id+"/rotate", `{"gracePeriod":"1m"}`)
+	// Sent again under an Idempotency-Key: the key's record is written with the change
+	// and read when the same request comes again.
+	idempotencyKey = "roles-create"
+	ok(201, admin, "POST", "/tokens", `{"name":"once","scopes":["tokens:read"],"expiresIn":"1w"}`)
+	ok(409, admin, "POST", "/tokens", `{"name":"once","scopes":["tokens:read"],"expiresIn":"1w"}`)
+	idempotencyKey = "roles-rotate"
+	ok(200, admin, "POST", "/tokens/"+id+"/rotate", `{"gracePeriod":"1m"}`)
+	ok(409, admin, "POST", "/tokens/"+id+"/rotate", `{"gracePeriod":"1m"}`)
+	idempotencyKey = ""
 	ok(200, admin, "POST", "/tokens/"+id+"/disable", "")
 	ok(200, admin, "POST", "/tokens/"+id+"/enable", "")
 	ok(200, root, "POST", "/tokens/"+id+"/emergency-access", `{"duration":"1h","reason":"roles test"}`)

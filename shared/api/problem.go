@@ -9,7 +9,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 )
 
@@ -48,6 +50,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		forbidden *fault.ForbiddenError
 		state     *fault.StateError
 		tooLarge  *http.MaxBytesError
+		replay    *audit.IdempotencyReplayError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -66,6 +69,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem{Status: http.StatusForbidden, Detail: "Not allowed."}
 	case errors.Is(err, fault.ErrNotFound):
 		p = problem{Status: http.StatusNotFound, Detail: "Nothing with this id (or nothing you may see)."}
+	case errors.As(err, &replay):
+		p = problem{Status: http.StatusConflict, Detail: "This Idempotency-Key already made its change: " + string(replay.Type) + " of token " + replay.TokenID +
+			" at " + replay.At.UTC().Format(time.RFC3339) + ". Nothing more was changed. The secret was in that answer only and is kept nowhere; if the answer was lost, rotate the token."}
+		w.Header().Set("Location", "/tokens/"+replay.TokenID)
 	case errors.Is(err, fault.ErrConflict):
 		p = problem{Status: http.StatusConflict, Detail: "It changed meanwhile; read it again and retry."}
 	case errors.As(err, &state):

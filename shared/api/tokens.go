@@ -50,7 +50,11 @@ func CreateToken(d Issuing) http.Handler {
 		if err := decode(w, r, &req, false); err != nil {
 			return err
 		}
-		in := token.CreateInput{
+		once, err := idempotencyOf(r, c, req)
+		if err != nil {
+			return err
+		}
+		in := token.CreateInput{Idempotency: once,
 			Name: req.Name, Description: req.Description, Scopes: req.Scopes, ExpiresIn: req.ExpiresIn,
 			Type: token.Type(req.Type), OwnerID: req.OwnerID, Reason: req.Reason, Role: req.Role,
 			IPAllowlist: req.IPAllowlist, RateLimit: req.RateLimit, TimeRestriction: req.TimeRestriction,
@@ -263,7 +267,11 @@ func RotateToken(d Issuing) http.Handler {
 		if err := decode(w, r, &req, true); err != nil {
 			return err
 		}
-		in := token.RotateInput{ExpiresIn: req.ExpiresIn}
+		once, err := idempotencyOf(r, c, req)
+		if err != nil {
+			return err
+		}
+		in := token.RotateInput{ExpiresIn: req.ExpiresIn, Idempotency: once}
 		if req.GracePeriod != "" {
 			d, err := time.ParseDuration(req.GracePeriod)
 			if err != nil {

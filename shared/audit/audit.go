@@ -7,6 +7,7 @@ package audit
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +60,35 @@ type Event struct {
 	OwnerID       string
 	Reason        string
 	Changes       []Change
+	// Idempotency, when set, is the Idempotency-Key the change was asked with: the store
+	// records it with the change, in the same transaction, so the same request sent again
+	// changes nothing more (IdempotencyReplayError).
+	Idempotency *Idempotency
+}
+
+// IdempotencyTTL is how long an Idempotency-Key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// Idempotency is an Idempotency-Key as stored: never the key itself, which a client may
+// have logged anywhere, but keyed hashes of it (scoped to the principal that sent it)
+// and of the request it came with.
+type Idempotency struct {
+	Key     string // hex SHA-256 of the principal and the key
+	Request string // hex SHA-256 of the method, path and the decoded body
+}
+
+// IdempotencyReplayError says a request came again with the Idempotency-Key of one that
+// already made its change: nothing more was changed. The new secret that change made was
+// in its answer only and is kept nowhere, so it cannot be answered again: a client whose
+// answer was lost rotates the token.
+type IdempotencyReplayError struct {
+	TokenID string
+	Type    EventType
+	At      time.Time
+}
+
+func (e *IdempotencyReplayError) Error() string {
+	return fmt.Sprintf("this Idempotency-Key already made its change (%s of token %s at %s)", e.Type, e.TokenID, e.At.UTC().Format(time.RFC3339))
 }
 
 // Change is one field's value before and after, as text.

@@ -93,6 +93,13 @@ func auditItems(e *audit.Event) []auditItem {
 // copies), each only if new: the trail is append-only.
 func (tb *Table) auditPuts(items []types.TransactWriteItem, events []audit.Event) ([]types.TransactWriteItem, error) {
 	for i := range events {
+		once, err := tb.idempotencyPut(&events[i])
+		if err != nil {
+			return nil, err
+		}
+		if once != nil {
+			items = append(items, *once)
+		}
 		for _, it := range auditItems(&events[i]) {
 			av, err := attributevalue.MarshalMap(it)
 			if err != nil {
@@ -113,6 +120,9 @@ func (tb *Table) transact(ctx context.Context, update *types.Update, events []au
 		return err
 	}
 	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if replay := tb.cancelledByReplay(ctx, err, events); replay != nil {
+		return replay
+	}
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
 		for _, r := range cancelled.CancellationReasons {

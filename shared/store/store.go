@@ -474,6 +474,9 @@ func (tb *Table) Create(ctx context.Context, t *token.Token, owner token.OwnerCh
 		_, err := tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		return err
 	})
+	if replay := tb.cancelledByReplay(ctx, err, events); replay != nil {
+		return replay
+	}
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
 		failed := func(i int) bool {

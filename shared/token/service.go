@@ -54,6 +54,10 @@ type CreateInput struct {
 	IPAllowlist     []string
 	RateLimit       *restriction.RateLimit
 	TimeRestriction *restriction.TimeWindow
+
+	// Idempotency, when set, makes the create safe to send again: the same request with
+	// the same key creates nothing more (audit.IdempotencyReplayError).
+	Idempotency *audit.Idempotency
 }
 
 // Created is a new or rotated token with its one-time string.
@@ -252,6 +256,7 @@ func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in Cr
 	}
 	t.OwnerIncarnation = owner.Incarnation
 	ev := event(audit.EventCreate, c, t, now, in.Reason, audit.Diff(auditFields(nil), auditFields(t)))
+	ev.Idempotency = in.Idempotency
 	if err := s.Store.Create(ctx, t, owner, parentCheck(via), ev); err != nil {
 		return Created{}, fmt.Errorf("create %s: %w", t.ID, err)
 	}
@@ -695,6 +700,8 @@ type op struct {
 	typ    audit.EventType
 	reason string
 	extra  []audit.Change // recorded beside the field changes, e.g. a rotation's grace period
+	// idempotency is the Idempotency-Key the change was asked with, if any.
+	idempotency *audit.Idempotency
 }
 
 // apply runs f on a token already loaded and checked, and writes it with its audit
@@ -726,6 +733,7 @@ func applyEdit(c access.Caller, t *Token, ifVersion int64, op op, f edit, now ti
 	t.Version++
 	t.UpdatedAt = now
 	ev := event(op.typ, c, t, now, op.reason, append(audit.Diff(before, auditFields(t)), op.extra...))
+	ev.Idempotency = op.idempotency
 	return t, &ev, nil
 }
 
@@ -739,6 +747,9 @@ type RotateInput struct {
 	// not save it from expiring).
 	ExpiresIn string
 	ExpiresAt *time.Time
+	// Idempotency, when set, makes the rotation safe to send again: the same request with
+	// the same key rotates nothing more (audit.IdempotencyReplayError).
+	Idempotency *audit.Idempotency
 }
 
 // Rotate gives a token a new secret under the same id, and a new expiry if asked. It is
@@ -772,7 +783,7 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 			return Created{}, err
 		}
 	}
-	t, err = s.apply(ctx, c, t, 0, op{typ: audit.EventRotate, extra: plan.extra()}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, s.Policy))
+	t, err = s.apply(ctx, c, t, 0, op{typ: audit.EventRotate, extra: plan.extra(), idempotency: in.Idempotency}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, s.Policy))
 	if err != nil {
 		return Created{}, err
 	}
