@@ -106,9 +106,11 @@ func (tb *Table) auditPuts(items []types.TransactWriteItem, events []token.Event
 	return items, nil
 }
 
-// transact writes the token update and its audit records in one transaction.
-func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event) error {
+// transact writes the token update, its audit records and the extra items (its change
+// feed item) in one transaction.
+func (tb *Table) transact(ctx context.Context, update *types.Update, events []token.Event, extra ...types.TransactWriteItem) error {
 	items, err := tb.auditPuts([]types.TransactWriteItem{{Update: update}}, events)
+	items = append(items, extra...)
 	if err != nil {
 		return err
 	}
