@@ -219,7 +219,7 @@ func New(cfg Config) *Authorizer {
 		a.owners = expirable.NewLRU[string, cachedOwner](cfg.CacheSize, nil, cfg.CacheTTL)
 		a.ancestors = expirable.NewLRU[token.ID, cachedAncestor](cfg.CacheSize, nil, cfg.CacheTTL)
 		if cfg.Feed != nil {
-			a.feed = newFeedState(cfg)
+			a.feed = newFeedState(cfg, realClock)
 		}
 	}
 	if cfg.Leases != nil {
@@ -521,7 +521,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	var key presentedKey
 	if a.tokens != nil {
 		if a.feed != nil {
-			a.syncFeed(ctx)
+			a.syncFeed(ctx, now)
 		}
 		key = keyOf(p)
 		if c, ok := a.tokens.Get(key); ok && now.Before(c.expires) {

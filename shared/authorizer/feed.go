@@ -34,6 +34,10 @@ const (
 	// DefaultFeedOverlap: each read starts this long before the previous one did, so a
 	// writer's clock behind the reader's, or a commit slower than its stamp, is still read.
 	DefaultFeedOverlap = 2 * time.Second
+	// feedTimeout bounds one feed read: a read slower than this is a failed one (the
+	// caches fall back to the cache TTL), so that a stalled table costs a request the
+	// feed's half second before its own reads, never a second whole call budget.
+	feedTimeout = 500 * time.Millisecond
 	// feedPurgeAbove: a read that returns more changes than this empties the caches
 	// rather than matching each entry (a burst of revocations).
 	feedPurgeAbove = 1000
@@ -42,7 +46,7 @@ const (
 // feedState is an instance's position in the feed.
 type feedState struct {
 	src      Feed
-	clock    func() time.Time
+	clock    func() time.Time // nil: the decision's time, which is time.Now
 	interval time.Duration
 	overlap  time.Duration
 	cacheTTL time.Duration
@@ -137,10 +141,14 @@ func (c *changeSet) drops(t token.ID, ownerID string, ancestors, endsWith []toke
 // feedWait (an instance back from idle: its first request reads before it answers). A
 // read that fails is logged; the caches then hold entries no longer than CacheTTL, as
 // they always do, and the next request a second later tries again.
-func (a *Authorizer) syncFeed(ctx context.Context) {
+// now is the decision's time when the feed runs on the real clock too (nil FeedClock, nil
+// Now): a cache hit then reads the clock once.
+func (a *Authorizer) syncFeed(ctx context.Context, now time.Time) {
 	f := a.feed
 	for try := 0; try < 2; try++ { // after waiting for a read, once more: it may have been an old one
-		now := f.clock()
+		if try > 0 || f.clock != nil {
+			now = f.feedClock()
+		}
 		start, read, wait := feedPlan(now, unixTime(f.watermark.Load()), unixTime(f.attempted.Load()), f.interval, f.failing.Load())
 		switch {
 		case start:
@@ -168,14 +176,16 @@ func (a *Authorizer) syncFeed(ctx context.Context) {
 // readFeed reads the feed once (f.mu held) and applies what changed.
 func (a *Authorizer) readFeed(ctx context.Context) {
 	f := a.feed
-	now := f.clock()
+	now := f.feedClock()
 	if now.Sub(unixTime(f.attempted.Load())) < f.interval {
 		return // another request read meanwhile
 	}
 	f.attempted.Store(now.UnixNano())
 	var changes changeSet
 	since := feedSince(unixTime(f.watermark.Load()), now, f.overlap, f.cacheTTL)
-	err := f.src.ReadFeed(ctx, since, now.Add(f.overlap), func(kind, id string, _ time.Time) { changes.add(kind, id) })
+	rctx, cancel := context.WithTimeout(ctx, feedTimeout)
+	err := f.src.ReadFeed(rctx, since, now.Add(f.overlap), func(kind, id string, _ time.Time) { changes.add(kind, id) })
+	cancel()
 	if err != nil {
 		if !f.failing.Swap(true) {
 			slog.WarnContext(ctx, "authorizer change feed unreadable: cached decisions fall back to the cache TTL", "err", err)
@@ -222,10 +232,10 @@ func unixTime(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-func newFeedState(cfg Config) *feedState {
+func newFeedState(cfg Config, realClock bool) *feedState {
 	f := &feedState{src: cfg.Feed, clock: cfg.FeedClock, interval: cfg.FeedInterval, overlap: cfg.FeedOverlap, cacheTTL: cfg.CacheTTL}
-	if f.clock == nil {
-		f.clock = time.Now
+	if f.clock == nil && !realClock {
+		f.clock = time.Now // the decisions' clock is another: the feed keeps the real one
 	}
 	if f.interval <= 0 {
 		f.interval = DefaultFeedInterval
@@ -234,4 +244,11 @@ func newFeedState(cfg Config) *feedState {
 		f.overlap = DefaultFeedOverlap
 	}
 	return f
+}
+
+func (f *feedState) feedClock() time.Time {
+	if f.clock == nil {
+		return time.Now()
+	}
+	return f.clock()
 }

@@ -151,19 +151,19 @@ func TestSyncFeed(t *testing.T) {
 	}
 	ctx := context.Background()
 	fill()
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Empty(t, reads, "the first request starts the watermark")
 	clock.Add(500 * time.Millisecond)
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Empty(t, reads, "within the interval")
 	clock.Add(500 * time.Millisecond)
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Equal(t, []read{{t0.Add(-2 * time.Second), t0.Add(3 * time.Second)}}, reads, "overlap before the watermark, buckets to now+overlap")
 	require.Equal(t, 4, a.tokens.Len(), "nothing changed, nothing dropped")
 
 	changes = [][2]string{{FeedToken, "tok1"}}
 	clock.Add(time.Second)
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Len(t, reads, 2)
 	require.Equal(t, t0.Add(-time.Second), reads[1].since)
 	require.Equal(t, []presentedKey{key("tok3", 1)}, a.tokens.Keys(), "the token under both secrets and its descendant dropped")
@@ -175,18 +175,18 @@ func TestSyncFeed(t *testing.T) {
 	changes = [][2]string{{FeedPrincipal, "carol"}}
 	fill()
 	clock.Add(time.Second)
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Equal(t, 3, a.tokens.Len(), "carol's token dropped")
 	require.Zero(t, a.owners.Len(), "and carol")
 
 	fail = errors.New("throttled")
 	clock.Add(time.Second)
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.True(t, a.feed.failing.Load())
 	clock.Add(time.Second)
 	fail = nil
 	changes = nil
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Equal(t, t0.Add(time.Second), reads[len(reads)-1].since, "a failed read does not move the watermark")
 	require.False(t, a.feed.failing.Load())
 
@@ -196,7 +196,7 @@ func TestSyncFeed(t *testing.T) {
 	}
 	fill()
 	clock.Add(time.Second)
-	a.syncFeed(ctx)
+	a.syncFeed(ctx, clock.Now())
 	require.Zero(t, a.tokens.Len()+a.owners.Len()+a.ancestors.Len()+a.unknown.Len(), "a burst empties every cache")
 }
 
@@ -213,14 +213,14 @@ func TestSyncFeedWaits(t *testing.T) {
 	})
 	a := New(Config{Feed: feed, FeedClock: clock.Now, CacheTTL: 30 * time.Second})
 	ctx := context.Background()
-	a.syncFeed(ctx) // start
+	a.syncFeed(ctx, clock.Now()) // start
 	clock.Add(time.Second)
 	var first sync.WaitGroup
 	first.Add(1)
-	go func() { a.syncFeed(ctx); first.Done() }()
+	go func() { a.syncFeed(ctx, clock.Now()); first.Done() }()
 	<-inRead
 	done := make(chan struct{})
-	go func() { a.syncFeed(ctx); close(done) }()
+	go func() { a.syncFeed(ctx, clock.Now()); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(time.Second):
@@ -230,10 +230,10 @@ func TestSyncFeedWaits(t *testing.T) {
 	first.Wait()
 
 	clock.Add(10 * time.Second) // idle
-	go a.syncFeed(ctx)
+	go a.syncFeed(ctx, clock.Now())
 	<-inRead
 	done = make(chan struct{})
-	go func() { a.syncFeed(ctx); close(done) }()
+	go func() { a.syncFeed(ctx, clock.Now()); close(done) }()
 	select {
 	case <-done:
 		t.Fatal("back from idle, a request answered before the read")

@@ -24,7 +24,7 @@ type RateLeaser interface {
 const (
 	// leaseHorizon: a lease covers about this much of the instance's demand, so a busy
 	// token costs about one write per instance per horizon whatever its rate.
-	leaseHorizon = time.Second
+	leaseHorizon = 2 * time.Second
 	// leaseShare: no lease takes more than limit/leaseShare, so an instance that goes
 	// idle strands at most that share of a window's budget.
 	leaseShare = 8

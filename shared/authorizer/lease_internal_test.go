@@ -25,12 +25,13 @@ func TestLeaseSize(t *testing.T) {
 		want  int
 	}{
 		{"first lease: one", 0, 0, t0, 1000, 1},
-		{"a second of demand", 8, 10, t0, 1000, 10},
-		{"a second of demand, rounded up", 8, 10.2, t0, 1000, 11},
+		{"two seconds of demand", 8, 10, t0, 1000, 20},
+		{"two seconds of demand, rounded up", 8, 10.2, t0, 1000, 21},
 		{"at most four times the last one", 2, 100, t0, 1000, 8},
 		{"at most an eighth of the limit", 100, 500, t0, 1000, 125},
 		{"spent in no measurable time: the cap", 5000, inf, t0, 100_000, 12_500},
 		{"near the window's end: the demand left in it", 100, 100, end.Add(-300 * time.Millisecond), 100_000, 30},
+		{"sooner than the horizon", 100, 100, end.Add(-1500 * time.Millisecond), 100_000, 150},
 		{"at the end: at least one", 100, 100, end, 100_000, 1},
 		{"a small limit: one at a time", 4, 100, t0, 5, 1},
 		{"idle: one", 10, 0.01, t0, 1000, 1},

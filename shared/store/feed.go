@@ -24,8 +24,8 @@ import (
 // kind (token, principal) and id; TTL removes them after FeedTTL. The stamp is the
 // writer's clock at each attempt of the transaction.
 const (
-	FeedBucket = time.Minute
-	FeedTTL    = 10 * time.Minute
+	FeedBucket = 10 * time.Minute
+	FeedTTL    = 15 * time.Minute
 )
 
 // The kinds of feed items (authorizer.FeedToken, authorizer.FeedPrincipal).

@@ -66,6 +66,6 @@ func TestFeedReadsAcrossBuckets(t *testing.T) {
 	require.NoError(t, tb.PutPrincipal(ctx, p, 1))
 	require.NoError(t, tb.ReadFeed(ctx, time.Now().Add(-5*store.FeedBucket), time.Now().Add(time.Second), func(string, string, time.Time) { n++ }))
 	require.Equal(t, 1, n)
-	require.Equal(t, "FEED#120", store.FeedPartition(time.Unix(179, 0)))
-	require.Equal(t, "FEED#-60", store.FeedPartition(time.Unix(-1, 0)))
+	require.Equal(t, "FEED#1200", store.FeedPartition(time.Unix(1799, 0)))
+	require.Equal(t, "FEED#-600", store.FeedPartition(time.Unix(-1, 0)))
 }
