@@ -47,7 +47,7 @@ func TestArchitectureDocNamesEveryPackage(t *testing.T) {
 
 // TestImportDirection holds the rules docs/architecture.md states.
 func TestImportDirection(t *testing.T) {
-	domain := []string{"shared/fault", "shared/access", "shared/token", "shared/principal", "shared/expiry"}
+	domain := []string{"shared/fault", "shared/access", "shared/restriction", "shared/token", "shared/principal", "shared/expiry"}
 	adapters := []string{"shared/store", "shared/pepper", "shared/email"}
 	for p, imports := range packages(t) {
 		for _, imp := range imports {
@@ -71,6 +71,73 @@ func TestImportDirection(t *testing.T) {
 				require.True(t, p == "shared/boot" || strings.HasPrefix(p, "infra/") || p == "shared/store" && proj == "shared/store",
 					"only shared/boot and infra/ wire adapters: %s imports %s", p, proj)
 			}
+		}
+	}
+}
+
+// testImports lists each package's test imports: those of its internal tests (package
+// p) and of its external ones (package p_test).
+func testImports(t *testing.T) (internal, external map[string][]string) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}|{{join .TestImports " "}}|{{join .XTestImports " "}}`, "./...").Output()
+	require.NoError(t, err)
+	internal, external = map[string][]string{}, map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "|")
+		p := strings.TrimPrefix(f[0], "tokengate/")
+		internal[p], external[p] = strings.Fields(f[1]), strings.Fields(f[2])
+	}
+	return internal, external
+}
+
+// TestTestImportDirection holds tests to the same map: a domain package's own tests
+// (package token, not token_test) import what the package may, so its rules are tested
+// without the stack; tests under shared/ reach infra/ only through infra/localtest, the
+// local stack's helpers; nothing imports functions/.
+func TestTestImportDirection(t *testing.T) {
+	domain := []string{"shared/fault", "shared/access", "shared/restriction", "shared/token", "shared/principal", "shared/expiry"}
+	internal, external := testImports(t)
+	for p, imports := range internal {
+		for _, imp := range append(slices.Clone(imports), external[p]...) {
+			proj := strings.TrimPrefix(imp, "tokengate/")
+			require.False(t, strings.HasPrefix(proj, "functions/"), "a test of %s imports %s", p, proj)
+			if strings.HasPrefix(p, "shared/") && strings.HasPrefix(proj, "infra/") {
+				require.Equal(t, "infra/localtest", proj, "a test of %s imports %s: tests under shared/ use the stack through infra/localtest only", p, proj)
+			}
+		}
+		if !slices.Contains(domain, p) {
+			continue
+		}
+		for _, imp := range imports {
+			proj := strings.TrimPrefix(imp, "tokengate/")
+			require.False(t, strings.HasPrefix(imp, "github.com/aws/"), "the internal tests of domain package %s import %s", p, imp)
+			require.False(t, proj != imp && !slices.Contains(domain, proj), "the internal tests of domain package %s import %s", p, proj)
+		}
+	}
+}
+
+// TestBootOnlyAssembles: shared/boot imports the packages it wires and the leaves it
+// starts with, and nothing it would have to decide with.
+func TestBootOnlyAssembles(t *testing.T) {
+	assembles := []string{"shared/access", "shared/api", "shared/authorizer", "shared/email", "shared/expiry",
+		"shared/fault", "shared/lambdahttp", "shared/lambdaruntime", "shared/logging", "shared/pepper",
+		"shared/principal", "shared/store", "shared/token"}
+	for _, imp := range packages(t)["shared/boot"] {
+		if proj := strings.TrimPrefix(imp, "tokengate/"); proj != imp {
+			require.Contains(t, assembles, proj, "shared/boot imports %s", proj)
+		}
+	}
+}
+
+// TestFunctionsWithoutAWSLinkNoSDK: the functions that make no AWS call link no AWS SDK
+// package at all (their binaries are the smallest; docs/architecture.md).
+func TestFunctionsWithoutAWSLinkNoSDK(t *testing.T) {
+	for _, f := range []string{"console", "demoecho", "listscopes", "listroles"} {
+		out, err := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "./functions/"+f).Output()
+		require.NoError(t, err)
+		for _, dep := range strings.Fields(string(out)) {
+			require.False(t, strings.HasPrefix(dep, "github.com/aws/aws-sdk-go-v2") || dep == "tokengate/shared/boot",
+				"functions/%s links %s", f, dep)
 		}
 	}
 }

@@ -4,20 +4,19 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"tokengate/shared/boot"
+	"tokengate/shared/logging"
 )
 
 func main() {
-	boot.Logger()
-	p, err := boot.Authorizer(context.Background(), os.Getenv) // serves, refusing all, before bootstrap
+	logging.Setup()
+	f, err := boot.Authorizer(context.Background(), os.Getenv) // serves, refusing all, before bootstrap
 	if err != nil {
-		slog.Error("cold start failed", "err", err)
-		os.Exit(1)
+		logging.Fatal(err)
 	}
-	lambda.StartWithOptions(p.LambdaHandler(), lambda.WithEnableSIGTERM(p.OnSIGTERM))
+	lambda.StartWithOptions(f.LambdaHandler(), lambda.WithEnableSIGTERM(f.OnSIGTERM))
 }

@@ -1,25 +1,16 @@
 // Command console serves the web console (GET /console/...) as a Lambda function: static
-// files embedded in the binary, no AWS calls.
+// files embedded in the binary, no AWS calls, so it links no AWS client.
 package main
 
 import (
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"tokengate/shared/boot"
 	"tokengate/shared/console"
 	"tokengate/shared/lambdahttp"
+	"tokengate/shared/lambdaruntime"
+	"tokengate/shared/logging"
 )
 
 func main() {
-	boot.Logger()
-	h, err := console.New()
-	if err != nil {
-		slog.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
-	boot.ColdStart()
-	lambda.Start(lambdahttp.Handler(h))
+	logging.Setup()
+	logging.ColdStart()
+	logging.Fatal(lambdaruntime.Start(lambdahttp.Handler(console.Site())))
 }

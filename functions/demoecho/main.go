@@ -1,17 +1,16 @@
 // Command demoecho serves GET /demo/echo, the example API protected by the tokengate
-// authorizer, as a Lambda function.
+// authorizer, as a Lambda function. It makes no AWS call, so it links no AWS client.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"tokengate/shared/api"
-	"tokengate/shared/boot"
 	"tokengate/shared/lambdahttp"
+	"tokengate/shared/lambdaruntime"
+	"tokengate/shared/logging"
 )
 
 func main() {
-	boot.Logger()
-	boot.ColdStart()
-	lambda.Start(lambdahttp.Handler(api.DemoEcho()))
+	logging.Setup()
+	logging.ColdStart()
+	logging.Fatal(lambdaruntime.Start(lambdahttp.Handler(api.DemoEcho())))
 }

@@ -1,25 +1,23 @@
 // Command listscopes serves GET /scopes as a Lambda function.
+// It reads only the scope catalog (CATALOG_FILE), so it links no AWS client.
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
+	"tokengate/shared/access"
 	"tokengate/shared/api"
-	"tokengate/shared/boot"
 	"tokengate/shared/lambdahttp"
+	"tokengate/shared/lambdaruntime"
+	"tokengate/shared/logging"
 )
 
 func main() {
-	boot.Logger()
-	s, err := boot.Load(context.Background(), os.Getenv, 0) // settings and the scope catalog only
+	logging.Setup()
+	catalog, err := access.CatalogFromEnv(os.Getenv)
 	if err != nil {
-		slog.Error("cold start failed", "err", err)
-		os.Exit(1)
+		logging.Fatal(err)
 	}
-	boot.ColdStart()
-	lambda.Start(lambdahttp.Handler(api.Scopes(s.Catalog)))
+	logging.ColdStart()
+	logging.Fatal(lambdaruntime.Start(lambdahttp.Handler(api.Scopes(catalog))))
 }

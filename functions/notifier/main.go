@@ -6,23 +6,22 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"tokengate/shared/boot"
+	"tokengate/shared/logging"
 )
 
 func main() {
-	boot.Logger()
+	logging.Setup()
 	n, err := boot.Notifier(context.Background(), os.Getenv)
 	if err != nil {
-		slog.Error("cold start failed", "err", err)
-		os.Exit(1)
+		logging.Fatal(err)
 	}
-	boot.ColdStart()
+	logging.ColdStart()
 	lambda.Start(func(ctx context.Context, _ events.EventBridgeEvent) error {
 		_, err := n.Run(ctx)
 		return err

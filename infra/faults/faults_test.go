@@ -190,7 +190,7 @@ func TestKMSDownAtColdStart(t *testing.T) {
 				return // the same budget again
 			}
 			f.timed(func() {
-				_, err = boot.LoadWith(context.Background(), s, boot.Pepper)
+				_, err = boot.LoadWith(context.Background(), s, boot.Issuing)
 			})
 			require.Error(t, err, "an API function does not start without its pepper")
 		})
@@ -203,15 +203,15 @@ func TestKMSDownAtColdStart(t *testing.T) {
 func TestOutageAnswers503(t *testing.T) {
 	f := newFixture(t)
 	s := f.settings(nil)
-	svcs, err := boot.LoadWith(context.Background(), s, boot.Pepper)
+	svcs, err := boot.LoadWith(context.Background(), s, boot.Issuing)
 	require.NoError(t, err)
 	mine := f.issue(alice, "mine").Token.ID
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.Handler{
-		"POST /tokens":              api.CreateToken(svcs.Tokens),
+		"POST /tokens":              api.CreateToken(svcs),
 		"GET /tokens":               api.ListTokens(svcs.Tokens),
 		"GET /tokens/{id}":          api.GetToken(svcs.Tokens),
-		"POST /tokens/{id}/rotate":  api.RotateToken(svcs.Tokens),
+		"POST /tokens/{id}/rotate":  api.RotateToken(svcs),
 		"POST /tokens/{id}/disable": api.DisableToken(svcs.Tokens),
 		"DELETE /tokens/{id}":       api.RevokeToken(svcs.Tokens),
 	} {
@@ -280,12 +280,12 @@ func TestSlowDependencyStillServes(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, out.(events.APIGatewayV2CustomAuthorizerSimpleResponse).IsAuthorized)
 
-	svcs, err := boot.LoadWith(context.Background(), s, boot.Pepper)
+	svcs, err := boot.LoadWith(context.Background(), s, boot.Issuing)
 	require.NoError(t, err)
 	r := httptest.NewRequest("POST", "/tokens", strings.NewReader(`{"name":"x","scopes":["tokens:read"],"type":"temporary"}`))
 	r.Header.Set("Content-Type", "application/json")
 	r = r.WithContext(access.WithCaller(r.Context(), alice))
 	w := httptest.NewRecorder()
-	f.timed(func() { api.CreateToken(svcs.Tokens).ServeHTTP(w, r) })
+	f.timed(func() { api.CreateToken(svcs).ServeHTTP(w, r) })
 	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
 }

@@ -23,9 +23,9 @@ import (
 // token once, with one audit record.
 func TestLeakReportUnderOutage(t *testing.T) {
 	f := newFixture(t)
-	svcs, err := boot.LoadWith(context.Background(), f.settings(map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com"}), boot.Pepper|boot.Mail)
+	svcs, err := boot.LoadWith(context.Background(), f.settings(map[string]string{"NOTIFICATION_SENDER": "tokengate@example.com"}), boot.LeakReporting)
 	require.NoError(t, err)
-	route := api.ReportLeaked(svcs.Tokens, svcs.LeakNotices, svcs.Rates).(*api.LeakedRoute)
+	route := api.ReportLeaked(svcs).(*api.LeakedRoute)
 	route.AnswerAfter = 0
 	leaked := f.issue(alice, "leaked")
 	report := func() *httptest.ResponseRecorder {

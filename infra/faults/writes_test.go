@@ -22,13 +22,13 @@ import (
 // either the whole change or none of it: a token never without its audit record.
 func TestWritesAllOrNothing(t *testing.T) {
 	f := newFixture(t)
-	svcs, err := boot.LoadWith(context.Background(), f.settings(nil), boot.Pepper)
+	svcs, err := boot.LoadWith(context.Background(), f.settings(nil), boot.Issuing)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.Handler{
-		"POST /tokens":              api.CreateToken(svcs.Tokens),
+		"POST /tokens":              api.CreateToken(svcs),
 		"PATCH /tokens/{id}":        api.UpdateToken(svcs.Tokens),
-		"POST /tokens/{id}/rotate":  api.RotateToken(svcs.Tokens),
+		"POST /tokens/{id}/rotate":  api.RotateToken(svcs),
 		"POST /tokens/{id}/disable": api.DisableToken(svcs.Tokens),
 		"DELETE /tokens/{id}":       api.RevokeToken(svcs.Tokens),
 	} {

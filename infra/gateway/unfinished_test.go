@@ -32,7 +32,7 @@ func TestUnfinishedBodyIsNoServerError(t *testing.T) {
 
 	svc := localtest.Service(t, nil)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.CreateToken(svc).ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), localtest.Admin)))
+		api.CreateToken(api.Issuing{Tokens: svc}).ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), localtest.Admin)))
 	})
 	lim := gateway.APIGatewayLimits
 	lim.ReadTimeout = 300 * time.Millisecond

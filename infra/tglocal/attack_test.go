@@ -20,6 +20,7 @@ import (
 	"tokengate/infra/gateway"
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
+	"tokengate/shared/restriction"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -216,8 +217,8 @@ func TestReproduction3RestrictionsBindTheOwner(t *testing.T) {
 	aliceTok, _ := s.mint(aliceOwn, token.CreateInput{Name: "alice", Scopes: aliceOwn.Scopes, Type: token.TypeTemporary})
 	_, bound := s.mint(adminOwn, token.CreateInput{Name: "bound", OwnerID: "alice", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary,
 		IPAllowlist:     []string{"203.0.113.0/24"},
-		RateLimit:       &token.RateLimit{Limit: 10, Per: "minute"},
-		TimeRestriction: &token.TimeWindow{Days: []string{"mon", "tue"}, StartHour: 9, EndHour: 17}})
+		RateLimit:       &restriction.RateLimit{Limit: 10, Per: "minute"},
+		TimeRestriction: &restriction.TimeWindow{Days: []string{"mon", "tue"}, StartHour: 9, EndHour: 17}})
 	a := s.call(aliceTok, "GET", "/tokens/"+string(bound.ID), "")
 	require.Equal(t, map[string]any{"ipAllowlist": "admin", "rateLimit": "admin", "timeRestriction": "admin"}, a.body["restrictionsSetBy"])
 	_, disabled := s.mint(adminOwn, token.CreateInput{Name: "to disable", OwnerID: "alice", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary})

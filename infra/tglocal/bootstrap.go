@@ -211,7 +211,7 @@ func runBootstrap(ctx context.Context, t target, o bootstrapOptions) error {
 	if err != nil {
 		return err
 	}
-	cat, err := catalogAt(o.Catalog)
+	cat, err := access.CatalogAt(o.Catalog)
 	if err != nil {
 		return err
 	}
@@ -312,11 +312,4 @@ func superusers(ctx context.Context, tb *store.Table) ([]string, error) {
 		}
 		cursor = next
 	}
-}
-
-func catalogAt(path string) (*access.Catalog, error) {
-	if path == "" {
-		return access.NewCatalog()
-	}
-	return access.LoadCatalog(path)
 }

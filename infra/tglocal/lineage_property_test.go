@@ -16,6 +16,7 @@ import (
 	"tokengate/shared/authorizer"
 	"tokengate/shared/fault"
 	"tokengate/shared/principal"
+	"tokengate/shared/restriction"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -57,7 +58,7 @@ func TestLineageProperties(t *testing.T) {
 // lineageModel is what the test remembers that the table does not say: each token's
 // parent's limits when it was minted.
 type lineageModel struct {
-	parentLimits    map[token.ID]token.Bounds
+	parentLimits    map[token.ID]restriction.Bounds
 	parentDelegated map[token.ID]bool
 	parentEnd       map[token.ID]time.Time
 }
@@ -72,7 +73,7 @@ func runLineageSequence(t *testing.T, rt *rapid.T, n int) int {
 	tb := svc.Store.(*store.Table)
 	principals := &principal.Service{Store: tb, Catalog: svc.Catalog, Now: time.Now}
 	auth := authorizer.New(authorizer.Config{Tokens: tb, Rates: tb, Keys: svc.Keys, Catalog: svc.Catalog, Prefix: svc.Prefix})
-	model := lineageModel{parentLimits: map[token.ID]token.Bounds{}, parentDelegated: map[token.ID]bool{}, parentEnd: map[token.ID]time.Time{}}
+	model := lineageModel{parentLimits: map[token.ID]restriction.Bounds{}, parentDelegated: map[token.ID]bool{}, parentEnd: map[token.ID]time.Time{}}
 
 	ids := []string{"root", "admin", "alice", "bob"}
 	var pool []string // every secret handed out
@@ -148,7 +149,7 @@ func runLineageSequence(t *testing.T, rt *rapid.T, n int) int {
 			in := token.CreateInput{Name: "t", OwnerID: owner, Scopes: scopes, Reason: "r",
 				Type: rapid.SampledFrom([]token.Type{token.TypeTemporary, token.TypeTemporary, token.TypePermanent}).Draw(rt, "type")}
 			if rapid.Bool().Draw(rt, "rate limited") {
-				in.RateLimit = &token.RateLimit{Limit: rapid.IntRange(100, 1000).Draw(rt, "limit"), Per: "minute"}
+				in.RateLimit = &restriction.RateLimit{Limit: rapid.IntRange(100, 1000).Draw(rt, "limit"), Per: "minute"}
 			}
 			if rapid.Bool().Draw(rt, "allowlist") {
 				in.IPAllowlist = []string{rapid.SampledFrom([]string{"127.0.0.1", "127.0.0.0/8", "10.0.0.0/8"}).Draw(rt, "cidr")}
@@ -218,7 +219,7 @@ func runLineageSequence(t *testing.T, rt *rapid.T, n int) int {
 				empty := []string{}
 				in.IPAllowlist = &empty
 			case 1:
-				var none *token.RateLimit
+				var none *restriction.RateLimit
 				in.RateLimit = &none
 			case 2:
 				l := []string{"127.0.0.1"}
@@ -276,9 +277,9 @@ func checkLineage(t *testing.T, tb *store.Table, p token.Policy, m lineageModel)
 		require.NotNil(t, parent, "%s has a parent the table does not", x.ID)
 		require.Empty(t, access.Missing(x.Scopes, parent.Scopes), "%s carries scopes its parent does not", x.ID)
 		if limits, ok := m.parentLimits[x.ID]; ok {
-			require.True(t, token.BoundsWithin(x.Limits(), limits), "%s is less restricted than its parent was", x.ID)
+			require.True(t, restriction.BoundsWithin(x.Limits(), limits), "%s is less restricted than its parent was", x.ID)
 		}
-		require.True(t, token.BoundsWithin(effectiveLimits(x, byID), effectiveLimits(parent, byID)), "%s is less restricted than its parent is", x.ID)
+		require.True(t, restriction.BoundsWithin(effectiveLimits(x, byID), effectiveLimits(parent, byID)), "%s is less restricted than its parent is", x.ID)
 		if m.parentDelegated[x.ID] {
 			require.True(t, x.Delegated(), "%s, a child of a delegated token, is its owner's own", x.ID)
 		}
@@ -293,7 +294,7 @@ func checkLineage(t *testing.T, tb *store.Table, p token.Policy, m lineageModel)
 
 // effectiveLimits is everything that restricts x's requests as the authorizer applies it:
 // its own restrictions, its Bounds, and each ancestor's own restrictions as they are now.
-func effectiveLimits(x *token.Token, byID map[token.ID]*token.Token) token.Bounds {
+func effectiveLimits(x *token.Token, byID map[token.ID]*token.Token) restriction.Bounds {
 	b := x.Limits()
 	for _, id := range x.Ancestors {
 		anc := byID[id]

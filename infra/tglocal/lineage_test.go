@@ -14,6 +14,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/restriction"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -103,8 +104,8 @@ func TestLineage4TighteningKeepsTheSetter(t *testing.T) {
 	s := newStack(t)
 	aliceTok, _ := s.session(aliceOwn, "alice", access.TokensRead, access.TokensWrite)
 	_, bound := s.mint(adminOwn, token.CreateInput{Name: "bound", OwnerID: "alice", Scopes: []string{access.TokensRead}, Type: token.TypeTemporary,
-		IPAllowlist: []string{"203.0.113.0/24"}, RateLimit: &token.RateLimit{Limit: 10, Per: "minute"},
-		TimeRestriction: &token.TimeWindow{Days: []string{"mon", "tue"}, StartHour: 9, EndHour: 17}})
+		IPAllowlist: []string{"203.0.113.0/24"}, RateLimit: &restriction.RateLimit{Limit: 10, Per: "minute"},
+		TimeRestriction: &restriction.TimeWindow{Days: []string{"mon", "tue"}, StartHour: 9, EndHour: 17}})
 	path := "/tokens/" + string(bound.ID)
 	a := s.call(aliceTok, "PATCH", path, `{"ipAllowlist":["203.0.113.0/24"],"rateLimit":{"limit":10,"per":"minute"},"timeRestriction":{"days":["mon","tue"],"startHour":9,"endHour":17},"reason":"same"}`)
 	require.Equal(t, http.StatusOK, a.status, a.raw)
@@ -122,8 +123,8 @@ func TestLineage5ChildrenKeepTheirParentsBounds(t *testing.T) {
 	s := newStack(t)
 	parentTok, parent := s.mint(aliceOwn, token.CreateInput{Name: "restricted", Scopes: aliceOwn.Scopes, Type: token.TypeTemporary,
 		IPAllowlist:     []string{"127.0.0.1", "203.0.113.0/24"},
-		RateLimit:       &token.RateLimit{Limit: 5, Per: "minute"},
-		TimeRestriction: &token.TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, StartHour: 0, EndHour: 24}})
+		RateLimit:       &restriction.RateLimit{Limit: 5, Per: "minute"},
+		TimeRestriction: &restriction.TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, StartHour: 0, EndHour: 24}})
 	child := `{"name":"child %d","scopes":["tokens:read","tokens:write"],"type":"temporary"}`
 	a := s.call(parentTok, "POST", "/tokens", fmt.Sprintf(child, 1)) // the family's 1st request
 	id1, tok1 := created(t, a)

@@ -141,14 +141,14 @@ func TestRolesAreExact(t *testing.T) {
 	require.NoError(t, err)
 	ev, err := os.ReadFile("../../events/notifier.json")
 	require.NoError(t, err)
-	_, err = s.Lambdas.invoke(ctx, "NotifierFunction", json.RawMessage(ev))
+	_, err = s.lambdas.invoke(ctx, "NotifierFunction", json.RawMessage(ev))
 	require.NoError(t, err)
 
 	// Usage counts of the authorizer are written after its answers: one more call after
 	// the flush interval, then SIGTERM writes the rest.
 	time.Sleep(1100 * time.Millisecond)
 	ok(200, admin, "GET", "/tokens/self", "")
-	s.Lambdas.fns[authorizerFunction].stop()
+	s.lambdas.fns[authorizerFunction].stop()
 
 	roles, err := localRoles(localtest.Template(t), localSender)
 	require.NoError(t, err)

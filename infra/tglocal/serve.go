@@ -21,28 +21,43 @@ import (
 	"tokengate/shared/api"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/boot"
+	"tokengate/shared/logging"
 )
 
-// Server is the local gateway with everything it runs; tests build one too.
-type Server struct {
+// InProcessServer is the local gateway with every function and the authorizer in this
+// process; tests build one too.
+type InProcessServer struct {
 	Handler http.Handler
-	Usage   *authorizer.Usage // in-process mode only
-	Lambdas *lambdas          // Lambda mode only
+	// Usage is the authorizer's usage recorder: its counts are written by RunUsage.
+	Usage *authorizer.Usage
 }
 
-// Close stops what the server started (the emulators in Lambda mode).
-func (s *Server) Close() {
-	if s.Lambdas != nil {
-		s.Lambdas.Close()
-	}
+// RunUsage writes usage counts off the response path until stop is called: due ones
+// every second (a first use shows within a second), every pending one when it stops.
+func (s *InProcessServer) RunUsage(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { s.Usage.Run(ctx, time.Second, time.Now); close(done) }()
+	return func() { cancel(); <-done }
 }
+
+// LambdaServer is the local gateway with every function its built bootstrap under the
+// runtime interface emulator, as on AWS: the authorizer's bootstrap counts and writes
+// usage itself.
+type LambdaServer struct {
+	Handler http.Handler
+	lambdas *lambdas
+}
+
+// Close stops the emulators.
+func (s *LambdaServer) Close() { s.lambdas.Close() }
 
 // authorizerFunction is the template's authorizer, which Lambda mode invokes.
 const authorizerFunction = "AuthorizerFunction"
 
 // NewLambdaServer builds the gateway for the template in Lambda mode: every function is
 // its built bootstrap under the runtime interface emulator.
-func NewLambdaServer(tmpl *samtemplate.Template, cfg LambdaConfig) (*Server, error) {
+func NewLambdaServer(tmpl *samtemplate.Template, cfg LambdaConfig) (*LambdaServer, error) {
 	if !slices.Contains(tmpl.Functions, authorizerFunction) {
 		return nil, fmt.Errorf("the template has no %s", authorizerFunction)
 	}
@@ -64,22 +79,22 @@ func NewLambdaServer(tmpl *samtemplate.Template, cfg LambdaConfig) (*Server, err
 		l.Close()
 		return nil, err
 	}
-	return &Server{Handler: h, Lambdas: l}, nil
+	return &LambdaServer{Handler: h, lambdas: l}, nil
 }
 
 // NewServer builds the gateway for the template on svcs, every function mounting its
-// operation from api.Operations, behind auth.
-func NewServer(tmpl *samtemplate.Template, svcs api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*Server, error) {
+// operation as functions declares it, behind auth.
+func NewServer(tmpl *samtemplate.Template, svcs api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*InProcessServer, error) {
 	return NewServerWith(tmpl, func(string) api.Services { return svcs }, auth, usage)
 }
 
 // NewServerWith builds the gateway with each function on its own services (the tests
 // give each a DynamoDB client that allows only what the function's role allows).
-func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string) api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*Server, error) {
+func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string) api.Services, auth *authorizer.Authorizer, usage *authorizer.Usage) (*InProcessServer, error) {
 	handlers := map[string]http.Handler{}
 	for _, r := range tmpl.Routes {
-		if build, ok := api.Operations[r.Function]; ok {
-			handlers[r.Function] = build(servicesFor(r.Function))
+		if f, ok := functions[r.Function]; ok {
+			handlers[r.Function] = f.build(servicesFor(r.Function))
 		}
 	}
 	h, err := gateway.NewWithOptions(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, gateway.Verdict) {
@@ -99,7 +114,7 @@ func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Handler: h, Usage: usage}, nil
+	return &InProcessServer{Handler: h, Usage: usage}, nil
 }
 
 // routeKey is the route as API Gateway names it in routeKey ("GET /orders/{id}",
@@ -123,7 +138,7 @@ func sourceIP(r *http.Request) string {
 // localSetup prepares a command that runs functions locally: JSON logs, the template,
 // and the environment setup wrote with the template's defaults for the notifier.
 func localSetup(state, tmplPath string) (*samtemplate.Template, localEnv, error) {
-	boot.Logger()
+	logging.Setup()
 	tmpl, err := samtemplate.Load(tmplPath)
 	if err != nil {
 		return nil, nil, err
@@ -140,27 +155,24 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 	if err != nil {
 		return err
 	}
-	var s *Server
+	var handler http.Handler
 	if lambdaMode {
-		s, err = NewLambdaServer(tmpl, localLambdaConfig(state, env))
+		s, err := NewLambdaServer(tmpl, localLambdaConfig(state, env))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		handler = s.Handler
 	} else {
-		s, err = inProcessServer(ctx, tmpl, env.Getenv)
+		s, err := inProcessServer(ctx, tmpl, env.Getenv)
+		if err != nil {
+			return err
+		}
+		defer s.RunUsage(ctx)() // runs after srv.Shutdown: every pending count is written
+		handler = s.Handler
 	}
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	if err := startSchedules(ctx, tmpl, env.Getenv); err != nil {
 		return err
-	}
-	// In process, usage counts are written off the response path: due ones every second
-	// (a first use shows within a second), every one on shutdown. In Lambda mode the
-	// authorizer's bootstrap counts and writes them itself, as on AWS.
-	if s.Usage != nil {
-		usageDone := make(chan struct{})
-		usageCtx, stopUsage := context.WithCancel(context.WithoutCancel(ctx))
-		go func() { s.Usage.Run(usageCtx, time.Second, time.Now); close(usageDone) }()
-		defer func() { stopUsage(); <-usageDone }()
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -179,7 +191,7 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 		defer rsrv.Close()
 		slog.Info("AWS router for sam local listening", "url", "http://"+rln.Addr().String())
 	}
-	srv := gateway.Server(s.Handler, gateway.APIGatewayLimits)
+	srv := gateway.Server(handler, gateway.APIGatewayLimits)
 	slog.Info("local gateway listening", "url", "http://"+ln.Addr().String(), "routes", len(tmpl.Routes), "lambda", lambdaMode)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -199,12 +211,12 @@ func serve(ctx context.Context, state, tmplPath, addr string, lambdaMode bool) e
 
 // inProcessServer is the gateway with every function and the authorizer in this
 // process, loaded as their mains load them, from getenv.
-func inProcessServer(ctx context.Context, tmpl *samtemplate.Template, getenv func(string) string) (*Server, error) {
+func inProcessServer(ctx context.Context, tmpl *samtemplate.Template, getenv func(string) string) (*InProcessServer, error) {
 	settings, err := boot.LoadSettings(getenv)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := boot.LoadWith(ctx, settings, boot.Pepper|boot.Mail)
+	svcs, err := boot.LoadWith(ctx, settings, boot.Everything)
 	if err != nil {
 		return nil, err
 	}

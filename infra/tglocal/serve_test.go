@@ -26,13 +26,20 @@ import (
 	"tokengate/shared/token"
 )
 
+// gatewayServer is what a test drives in either mode: the gateway's handler, and in
+// Lambda mode the emulators (to invoke a function with no route).
+type gatewayServer struct {
+	Handler http.Handler
+	lambdas *lambdas // nil in process
+}
+
 // gatewayMode builds the local gateway over a fresh table: in-process (the handlers
 // linked into tglocal) or Lambda (the built bootstraps under the emulator).
-type gatewayMode func(t *testing.T, svc *token.Service) *Server
+type gatewayMode func(t *testing.T, svc *token.Service) gatewayServer
 
 // inProcess gives each function a DynamoDB client that allows only what its role allows
 // (iam.Guard), and the pepper only when its role may decrypt it.
-func inProcess(t *testing.T, svc *token.Service) *Server {
+func inProcess(t *testing.T, svc *token.Service) gatewayServer {
 	tb := svc.Store.(*store.Table)
 	clients := localtest.Clients(t)
 	settings := testSettings(svc, 0)
@@ -69,27 +76,28 @@ func inProcess(t *testing.T, svc *token.Service) *Server {
 	require.NoError(t, err)
 	s, err := NewServerWith(localtest.Template(t), servicesFor, auth, usage)
 	require.NoError(t, err)
-	return s
+	return gatewayServer{Handler: s.Handler}
 }
 
 // inLambdas runs every function as make build-local built it, under the emulator make
 // installs (TG_RIE, TG_LAMBDA_DIR: make test sets both), on the test's table.
-func inLambdas(t *testing.T, svc *token.Service) *Server {
-	return inLambdasWith(t, svc, AuthorizerCache{}, nil)
+func inLambdas(t *testing.T, svc *token.Service) gatewayServer {
+	s := inLambdasWith(t, svc, AuthorizerCache{}, nil)
+	return gatewayServer{s.Handler, s.lambdas}
 }
 
 // inLambdasWith is inLambdas with API Gateway's authorizer cache as given, and the
 // settings in env set too.
-func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache, env map[string]string) *Server {
+func inLambdasWith(t *testing.T, svc *token.Service, cache AuthorizerCache, env map[string]string) *LambdaServer {
 	return inLambdasConfig(t, svc, env, func(c *LambdaConfig) { c.AuthorizerCache = cache })
 }
 
 // inLambdasRecording is inLambdas with every function's AWS calls recorded in rec.
-func inLambdasRecording(t *testing.T, svc *token.Service, rec *iam.Record, env map[string]string) *Server {
+func inLambdasRecording(t *testing.T, svc *token.Service, rec *iam.Record, env map[string]string) *LambdaServer {
 	return inLambdasConfig(t, svc, env, func(c *LambdaConfig) { c.Record = rec })
 }
 
-func inLambdasConfig(t *testing.T, svc *token.Service, env map[string]string, with func(*LambdaConfig)) *Server {
+func inLambdasConfig(t *testing.T, svc *token.Service, env map[string]string, with func(*LambdaConfig)) *LambdaServer {
 	rie, dir := os.Getenv("TG_RIE"), os.Getenv("TG_LAMBDA_DIR")
 	if rie == "" || dir == "" {
 		if os.Getenv("CI") == "true" {
@@ -236,9 +244,9 @@ func endToEnd(t *testing.T, mode gatewayMode, lambda bool) {
 		// The notifier has no route: EventBridge invokes it.
 		ev, err := os.ReadFile("../../events/notifier.json")
 		require.NoError(t, err)
-		_, err = s.Lambdas.invoke(context.Background(), "NotifierFunction", json.RawMessage(ev))
+		_, err = s.lambdas.invoke(context.Background(), "NotifierFunction", json.RawMessage(ev))
 		require.NoError(t, err)
-		reportInitDurations(t, s.Lambdas)
+		reportInitDurations(t, s.lambdas)
 	}
 }
 
@@ -256,28 +264,6 @@ func reportInitDurations(t *testing.T, l *lambdas) {
 	if path := os.Getenv("TG_LAMBDA_REPORT"); path != "" {
 		require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
 	}
-}
-
-// TestOperationsMatchTheTemplate: api.Operations has an entry for every function a
-// route of template.yaml reaches and for nothing else, and every function of the
-// template, with or without a route, has its main under functions/.
-func TestOperationsMatchTheTemplate(t *testing.T) {
-	tmpl := localtest.Template(t)
-	routed := map[string]bool{}
-	for _, r := range tmpl.Routes {
-		routed[r.Function] = true
-		require.Contains(t, api.Operations, r.Function, "%s %s: function %s has no operation in api.Operations", r.Method, r.Path, r.Function)
-	}
-	for fn := range api.Operations {
-		require.True(t, routed[fn], "api.Operations has %s, which no route of template.yaml reaches", fn)
-	}
-	for _, fn := range tmpl.Functions {
-		dir := filepath.Join("../../functions", strings.ToLower(strings.TrimSuffix(fn, "Function")))
-		require.FileExists(t, filepath.Join(dir, "main.go"), "template function %s", fn)
-	}
-	entries, err := os.ReadDir("../../functions")
-	require.NoError(t, err)
-	require.Len(t, entries, len(tmpl.Functions), "one folder under functions/ per template function")
 }
 
 func TestEnvFileRoundTrip(t *testing.T) {
@@ -369,7 +355,7 @@ func TestUsageCountsUnderTheEmulator(t *testing.T) {
 	use(1)
 	require.Eventually(t, func() bool { return useCount() == 6 }, 2*time.Second, 20*time.Millisecond, "6 uses: every count is written once the interval has passed")
 	use(3)
-	f := s.Lambdas.fns[authorizerFunction]
+	f := s.lambdas.fns[authorizerFunction]
 	f.stop() // SIGTERM, as Lambda ends an instance
 	require.Eventually(t, func() bool { return useCount() == 9 }, 5*time.Second, 20*time.Millisecond, "SIGTERM writes the pending uses")
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 )
@@ -20,6 +21,30 @@ type Role struct {
 type catalogFile struct {
 	Scopes []Scope          `json:"scopes"`
 	Roles  map[string]*Role `json:"roles"`
+}
+
+// CatalogAt reads the catalog file at path; "" is the built-in scopes only.
+func CatalogAt(path string) (*Catalog, error) {
+	if path == "" {
+		return NewCatalog()
+	}
+	return LoadCatalog(path)
+}
+
+// CatalogFromEnv reads the catalog named by CATALOG_FILE from getenv: a function's own,
+// resolved by CatalogPath. Without it, the built-in scopes only; a bad file is an error
+// that names it.
+func CatalogFromEnv(getenv func(string) string) (*Catalog, error) {
+	return CatalogAt(CatalogPath(getenv("CATALOG_FILE"), getenv("LAMBDA_TASK_ROOT")))
+}
+
+// CatalogPath resolves a relative CATALOG_FILE against the function's code folder
+// (LAMBDA_TASK_ROOT), where the build puts catalog.json beside bootstrap.
+func CatalogPath(file, taskRoot string) string {
+	if file == "" || filepath.IsAbs(file) || taskRoot == "" {
+		return file
+	}
+	return filepath.Join(taskRoot, file)
 }
 
 // LoadCatalog reads a catalog file: application scopes added to the built-in ones, and

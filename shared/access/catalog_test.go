@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -62,3 +63,21 @@ func TestIntersect(t *testing.T) {
 	require.Equal(t, []string{"a", "c"}, access.Intersect([]string{"a", "b", "c"}, []string{"c", "a"}))
 	require.Empty(t, access.Intersect([]string{"a"}, nil))
 }
+
+// TestCatalogFromEnvNamesABadFile: a bad CATALOG_FILE fails the cold start with a
+// message naming the file and what is wrong with it.
+func TestCatalogFromEnvNamesABadFile(t *testing.T) {
+	path := t.TempDir() + "/catalog.json"
+	require.NoError(t, os.WriteFile(path, []byte(`{"roles": {"ops": {"scopes": ["orders:nuke"]}}}`), 0o600))
+	_, err := access.CatalogFromEnv(envOf(map[string]string{"CATALOG_FILE": path}))
+	require.ErrorContains(t, err, path)
+	require.ErrorContains(t, err, `role "ops" names unknown scope "orders:nuke"`)
+	_, err = access.CatalogFromEnv(envOf(map[string]string{"CATALOG_FILE": path + ".missing"}))
+	require.Error(t, err)
+	c, err := access.CatalogFromEnv(envOf(map[string]string{"CATALOG_FILE": "../../infra/catalog.json"}))
+	require.NoError(t, err)
+	_, ok := c.Role("continuous-integration")
+	require.True(t, ok)
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

@@ -41,12 +41,12 @@ func newEnv(t *testing.T) *env {
 	svc := localtest.Service(t, clock.Now)
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.Handler{
-		"POST /tokens":                         api.CreateToken(svc),
+		"POST /tokens":                         api.CreateToken(api.Issuing{Tokens: svc}),
 		"GET /tokens":                          api.ListTokens(svc),
 		"GET /tokens/self":                     api.SelfToken(svc),
 		"GET /tokens/{id}":                     api.GetToken(svc),
 		"PATCH /tokens/{id}":                   api.UpdateToken(svc),
-		"POST /tokens/{id}/rotate":             api.RotateToken(svc),
+		"POST /tokens/{id}/rotate":             api.RotateToken(api.Issuing{Tokens: svc}),
 		"POST /tokens/{id}/disable":            api.DisableToken(svc),
 		"POST /tokens/{id}/enable":             api.EnableToken(svc),
 		"DELETE /tokens/{id}":                  api.RevokeToken(svc),

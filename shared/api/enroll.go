@@ -6,8 +6,6 @@ import (
 	"net/url"
 
 	"tokengate/shared/access"
-	"tokengate/shared/principal"
-	"tokengate/shared/token"
 )
 
 // enrollmentView tells an admin where an enrollment mail went; never its secret.
@@ -20,7 +18,8 @@ type enrollmentView struct {
 
 // SendEnrollment serves POST /principals/{id}/enrollment (tokens:admin, with a token of
 // the caller's own): a new one-time enrollment secret is mailed to the principal. 202.
-func SendEnrollment(e *principal.Enroller) http.Handler {
+func SendEnrollment(d Enrolling) http.Handler {
+	e := d.Enroller
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req struct{}
 		if err := decode(w, r, &req, true); err != nil {
@@ -38,7 +37,8 @@ func SendEnrollment(e *principal.Enroller) http.Handler {
 // CreatePrincipalAndEnroll serves POST /principals as CreatePrincipal does and, when the
 // new principal has an email address, mails it an enrollment secret; the answer's
 // "enrollment" says whether it went out.
-func CreatePrincipalAndEnroll(svc *principal.Service, e *principal.Enroller) http.Handler {
+func CreatePrincipalAndEnroll(d Enrolling) http.Handler {
+	svc, e := d.Principals, d.Enroller
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		p, err := createPrincipal(w, r, c, svc)
 		if err != nil {
@@ -75,7 +75,8 @@ const EnrollsPerMinute = 10
 // token, answered like a create (201 with the token, this once). Anything else is one
 // uniform 400. Each source (an IPv4 address, or an IPv6 /64) may try EnrollsPerMinute
 // times a minute.
-func Enroll(e *principal.Enroller, rates token.RateCounter) http.Handler {
+func Enroll(d Exchange) http.Handler {
+	e, rates := d.Enroller, d.Rates
 	var limit perMinute
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkQuery(r, nil); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -184,6 +185,12 @@ var leakAccepted = map[string]string{
 	"message": "Thank you. Every valid token in the report has been revoked and its owner told.",
 }
 
+// ReportLeaked serves POST /leaked-tokens (LeakedRoute), answering no sooner than
+// LeakAnswerAfter.
+func ReportLeaked(d LeakReporting) http.Handler {
+	return &LeakedRoute{Tokens: d.Tokens, Notifier: d.Notices, Rates: d.Rates, Now: time.Now, AnswerAfter: LeakAnswerAfter}
+}
+
 // LeakedRoute serves POST /leaked-tokens, open to anyone (secret scanners, people who
 // found a token): valid tokens are revoked and their owners emailed. The answer is 202
 // and the same whether or not anything was valid, so the route cannot be used to test
@@ -192,7 +199,7 @@ var leakAccepted = map[string]string{
 type LeakedRoute struct {
 	Tokens   *token.Service
 	Notifier LeakNotifier
-	Rates    token.RateCounter
+	Rates    restriction.RateCounter
 	Now      func() time.Time
 	// AnswerAfter is the least time an accepted report takes to answer, so that the time
 	// does not tell whether something valid was revoked and mailed (LeakAnswerAfter in
@@ -231,7 +238,7 @@ func source(r *http.Request) string {
 // allow counts one request of r's source under kind ("LEAK", "ENROLL") against limit a
 // minute; when it is refused (429 with Retry-After) or cannot be counted, it has answered
 // w and returns false.
-func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates token.RateCounter, kind string, limit int, now time.Time) bool {
+func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates restriction.RateCounter, kind string, limit int, now time.Time) bool {
 	src, window := source(r), now.Truncate(time.Minute)
 	p.mu.Lock()
 	end, limited := p.limited[src]
@@ -243,7 +250,7 @@ func (p *perMinute) allow(w http.ResponseWriter, r *http.Request, rates token.Ra
 	ok := false
 	if !limited {
 		var err error
-		if ok, err = rates.TakeRate(r.Context(), token.ID(kind+"#"+src), window, time.Minute, limit); err != nil {
+		if ok, err = rates.TakeRate(r.Context(), restriction.SourceKey(kind, src), window, time.Minute, limit); err != nil {
 			writeError(w, r, err)
 			return false
 		}

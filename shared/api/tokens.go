@@ -12,6 +12,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -36,13 +37,14 @@ type createRequest struct {
 	Reason      string   `json:"reason"`
 	Role        string   `json:"role"`
 
-	IPAllowlist     []string          `json:"ipAllowlist"`
-	RateLimit       *token.RateLimit  `json:"rateLimit"`
-	TimeRestriction *token.TimeWindow `json:"timeRestriction"`
+	IPAllowlist     []string                `json:"ipAllowlist"`
+	RateLimit       *restriction.RateLimit  `json:"rateLimit"`
+	TimeRestriction *restriction.TimeWindow `json:"timeRestriction"`
 }
 
 // CreateToken serves POST /tokens: 201 with the token and, this once, its secret.
-func CreateToken(svc *token.Service) http.Handler {
+func CreateToken(d Issuing) http.Handler {
+	svc := d.Tokens
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req createRequest
 		if err := decode(w, r, &req, false); err != nil {
@@ -169,14 +171,14 @@ func (u updateRequest) input() (token.UpdateInput, error) {
 		in.IPAllowlist = &l
 	}
 	if u.RateLimit != nil {
-		var r *token.RateLimit
+		var r *restriction.RateLimit
 		if err := optional(u.RateLimit, "rateLimit", &r); err != nil {
 			return in, err
 		}
 		in.RateLimit = &r
 	}
 	if u.TimeRestriction != nil {
-		var w *token.TimeWindow
+		var w *restriction.TimeWindow
 		if err := optional(u.TimeRestriction, "timeRestriction", &w); err != nil {
 			return in, err
 		}
@@ -254,7 +256,8 @@ type rotateRequest struct {
 // RotateToken serves POST /tokens/{id}/rotate {"gracePeriod", "expiresIn" | "expiresAt"}:
 // 200 with the new secret, once. Without an {id} (POST /tokens/self/rotate) the calling
 // token rotates itself.
-func RotateToken(svc *token.Service) http.Handler {
+func RotateToken(d Issuing) http.Handler {
+	svc := d.Tokens
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		var req rotateRequest
 		if err := decode(w, r, &req, true); err != nil {

@@ -4,33 +4,34 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
 // tokenView is a token as the API shows it. Its own struct, so a new field on
 // token.Token (the hash, say) never reaches a response by accident.
 type tokenView struct {
-	ID                 string            `json:"id"`
-	Name               string            `json:"name"`
-	Description        string            `json:"description"`
-	OwnerID            string            `json:"ownerId"`
-	CreatedBy          string            `json:"createdBy,omitempty"`
-	MintedBy           string            `json:"mintedBy"`
-	Delegated          bool              `json:"delegated"`
-	DisabledBy         *string           `json:"disabledBy,omitempty"`
-	Type               token.Type        `json:"type"`
-	Status             token.Status      `json:"status"`
-	Scopes             []string          `json:"scopes"`
-	Risk               access.Risk       `json:"risk"`
-	Hint               string            `json:"hint"`
-	CreatedAt          string            `json:"createdAt"`
-	UpdatedAt          string            `json:"updatedAt"`
-	ExpiresAt          *string           `json:"expiresAt"`
-	EndedAt            *string           `json:"endedAt,omitempty"`
-	RotationGraceUntil *string           `json:"rotationGraceUntil,omitempty"`
-	IPAllowlist        []string          `json:"ipAllowlist"`
-	RateLimit          *token.RateLimit  `json:"rateLimit"`
-	TimeRestriction    *token.TimeWindow `json:"timeRestriction"`
+	ID                 string                  `json:"id"`
+	Name               string                  `json:"name"`
+	Description        string                  `json:"description"`
+	OwnerID            string                  `json:"ownerId"`
+	CreatedBy          string                  `json:"createdBy,omitempty"`
+	MintedBy           string                  `json:"mintedBy"`
+	Delegated          bool                    `json:"delegated"`
+	DisabledBy         *string                 `json:"disabledBy,omitempty"`
+	Type               token.Type              `json:"type"`
+	Status             token.Status            `json:"status"`
+	Scopes             []string                `json:"scopes"`
+	Risk               access.Risk             `json:"risk"`
+	Hint               string                  `json:"hint"`
+	CreatedAt          string                  `json:"createdAt"`
+	UpdatedAt          string                  `json:"updatedAt"`
+	ExpiresAt          *string                 `json:"expiresAt"`
+	EndedAt            *string                 `json:"endedAt,omitempty"`
+	RotationGraceUntil *string                 `json:"rotationGraceUntil,omitempty"`
+	IPAllowlist        []string                `json:"ipAllowlist"`
+	RateLimit          *restriction.RateLimit  `json:"rateLimit"`
+	TimeRestriction    *restriction.TimeWindow `json:"timeRestriction"`
 	// Lineage: the token that minted it (null for a root), what that token's limits
 	// impose on it, the tokens a temporary one lives and dies with, and the latest it may
 	// ever expire.
@@ -49,18 +50,18 @@ type tokenView struct {
 
 // inheritedView is a token's Bounds as the API shows them.
 type inheritedView struct {
-	IPAllowlists     [][]string         `json:"ipAllowlists,omitempty"`
-	TimeRestrictions []token.TimeWindow `json:"timeRestrictions,omitempty"`
-	RateLimits       []inheritedRate    `json:"rateLimits,omitempty"`
+	IPAllowlists     [][]string               `json:"ipAllowlists,omitempty"`
+	TimeRestrictions []restriction.TimeWindow `json:"timeRestrictions,omitempty"`
+	RateLimits       []inheritedRate          `json:"rateLimits,omitempty"`
 }
 
 // inheritedRate is an ancestor's rate limit the token counts against.
 type inheritedRate struct {
 	TokenID string `json:"tokenId"`
-	token.RateLimit
+	restriction.RateLimit
 }
 
-func viewBounds(b token.Bounds) *inheritedView {
+func viewBounds(b restriction.Bounds) *inheritedView {
 	if b.IsZero() {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -102,7 +103,7 @@ type Config struct {
 	Usage *Usage
 	// Rates counts requests of rate-limited tokens. Without it a rate-limited token is
 	// refused: the authorizer fails closed.
-	Rates token.RateCounter
+	Rates restriction.RateCounter
 	// NegativeTTL bounds how long a read that refuses is reused: an unknown id, a wrong
 	// secret, a token disabled, revoked or expired; 0 means DefaultNegativeTTL.
 	NegativeTTL time.Duration
@@ -388,7 +389,7 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 
 // takeRate counts one request of token id against the counter of key, limited by rl; it
 // fails closed when the counter cannot be reached.
-func (a *Authorizer) takeRate(ctx context.Context, id, key token.ID, rl token.RateLimit, now time.Time) (Decision, bool) {
+func (a *Authorizer) takeRate(ctx context.Context, id token.ID, key restriction.Key, rl restriction.RateLimit, now time.Time) (Decision, bool) {
 	var (
 		ok  bool
 		err error
@@ -414,9 +415,9 @@ func (a *Authorizer) takeRate(ctx context.Context, id, key token.ID, rl token.Ra
 // rateCounters are the counters a request of t takes from: its own limit under its own
 // id, the ancestors' limits copied at minting (Bounds) and as they are now (lineage), once
 // per counter (key and window), with the lowest limit.
-func rateCounters(t *token.Token, lineage []*token.Token) []token.RateBound {
-	var out []token.RateBound
-	add := func(key token.ID, rl *token.RateLimit) {
+func rateCounters(t *token.Token, lineage []*token.Token) []restriction.RateBound {
+	var out []restriction.RateBound
+	add := func(key restriction.Key, rl *restriction.RateLimit) {
 		if rl == nil {
 			return
 		}
@@ -426,15 +427,15 @@ func rateCounters(t *token.Token, lineage []*token.Token) []token.RateBound {
 				return
 			}
 		}
-		out = append(out, token.RateBound{Key: key, Limit: *rl})
+		out = append(out, restriction.RateBound{Key: key, Limit: *rl})
 	}
-	add(t.ID, t.Restrictions.RateLimit)
+	add(restriction.TokenKey(string(t.ID)), t.Restrictions.RateLimit)
 	for _, b := range t.Bounds.Rates {
 		add(b.Key, &b.Limit)
 	}
 	for _, anc := range lineage {
 		if anc != nil {
-			add(anc.ID, anc.Restrictions.RateLimit)
+			add(restriction.TokenKey(string(anc.ID)), anc.Restrictions.RateLimit)
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -135,7 +136,7 @@ func BenchmarkLocalFeed(b *testing.B) {
 	perRequest := make([]float64, len(rates))
 	var wg sync.WaitGroup
 	for k, rate := range rates {
-		c := f.create(b, token.CreateInput{RateLimit: &token.RateLimit{Limit: 100_000, Per: "minute"}})
+		c := f.create(b, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: 100_000, Per: "minute"}})
 		s := c.Plaintext.Reveal()
 		leases, ct := counted(b, f.table)
 		a := authorizer.New(authorizer.Config{Tokens: f.table, Leases: leases, Feed: f.table, Keys: f.svc.Keys,

@@ -36,8 +36,8 @@ const (
 	DefaultFeedOverlap = 2 * time.Second
 	// feedTimeout bounds one feed read: a read slower than this is a failed one (the
 	// caches fall back to the cache TTL), so that a stalled table costs a request the
-	// feed's half second before its own reads, never a second whole call budget.
-	feedTimeout = 500 * time.Millisecond
+	// feed's second before its own reads, never a second whole call budget.
+	feedTimeout = time.Second
 	// feedPurgeAbove: a read that returns more changes than this empties the caches
 	// rather than matching each entry (a burst of revocations).
 	feedPurgeAbove = 1000

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"tokengate/shared/token"
+	"tokengate/shared/restriction"
 )
 
 // RateLeaser leases slices of a rate window's budget (shared/store implements it on the
@@ -17,7 +17,7 @@ type RateLeaser interface {
 	// LeaseRate adds up to n to the count of key's window (starting at window, per
 	// long) without passing limit, and returns how many it added: n, less when fewer are
 	// left (the remainder), 0 when the window's budget is spent.
-	LeaseRate(ctx context.Context, key token.ID, window time.Time, per time.Duration, limit, n int) (int, error)
+	LeaseRate(ctx context.Context, key restriction.Key, window time.Time, per time.Duration, limit, n int) (int, error)
 }
 
 // Lease sizing.
@@ -61,9 +61,9 @@ func demand(n int, from, now time.Time) float64 {
 	return float64(n) / d
 }
 
-// leaseKey is one counter: a token's (or an ancestor's) id and its window length.
+// leaseKey is one counter: its key (a token's or an ancestor's) and its window length.
 type leaseKey struct {
-	key token.ID
+	key restriction.Key
 	per time.Duration
 }
 
@@ -113,7 +113,7 @@ func (ls *leases) get(k leaseKey, now time.Time) *lease {
 
 // take spends one request of key's counter (limit rl) at now, leasing more when the
 // instance holds none: false when the window's budget is spent.
-func (ls *leases) take(ctx context.Context, key token.ID, rl token.RateLimit, now time.Time) (bool, error) {
+func (ls *leases) take(ctx context.Context, key restriction.Key, rl restriction.RateLimit, now time.Time) (bool, error) {
 	per := rl.Window()
 	l := ls.get(leaseKey{key: key, per: per}, now)
 	l.mu.Lock()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"tokengate/shared/token"
+	"tokengate/shared/restriction"
 )
 
 func TestLeaseSize(t *testing.T) {
@@ -53,7 +53,7 @@ type counter struct {
 	err    error
 }
 
-func (c *counter) LeaseRate(_ context.Context, key token.ID, window time.Time, _ time.Duration, limit, n int) (int, error) {
+func (c *counter) LeaseRate(_ context.Context, key restriction.Key, window time.Time, _ time.Duration, limit, n int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.writes++
@@ -71,7 +71,7 @@ func (c *counter) LeaseRate(_ context.Context, key token.ID, window time.Time, _
 
 func TestLeasesTake(t *testing.T) {
 	ctx := context.Background()
-	rl := token.RateLimit{Limit: 100, Per: "minute"}
+	rl := restriction.RateLimit{Limit: 100, Per: "minute"}
 	store := &counter{}
 	a, b := &leases{store: store, max: 10}, &leases{store: store, max: 10}
 	now := t0
@@ -106,7 +106,7 @@ func TestLeasesTake(t *testing.T) {
 	store.err = nil
 
 	for i := 0; i < 20; i++ { // more keys than max: those of ended windows go
-		_, err := a.take(ctx, token.ID(rune('a'+i)), rl, t0.Add(time.Duration(i)*time.Hour))
+		_, err := a.take(ctx, restriction.Key(rune('a'+i)), rl, t0.Add(time.Duration(i)*time.Hour))
 		require.NoError(t, err)
 	}
 	require.LessOrEqual(t, len(a.m), 11)
@@ -117,7 +117,7 @@ func TestLeasesTake(t *testing.T) {
 func TestTakeRateWithLeases(t *testing.T) {
 	ctx := context.Background()
 	a := New(Config{Leases: &counter{}})
-	rl := token.RateLimit{Limit: 2, Per: "second"}
+	rl := restriction.RateLimit{Limit: 2, Per: "second"}
 	for i, want := range []bool{true, true, false} {
 		_, ok := a.takeRate(ctx, "tok", "tok", rl, t0)
 		require.Equal(t, want, ok, i)

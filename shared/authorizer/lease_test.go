@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/authorizer"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -20,7 +21,7 @@ func TestLeasedRateLimitIsExact(t *testing.T) {
 	f := newFixture(t, 0)
 	tb, ct := counted(t, f.table)
 	const instances, workers, limit = 3, 4, 600
-	c := f.create(t, token.CreateInput{RateLimit: &token.RateLimit{Limit: limit, Per: "minute"}})
+	c := f.create(t, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: limit, Per: "minute"}})
 	s := c.Plaintext.Reveal()
 	var as []*authorizer.Authorizer
 	for i := 0; i < instances; i++ {
@@ -67,7 +68,7 @@ func TestLeasedRateLimitIsExact(t *testing.T) {
 // instances that each see only part of it.
 func TestLeasedRateLimitBelowTheLimit(t *testing.T) {
 	f := newFixture(t, 0)
-	c := f.create(t, token.CreateInput{RateLimit: &token.RateLimit{Limit: 1000, Per: "minute"}})
+	c := f.create(t, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: 1000, Per: "minute"}})
 	s := c.Plaintext.Reveal()
 	var allowedN atomic.Int64
 	var wg sync.WaitGroup

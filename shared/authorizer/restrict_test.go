@@ -16,6 +16,7 @@ import (
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/restriction"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -61,17 +62,17 @@ func TestRestrictions(t *testing.T) {
 		require.Equal(t, authorizer.ReasonIP, check(c, at("")).Reason, "no source address: refused")
 	})
 	t.Run("time window", func(t *testing.T) {
-		c := f.create(t, token.CreateInput{TimeRestriction: &token.TimeWindow{Days: []string{"tue"}, StartHour: 10, EndHour: 11}})
+		c := f.create(t, token.CreateInput{TimeRestriction: &restriction.TimeWindow{Days: []string{"tue"}, StartHour: 10, EndHour: 11}})
 		require.True(t, check(c, at("1.2.3.4")).Allow)
 		f.clock.Add(time.Hour)
 		require.Equal(t, authorizer.ReasonTime, check(c, at("1.2.3.4")).Reason)
 		f.clock.Add(-time.Hour)
 	})
 	// Both tokens are allowed from 10.0.0.1 on Mondays 00:00-01:00 only: never now.
-	restricted := token.CreateInput{IPAllowlist: []string{"10.0.0.1"}, TimeRestriction: &token.TimeWindow{Days: []string{"mon"}, StartHour: 0, EndHour: 1}}
+	restricted := token.CreateInput{IPAllowlist: []string{"10.0.0.1"}, TimeRestriction: &restriction.TimeWindow{Days: []string{"mon"}, StartHour: 0, EndHour: 1}}
 	t.Run("emergency access lifts IP and time, not the rate limit", func(t *testing.T) {
 		in := restricted
-		in.RateLimit = &token.RateLimit{Limit: 1, Per: "day"}
+		in.RateLimit = &restriction.RateLimit{Limit: 1, Per: "day"}
 		c := f.create(t, in)
 		require.Equal(t, authorizer.ReasonIP, check(c, at("198.51.100.1")).Reason)
 		require.Equal(t, authorizer.ReasonTime, check(c, at("10.0.0.1")).Reason)
@@ -97,7 +98,7 @@ func TestRestrictions(t *testing.T) {
 func TestRateLimitIsExactUnderConcurrency(t *testing.T) {
 	f := newFixture(t, 0)
 	const limit, n = 7, 40
-	c := f.create(t, token.CreateInput{RateLimit: &token.RateLimit{Limit: limit, Per: "hour"}})
+	c := f.create(t, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: limit, Per: "hour"}})
 	instances := make([]*authorizer.Authorizer, 4)
 	for i := range instances {
 		instances[i] = authorizer.New(authorizer.Config{Tokens: f.table, Rates: f.table, Keys: f.svc.Keys, Prefix: "tg", Now: f.clock.Now})
@@ -128,7 +129,7 @@ func TestRateLimitIsExactUnderConcurrency(t *testing.T) {
 
 func TestRateLimitFailsClosedWithoutCounter(t *testing.T) {
 	f := newFixture(t, 0)
-	c := f.create(t, token.CreateInput{RateLimit: &token.RateLimit{Limit: 5, Per: "second"}})
+	c := f.create(t, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: 5, Per: "second"}})
 	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", Now: f.clock.Now})
 	require.False(t, a.Check(context.Background(), authorizer.Request{Token: c.Plaintext.Reveal()}).Allow)
 }

@@ -3,17 +3,19 @@ package boot
 import (
 	"context"
 	"io"
-	"log/slog"
 	"time"
 
+	"tokengate/shared/access"
 	"tokengate/shared/authorizer"
+	"tokengate/shared/logging"
+	"tokengate/shared/pepper"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
-// Authorizer builds the authorizer function's handler from getenv. Before bootstrap (no
-// pepper in the table) it does not fail: see Pending.
-func Authorizer(ctx context.Context, getenv func(string) string) (*Pending, error) {
+// Authorizer builds the authorizer function from getenv. Before bootstrap (no pepper in
+// the table) it does not fail: see authorizer.NewFunction.
+func Authorizer(ctx context.Context, getenv func(string) string) (*authorizer.Function, error) {
 	s, err := LoadSettings(getenv)
 	if err != nil {
 		return nil, err
@@ -22,24 +24,39 @@ func Authorizer(ctx context.Context, getenv func(string) string) (*Pending, erro
 	if err != nil {
 		return nil, err
 	}
-	p, err := AuthorizerWith(ctx, s, c, time.Now)
+	f, err := AuthorizerWith(ctx, s, c, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	slog.Info("cold start", "function", "authorizer", "initMs", ms(time.Since(processStart)), "pepperLoadMs", ms(p.PepperLoad), "bootstrapped", p.Ready())
-	return p, nil
+	logging.ColdStart("pepperLoadMs", logging.Ms(f.PepperLoad), "bootstrapped", f.Ready())
+	return f, nil
 }
 
-// NewAuthorizer is the authorizer of s on tb with keys: what Pending serves once the
+// AuthorizerWith is Authorizer with the settings read, the clients made and a clock.
+func AuthorizerWith(ctx context.Context, s Settings, c Clients, now func() time.Time) (*authorizer.Function, error) {
+	return authorizer.NewFunction(ctx, authorizer.FunctionConfig{
+		Load: func(ctx context.Context) (*authorizer.Authorizer, *authorizer.Usage, error) {
+			tb := NewTable(s, c)
+			keys, err := pepper.Load(ctx, c.KMS, s.KMSKeyID, tb)
+			if err != nil {
+				return nil, nil, err
+			}
+			return NewAuthorizer(s, tb, keys, nil)
+		},
+		Response: s.Response, Table: s.TableName, Now: now,
+	})
+}
+
+// NewAuthorizer is the authorizer of s on tb with keys: what the function serves once the
 // pepper is found, and what the local gateway runs in process. log receives the decision
-// lines (nil: where Logger sends the log).
+// lines (nil: where logging.Setup sends the log).
 func NewAuthorizer(s Settings, tb *store.Table, keys *token.Keyring, log io.Writer) (*authorizer.Authorizer, *authorizer.Usage, error) {
-	cat, err := catalogAt(s.CatalogFile)
+	cat, err := access.CatalogAt(s.CatalogFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	if log == nil && logOutput != nil {
-		log = logOutput
+	if log == nil {
+		log = logging.Output()
 	}
 	routes := s.Routes
 	if routes == nil {

@@ -1,98 +1,127 @@
+// Package boot assembles each function from its environment, once per cold start: the
+// settings (LoadSettings is the one reader of every variable; a bad setting fails the
+// start with a message naming it), the AWS clients with their time budget, and the parts
+// one operation is made from. A function's main names its operation and what it is made
+// of — boot.Serve(boot.Issuing, api.CreateToken) — and the types hold the two together:
+// an operation cannot be started without the parts it uses. Nothing here decides
+// anything a request asks.
 package boot
 
 import (
 	"context"
-	"io"
-	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
 	"tokengate/shared/access"
 	"tokengate/shared/api"
 	"tokengate/shared/email"
+	"tokengate/shared/lambdahttp"
+	"tokengate/shared/lambdaruntime"
+	"tokengate/shared/logging"
 	"tokengate/shared/pepper"
 	"tokengate/shared/principal"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
 
-// Logger installs the JSON logger every function writes with.
-func Logger() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	logOutput = os.Stdout
+// Parts are what an operation of type func(D) http.Handler is made from, on the
+// DynamoDB table: a name (as a main spells it, for the architecture test), what loading
+// them takes beyond the table (the pepper, from KMS; SES), and how they are taken from
+// every operation's parts at once (the local gateway's).
+type Parts[D any] struct {
+	name   string
+	pepper bool // the pepper, decrypted with KMS
+	mail   bool // SES and NOTIFICATION_SENDER
+	from   func(api.Services) D
 }
 
-// logOutput is where Logger sends the JSON log (nil before it runs): the authorizer
-// writes its decision lines there directly.
-var logOutput io.Writer
+// Name is how a main spells p: boot.<Name>.
+func (p Parts[D]) Name() string { return p.name }
 
-// ColdStart logs how long this cold start took, from process start until the function
-// is ready for its first event: one line per instance, for dashboards and for the local
-// gateway's report of init times under the Lambda emulator.
-func ColdStart() {
-	slog.Info("cold start", "function", os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), "initMs", ms(time.Since(processStart)))
-}
+// From takes p out of every operation's parts.
+func (p Parts[D]) From(all api.Services) D { return p.from(all) }
 
-// processStart is taken when the package initialises, as close to process start as Go
-// code gets.
-var processStart = time.Now()
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// Needs says what a function loads beyond its settings and the scope catalog. Each is
-// something its role must allow, so a function asks only for what its operation uses.
-type Needs uint8
-
-const (
-	// Table: the DynamoDB table, and the token and principal services on it (without
-	// the pepper: reading tokens and changing them without a new secret).
-	Table Needs = 1 << iota
-	// Pepper: the pepper, decrypted with KMS, to hash new secrets (implies Table).
-	Pepper
-	// Mail: SES, for the enrollment mail and leak notices (needs NOTIFICATION_SENDER).
-	// Without it, Services has no LeakNotices and its Enroller cannot send.
-	Mail
+// The parts of each kind of operation. Each is exactly what its role in template.yaml
+// allows: a function that never hashes a new secret has no pepper (and no kms:Decrypt).
+var (
+	// Tokens: the token service on the table, without the pepper: reading tokens and
+	// changing them without a new secret.
+	Tokens = Parts[*token.Service]{name: "Tokens", from: func(s api.Services) *token.Service { return s.Tokens }}
+	// Issuing: the token service with the pepper (create, rotate).
+	Issuing = Parts[api.Issuing]{name: "Issuing", pepper: true, from: func(s api.Services) api.Issuing { return api.Issuing{Tokens: s.Tokens} }}
+	// Principals: the principal service on the table.
+	Principals = Parts[*principal.Service]{name: "Principals", from: func(s api.Services) *principal.Service { return s.Principals }}
+	// Enrolling: principals and an enroller that mails (create a principal, send an
+	// enrollment).
+	Enrolling = Parts[api.Enrolling]{name: "Enrolling", pepper: true, mail: true, from: func(s api.Services) api.Enrolling {
+		return api.Enrolling{Principals: s.Principals, Enroller: s.Enroller}
+	}}
+	// Exchange: an enroller with the pepper that mails nothing, and the rate counter
+	// (POST /enroll).
+	Exchange = Parts[api.Exchange]{name: "Exchange", pepper: true, from: func(s api.Services) api.Exchange {
+		return api.Exchange{Enroller: s.Enroller, Rates: s.Rates}
+	}}
+	// LeakReporting: the token service with the pepper, the owners' notices and the rate
+	// counter (POST /leaked-tokens).
+	LeakReporting = Parts[api.LeakReporting]{name: "LeakReporting", pepper: true, mail: true, from: func(s api.Services) api.LeakReporting {
+		return api.LeakReporting{Tokens: s.Tokens, Notices: s.LeakNotices, Rates: s.Rates}
+	}}
+	// Everything: every operation's parts, as the local gateway and the tests run them.
+	Everything = Parts[api.Services]{name: "Everything", pepper: true, mail: true, from: func(s api.Services) api.Services { return s }}
 )
 
-// Load reads the settings from getenv and builds what needs asks for: the services a
-// function's operation is made from; each main names what its operation uses.
-func Load(ctx context.Context, getenv func(string) string, needs Needs) (api.Services, error) {
+// Serve is a function's main: the JSON log, its parts loaded from the environment (a
+// failure ends the cold start with a log line that says why), the cold-start line, and
+// the operation served as a Lambda handler of API Gateway's events.
+func Serve[D any](parts Parts[D], operation func(D) http.Handler) {
+	logging.Setup()
+	d, err := Load(context.Background(), os.Getenv, parts)
+	if err != nil {
+		logging.Fatal(err)
+	}
+	logging.ColdStart()
+	logging.Fatal(lambdaruntime.Start(lambdahttp.Handler(operation(d))))
+}
+
+// Load reads the settings from getenv and loads parts.
+func Load[D any](ctx context.Context, getenv func(string) string, parts Parts[D]) (D, error) {
 	s, err := LoadSettings(getenv)
 	if err != nil {
-		return api.Services{}, err
+		var zero D
+		return zero, err
 	}
-	return LoadWith(ctx, s, needs)
+	return LoadWith(ctx, s, parts)
 }
 
 // LoadWith is Load with the settings read.
-func LoadWith(ctx context.Context, s Settings, needs Needs) (api.Services, error) {
-	cat, err := catalogAt(s.CatalogFile)
+func LoadWith[D any](ctx context.Context, s Settings, parts Parts[D]) (D, error) {
+	var zero D
+	cat, err := access.CatalogAt(s.CatalogFile)
 	if err != nil {
-		return api.Services{}, err
+		return zero, err
 	}
-	out := api.Services{Catalog: cat}
-	if needs == 0 {
-		return out, nil
+	if parts.mail {
+		if _, err := s.sender(); err != nil {
+			return zero, err
+		}
 	}
 	c, err := NewClients(s)
 	if err != nil {
-		return api.Services{}, err
+		return zero, err
 	}
 	tb := NewTable(s, c)
 	var keys *token.Keyring
-	if needs&Pepper != 0 {
+	if parts.pepper {
 		if keys, err = pepper.Load(ctx, c.KMS, s.KMSKeyID, tb); err != nil {
-			return api.Services{}, err
+			return zero, err
 		}
 	}
 	var mail *Clients
-	if needs&Mail != 0 {
-		if _, err := s.sender(); err != nil {
-			return api.Services{}, err
-		}
+	if parts.mail {
 		mail = &c
 	}
-	return Assemble(s, tb, keys, cat, mail), nil
+	return parts.from(Assemble(s, tb, keys, cat, mail)), nil
 }
 
 // Assemble makes the services of s on tb with keys (nil: without the pepper) and cat;
@@ -135,20 +164,4 @@ func newMailer(s Settings, c Clients) *email.Mailer {
 // NewTable is the DynamoDB table of s on c.
 func NewTable(s Settings, c Clients) *store.Table {
 	return &store.Table{Client: c.DynamoDB, Name: s.TableName, Retention: s.Policy.Retention}
-}
-
-// Catalog reads the scope catalog named by CATALOG_FILE from getenv (os.Getenv when
-// nil); without it, the built-in scopes only. A bad file is an error that names it.
-func Catalog(getenv func(string) string) (*access.Catalog, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	return catalogAt(catalogFile(getenv("CATALOG_FILE"), getenv("LAMBDA_TASK_ROOT")))
-}
-
-func catalogAt(path string) (*access.Catalog, error) {
-	if path == "" {
-		return access.NewCatalog()
-	}
-	return access.LoadCatalog(path)
 }

@@ -108,17 +108,3 @@ func TestNotifierSampleEvent(t *testing.T) {
 	require.Equal(t, "Scheduled Event", ev.DetailType)
 	require.Equal(t, "aws.events", ev.Source)
 }
-
-func TestBadCatalogFailsTheStart(t *testing.T) {
-	path := t.TempDir() + "/catalog.json"
-	require.NoError(t, os.WriteFile(path, []byte(`{"roles": {"ops": {"scopes": ["orders:nuke"]}}}`), 0o600))
-	_, err := boot.Catalog(env(map[string]string{"CATALOG_FILE": path}))
-	require.ErrorContains(t, err, path)
-	require.ErrorContains(t, err, `role "ops" names unknown scope "orders:nuke"`)
-	_, err = boot.Catalog(env(map[string]string{"CATALOG_FILE": path + ".missing"}))
-	require.Error(t, err)
-	c, err := boot.Catalog(env(map[string]string{"CATALOG_FILE": "../../infra/catalog.json"}))
-	require.NoError(t, err)
-	_, ok := c.Role("continuous-integration")
-	require.True(t, ok)
-}

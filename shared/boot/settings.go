@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,7 +141,7 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 		TableName:   required("TABLE_NAME"),
 		KMSKeyID:    required("KMS_KEY_ID"),
 		Prefix:      str("TOKEN_PREFIX", token.DefaultPrefix),
-		CatalogFile: catalogFile(str("CATALOG_FILE", ""), getenv("LAMBDA_TASK_ROOT")),
+		CatalogFile: access.CatalogPath(str("CATALOG_FILE", ""), getenv("LAMBDA_TASK_ROOT")),
 		Policy: token.Policy{
 			MaxLifetime:          dur("MAX_TOKEN_LIFETIME", "8760h"),
 			TemporaryTTL:         dur("TEMPORARY_TOKEN_TTL", "1h"),
@@ -211,15 +210,6 @@ func routeTable(raw string) (*authorizer.RouteTable, error) {
 		}
 	}
 	return authorizer.NewRouteTable(routes)
-}
-
-// catalogFile resolves a relative CATALOG_FILE against the function's code folder
-// (LAMBDA_TASK_ROOT), where the build puts catalog.json beside bootstrap.
-func catalogFile(p, taskRoot string) string {
-	if p == "" || filepath.IsAbs(p) || taskRoot == "" {
-		return p
-	}
-	return filepath.Join(taskRoot, p)
 }
 
 // consoleURL checks CONSOLE_URL: empty, or an absolute http(s) URL without a query or

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"mime"
 	"net/http"
 	"path"
@@ -70,6 +71,22 @@ func New() (*Handler, error) {
 	}
 	h.index = index
 	return h, nil
+}
+
+// Site is the console as a function serves it. Its files are embedded in the binary,
+// so New fails only with a broken build; then every request is answered 500
+// (problem+json) and the reason logged.
+func Site() http.Handler {
+	h, err := New()
+	if err == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slog.ErrorContext(r.Context(), "console unavailable", "err", err)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"The console could not be loaded."}`))
+	})
 }
 
 // Assets returns the hashed asset names with their sizes in bytes, and the size of

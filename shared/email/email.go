@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
 
@@ -131,17 +132,9 @@ func Subject(alerts []token.Alert) string {
 	}
 	first := alerts[0]
 	if len(alerts) == 1 {
-		return fmt.Sprintf("Action needed: API token “%s” expires in %s", truncate(first.Token.Name, 60), lessThan(first.DaysLeft))
+		return fmt.Sprintf("Action needed: API token “%s” expires in %s", fault.Excerpt(first.Token.Name, 60), lessThan(first.DaysLeft))
 	}
 	return fmt.Sprintf("Action needed: %d API tokens expire soon, the first in %s", len(alerts), lessThan(first.DaysLeft))
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 func intro(n int) string {

@@ -1,4 +1,4 @@
-// Package notifier is the expiry notifier: a run finds the active permanent tokens that
+// Package expiry is the expiry notifier: a run finds the active permanent tokens that
 // expire within the window, logs the warning operators alert on, and mails each recipient
 // one message. It claims each notice on its token before sending, so overlapping runs
 // never send one twice. It sees neither DynamoDB nor SES: only the interfaces below.
@@ -77,9 +77,18 @@ const releaseTimeout = 5 * time.Second
 type notice struct {
 	alert     token.Alert
 	prev      time.Time // lastNotifiedAt before the claim
-	delivered bool      // at least one message listing it was accepted
-	mailed    bool      // it had at least one recipient
+	delivered bool      // at least one message listing it was accepted, or may have been
+	// addressed: some message was meant to carry it (it had a recipient, or its owner's
+	// address could not be read). A notice meant for nobody stays claimed: the warning
+	// line was its notice.
+	addressed bool
 }
+
+// A run reads, decides and writes in turn: the index (found), which notices to claim
+// (due), the claims, the owners' addresses (ownersOf, addressOf), who gets which
+// notices (mailingsOf), the messages (delivered), and which claims to hand back
+// (unsent). The decisions are pure and tested as tables (decide_test.go); Run only
+// reads, writes, logs and counts.
 
 // Run does one pass: find, claim, log, mail, and release the claims of notices that no
 // message carried, so the next run retries them. Only a failure to read the index fails
@@ -101,78 +110,57 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 	}()
 
 	alerts, err := token.ExpiringWithin(ctx, n.Tokens, now, n.Window)
-	var skipped *token.SkippedError
-	switch {
-	case errors.As(err, &skipped):
-		sum.Unreadable = len(skipped.IDs) // each logged by id where it was read
-	case err != nil:
-		sum.Failures++
-		return sum, fmt.Errorf("expiry notifier: %w", err)
+	if err := found(&sum, alerts, err); err != nil {
+		return sum, err
 	}
-	sum.TokensRead = len(alerts)
 
-	var notices []*notice
 	since := now.Add(-n.Backoff)
-	for _, a := range alerts {
-		// The index carries lastNotifiedAt: a notice it shows as sent within the backoff
-		// costs no write. The claim alone decides the others; the index may be stale.
-		if a.Token.LastNotifiedAt.After(since) {
-			sum.Skipped++
-			continue
-		}
+	var notices []*notice
+	for _, a := range due(&sum, alerts, since) {
 		prev, ok, err := n.Tokens.ClaimNotice(ctx, a.Token, now, since)
-		if err != nil {
+		switch {
+		case err != nil:
 			sum.Failures++
 			log.ErrorContext(ctx, "expiry notice not claimed", "tokenId", a.Token.ID, "err", err)
-			continue
+		case !ok:
+			sum.Skipped++ // an overlapping run won it, or the token changed since the index was read
+		default:
+			sum.Notified++
+			log.WarnContext(ctx, Warning(a), "tokenId", a.Token.ID, "ownerId", a.Token.OwnerID,
+				"expiresAt", a.Token.ExpiresAt.Format(time.RFC3339))
+			notices = append(notices, &notice{alert: a, prev: prev})
 		}
-		if !ok {
-			sum.Skipped++
-			continue
-		}
-		sum.Notified++
-		log.WarnContext(ctx, Warning(a), "tokenId", a.Token.ID, "ownerId", a.Token.OwnerID,
-			"expiresAt", a.Token.ExpiresAt.Format(time.RFC3339))
-		notices = append(notices, &notice{alert: a, prev: prev})
 	}
 
-	mailings, order := n.recipients(ctx, log, notices, &sum)
-	for _, key := range order {
-		m := mailings[key]
-		alerts := make([]token.Alert, len(m.notices))
-		for i, nt := range m.notices {
-			alerts[i] = nt.alert
-		}
-		err := n.Mailer.Send(ctx, m.to, alerts)
-		if errors.Is(err, ErrMaybeSent) {
-			sum.Unconfirmed++
-			log.WarnContext(ctx, "expiry notice email unconfirmed: kept as sent, not mailed again before the backoff", "to", m.to, "tokens", len(alerts), "err", err)
-			for _, nt := range m.notices {
-				nt.delivered = true
-			}
-			continue
-		}
-		if err != nil {
+	owners := map[string]address{}
+	for _, id := range ownersOf(notices) {
+		p, err := n.Principals.GetPrincipal(ctx, id)
+		a := addressOf(p, err)
+		switch {
+		case a.failed:
 			sum.Failures++
-			log.ErrorContext(ctx, "expiry notice email failed", "to", m.to, "tokens", len(alerts), "err", err)
-			continue
+			log.ErrorContext(ctx, a.why, "ownerId", id, "err", err)
+		case a.email == "":
+			log.InfoContext(ctx, a.why, "ownerId", id)
 		}
-		sum.EmailsSent++
-		for _, nt := range m.notices {
-			nt.delivered = true
+		owners[id] = a
+	}
+
+	for _, m := range mailingsOf(notices, owners, n.Recipients) {
+		err := n.Mailer.Send(ctx, m.to, m.alerts())
+		switch delivered(&sum, m, err) {
+		case unconfirmed:
+			log.WarnContext(ctx, "expiry notice email unconfirmed: kept as sent, not mailed again before the backoff", "to", m.to, "tokens", len(m.notices), "err", err)
+		case failed:
+			log.ErrorContext(ctx, "expiry notice email failed", "to", m.to, "tokens", len(m.notices), "err", err)
 		}
 	}
 
-	// A notice no message carried is released for the next run. One that reached some
-	// of its recipients is kept: retrying it would send the others a second copy, and a
-	// recipient that failed gets the token again after the backoff. Releases outlive a
-	// cancelled run (a Lambda deadline is the likely reason its messages failed).
+	// Releases outlive a cancelled run (a Lambda deadline is the likely reason its
+	// messages failed).
 	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	for _, nt := range notices {
-		if !nt.mailed || nt.delivered {
-			continue
-		}
+	for _, nt := range unsent(notices) {
 		if err := n.Tokens.ReleaseNotice(release, nt.alert.Token.ID, now, nt.prev); err != nil {
 			sum.Failures++
 			log.ErrorContext(ctx, "expiry notice not released: retried after the backoff", "tokenId", nt.alert.Token.ID, "err", err)
@@ -186,41 +174,72 @@ func Warning(a token.Alert) string {
 	return fmt.Sprintf("Warn: API Token [%s] (ID [%s]) will expire in less than %d days.", a.Token.Name, a.Token.ID, a.DaysLeft)
 }
 
-// recipients groups the notices by address: each owner with an email address gets its
-// own tokens, every configured address gets them all. Addresses are compared without
-// case, so an owner who is also on the list gets one message. order is the order in which
-// addresses first come up, so runs are reproducible.
-func (n *Notifier) recipients(ctx context.Context, log *slog.Logger, notices []*notice, sum *Summary) (map[string]*mailing, []string) {
-	by := map[string]*mailing{}
-	var order []string
-	owners := map[string]string{} // owner id -> email, "" when none
+// found counts what the index returned (alerts, err as token.ExpiringWithin gave them):
+// stored items that do not decode are counted as unreadable (each was logged by id
+// where it was read) and the run goes on; any other error fails the run.
+func found(sum *Summary, alerts []token.Alert, err error) error {
+	var skipped *token.SkippedError
+	switch {
+	case errors.As(err, &skipped):
+		sum.Unreadable = len(skipped.IDs)
+	case err != nil:
+		sum.Failures++
+		return fmt.Errorf("expiry notifier: %w", err)
+	}
+	sum.TokensRead = len(alerts)
+	return nil
+}
+
+// due returns the alerts whose notice this run tries to claim: the index carries
+// lastNotifiedAt, so a notice it shows as sent after since (within the backoff) costs no
+// write and is counted as skipped. The claim alone decides the others: the index may be
+// stale.
+func due(sum *Summary, alerts []token.Alert, since time.Time) []token.Alert {
+	out := make([]token.Alert, 0, len(alerts))
+	for _, a := range alerts {
+		if a.Token.LastNotifiedAt.After(since) {
+			sum.Skipped++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ownersOf is the owners of the notices, once each, in the order they first come up.
+func ownersOf(notices []*notice) []string {
+	var out []string
+	seen := map[string]bool{}
 	for _, nt := range notices {
-		owner := nt.alert.Token.OwnerID
-		email, seen := owners[owner]
-		if !seen {
-			email = n.ownerEmail(ctx, log, owner, sum)
-			owners[owner] = email
-		}
-		tos := n.Recipients
-		if email != "" {
-			tos = append(slices.Clip(tos), email)
-		}
-		for _, to := range tos {
-			key := strings.ToLower(to)
-			m := by[key]
-			if m == nil {
-				m = &mailing{to: to}
-				by[key] = m
-				order = append(order, key)
-			}
-			if k := len(m.notices); k > 0 && m.notices[k-1] == nt {
-				continue // the owner is on the list too
-			}
-			m.notices = append(m.notices, nt)
-			nt.mailed = true
+		if id := nt.alert.Token.OwnerID; !seen[id] {
+			seen[id] = true
+			out = append(out, id)
 		}
 	}
-	return by, order
+	return out
+}
+
+// address is what the look-up of an owner gave: its email, or "" and why not.
+type address struct {
+	email  string
+	failed bool   // the look-up failed: counted, and the owner's notices are retried
+	why    string // the log line when there is no email
+}
+
+// addressOf decides an owner's address from its look-up (p, or err). An owner unknown or
+// without an address is mailed nothing (its tokens still reach the configured
+// addresses); a malformed address is the mailer's to refuse, like any other failed
+// message.
+func addressOf(p *access.Principal, err error) address {
+	switch {
+	case errors.Is(err, fault.ErrNotFound):
+		return address{why: "expiry notice: owner is not a known principal, not emailed"}
+	case err != nil:
+		return address{failed: true, why: "expiry notice: owner look-up failed, not emailed"}
+	case p.Email == "":
+		return address{why: "expiry notice: owner has no email address, not emailed"}
+	}
+	return address{email: p.Email}
 }
 
 // mailing is the message one recipient gets.
@@ -229,22 +248,88 @@ type mailing struct {
 	notices []*notice
 }
 
-// ownerEmail returns the owner's address, or "" (logged) when the owner is unknown or
-// has none: its tokens still reach the configured addresses. A malformed address is the
-// mailer's to refuse, like any other failed message.
-func (n *Notifier) ownerEmail(ctx context.Context, log *slog.Logger, owner string, sum *Summary) string {
-	p, err := n.Principals.GetPrincipal(ctx, owner)
+func (m *mailing) alerts() []token.Alert {
+	out := make([]token.Alert, len(m.notices))
+	for i, nt := range m.notices {
+		out[i] = nt.alert
+	}
+	return out
+}
+
+// mailingsOf groups the notices by address: each owner with an email address gets its
+// own tokens, every configured address (EXPIRY_NOTIFICATION_EMAILS) gets them all.
+// Addresses are compared without case, so an owner who is also on the list gets one
+// message; mailings come in the order their addresses first come up, so runs are
+// reproducible. It marks each notice meant for a message as addressed, including one
+// whose owner's look-up failed, so that its claim is handed back if nothing carries it.
+func mailingsOf(notices []*notice, owners map[string]address, recipients []string) []*mailing {
+	by := map[string]*mailing{}
+	var out []*mailing
+	for _, nt := range notices {
+		owner := owners[nt.alert.Token.OwnerID]
+		tos := recipients
+		if owner.email != "" {
+			tos = append(slices.Clip(tos), owner.email)
+		}
+		nt.addressed = owner.failed
+		for _, to := range tos {
+			key := strings.ToLower(to)
+			m := by[key]
+			if m == nil {
+				m = &mailing{to: to}
+				by[key] = m
+				out = append(out, m)
+			}
+			if k := len(m.notices); k > 0 && m.notices[k-1] == nt {
+				continue // the owner is on the list too
+			}
+			m.notices = append(m.notices, nt)
+			nt.addressed = true
+		}
+	}
+	return out
+}
+
+// outcome is what became of one message.
+type outcome int
+
+const (
+	sent        outcome = iota // accepted
+	unconfirmed                // the answer was lost: it may have gone out
+	failed                     // it did not go out
+)
+
+// delivered counts the answer err to m's message and marks its notices delivered when
+// it went out or may have: a message that may have been sent is kept as sent rather
+// than mailed twice.
+func delivered(sum *Summary, m *mailing, err error) outcome {
+	o := sent
 	switch {
-	case errors.Is(err, fault.ErrNotFound):
-		log.InfoContext(ctx, "expiry notice: owner is not a known principal, not emailed", "ownerId", owner)
-		return ""
+	case errors.Is(err, ErrMaybeSent):
+		sum.Unconfirmed++
+		o = unconfirmed
 	case err != nil:
 		sum.Failures++
-		log.ErrorContext(ctx, "expiry notice: owner look-up failed, not emailed", "ownerId", owner, "err", err)
-		return ""
-	case p.Email == "":
-		log.InfoContext(ctx, "expiry notice: owner has no email address, not emailed", "ownerId", owner)
-		return ""
+		return failed
+	default:
+		sum.EmailsSent++
 	}
-	return p.Email
+	for _, nt := range m.notices {
+		nt.delivered = true
+	}
+	return o
+}
+
+// unsent is the notices whose claims the run hands back for the next run to retry: those
+// some message was meant to carry and none did. One that reached some of its recipients
+// is kept: retrying it would send the others a second copy, and a recipient that failed
+// gets the token again after the backoff. One meant for nobody is kept too.
+func unsent(notices []*notice) []*notice {
+	var out []*notice
+	for _, nt := range notices {
+		if nt.addressed && !nt.delivered {
+			out = append(out, nt)
+		}
+	}
+	return out
 }

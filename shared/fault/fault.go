@@ -75,3 +75,13 @@ func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
 type StateError struct{ Reason string }
 
 func (e *StateError) Error() string { return e.Reason }
+
+// Excerpt is s cut to at most n characters ("…" marks the cut): how a message quotes
+// what a caller sent, so that an answer or a log line never echoes a huge input.
+func Excerpt(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -54,3 +54,9 @@ func TestUnavailableKeepsTheCause(t *testing.T) {
 	require.Equal(t, "create: unavailable: throttled", err.Error())
 	require.NotErrorIs(t, cause, fault.ErrUnavailable)
 }
+
+func TestExcerptCutsLongInput(t *testing.T) {
+	require.Equal(t, "abc", fault.Excerpt("abc", 3))
+	require.Equal(t, "ab…", fault.Excerpt("abc", 2))
+	require.Equal(t, "日本…", fault.Excerpt("日本語", 2), "characters, not bytes")
+}

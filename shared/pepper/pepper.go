@@ -33,13 +33,8 @@ func Context(v int) map[string]string {
 	return map[string]string{"app": "tokengate", "purpose": "token-pepper", "version": strconv.Itoa(v)}
 }
 
-// ErrNotBootstrapped: the table holds no pepper yet. Only the operator's bootstrap
-// (tglocal bootstrap, with the operator's credentials) creates it: no function role may
-// generate a data key or write the pepper item.
-var ErrNotBootstrapped = errors.New("no pepper in the table: tokengate is not bootstrapped yet (run `tglocal bootstrap`)")
-
 // Load decrypts every stored pepper version. It never creates one: without any it
-// returns ErrNotBootstrapped. Any KMS failure is returned: without the pepper nothing can
+// returns token.ErrNotBootstrapped. Any KMS failure is returned: without the pepper nothing can
 // be verified, so the caller must not serve.
 func Load(ctx context.Context, client *kms.Client, keyID string, k Keeper) (*token.Keyring, error) {
 	sealed, err := k.SealedPeppers(ctx)
@@ -47,7 +42,7 @@ func Load(ctx context.Context, client *kms.Client, keyID string, k Keeper) (*tok
 		return nil, fmt.Errorf("load pepper: %w", err)
 	}
 	if len(sealed) == 0 {
-		return nil, ErrNotBootstrapped
+		return nil, token.ErrNotBootstrapped
 	}
 	ps := make([]token.Pepper, 0, len(sealed))
 	for _, s := range sealed {

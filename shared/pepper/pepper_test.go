@@ -21,7 +21,7 @@ func TestLoad(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := pepper.Load(ctx, c.KMS, key, tb)
-	require.ErrorIs(t, err, pepper.ErrNotBootstrapped, "a function never creates the pepper")
+	require.ErrorIs(t, err, token.ErrNotBootstrapped, "a function never creates the pepper")
 	sealed, err := tb.SealedPeppers(ctx)
 	require.NoError(t, err)
 	require.Empty(t, sealed, "loading wrote nothing")

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,38 +121,74 @@ type SentEnrollment struct {
 // the caller's own (handing out credentials is personal authority), and the principal
 // needs an email address.
 func (e *Enroller) Send(ctx context.Context, c access.Caller, id string) (SentEnrollment, error) {
-	if !c.Has(access.TokensAdmin) {
-		return SentEnrollment{}, errNotAdmin
-	}
-	if c.Delegated() {
-		return SentEnrollment{}, token.DelegatedError(c, "enroll principals")
-	}
-	if !token.ValidOwnerID(id) {
-		return SentEnrollment{}, fault.ErrNotFound
+	if err := checkSend(c, id); err != nil {
+		return SentEnrollment{}, err
 	}
 	p, err := e.Principals.GetPrincipal(ctx, id)
 	if err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: %w", id, err)
 	}
-	if p.Email == "" {
-		return SentEnrollment{}, fault.Invalid("email", "the principal has no email address to send the enrollment to; PATCH one first")
+	en, err := decideSend(e.Tokens.Catalog, c, p, e.Now())
+	if err != nil {
+		return SentEnrollment{}, err
 	}
-	if slices.Contains(e.Tokens.Catalog.Holds(p), access.TokensAdmin) {
-		// An admin's own credential carries authority (approvals): only a superuser hands
-		// one out, so no admin can enroll a second identity of its own.
-		svc := &Service{Store: e.Principals, Catalog: e.Tokens.Catalog}
-		super, err := svc.superuser(ctx, c)
+	if en.superuserFor != "" {
+		super, err := superuser(ctx, e.Principals, c)
 		if err != nil {
 			return SentEnrollment{}, err
 		}
 		if !super {
-			return SentEnrollment{}, &fault.ForbiddenError{Reason: "the principal holds tokens:admin: only a superuser, with a token of its own, can send it an enrollment"}
+			return SentEnrollment{}, &fault.ForbiddenError{Reason: en.superuserFor}
 		}
 	}
-	return e.send(ctx, c, p)
+	return e.send(ctx, c, p, en.Enrollment)
 }
 
-func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principal) (SentEnrollment, error) {
+// checkSend refuses, before any read, an enrollment sent by a caller without
+// tokens:admin or through a delegated token, or to an id no principal can have.
+func checkSend(c access.Caller, id string) error {
+	if !c.Has(access.TokensAdmin) {
+		return errNotAdmin
+	}
+	if c.Delegated() {
+		return token.DelegatedError(c, "enroll principals")
+	}
+	if !token.ValidOwnerID(id) {
+		return fault.ErrNotFound
+	}
+	return nil
+}
+
+// sending is an enrollment a decision lets c send: everything but its secret.
+type sending struct {
+	Enrollment
+	// superuserFor says why only a superuser, with a token of its own, may send it; ""
+	// when any admin may.
+	superuserFor string
+}
+
+// decideSend decides an enrollment of the stored principal p sent by c at now. It goes to
+// p's address, so p needs one. It is bound to p as it is now: its incarnation (the sender
+// vouches for this principal, not a later one with the same id) and its fingerprint
+// (any change of p's authority voids it). An admin's own credential carries authority
+// (approvals): only a superuser hands one out, so no admin can enroll a second identity
+// of its own.
+func decideSend(cat *access.Catalog, c access.Caller, p *access.Principal, now time.Time) (sending, error) {
+	if p.Email == "" {
+		return sending{}, fault.Invalid("email", "the principal has no email address to send the enrollment to; PATCH one first")
+	}
+	now = now.UTC().Truncate(time.Second)
+	s := sending{Enrollment: Enrollment{PrincipalID: p.ID, Incarnation: p.Incarnation, Fingerprint: Fingerprint(p),
+		CreatedBy: c.OwnerID, CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL)}}
+	if holdsAdmin(cat, p) {
+		s.superuserFor = needSuperuserEnroll
+	}
+	return s, nil
+}
+
+// send draws en's secret, stores en with its keyed hash and its audit record, and mails
+// the secret to p.
+func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principal, en Enrollment) (SentEnrollment, error) {
 	raw := make([]byte, 32)
 	r := e.Rand
 	if r == nil {
@@ -163,20 +198,22 @@ func (e *Enroller) send(ctx context.Context, c access.Caller, p *access.Principa
 		return SentEnrollment{}, fmt.Errorf("enroll %s: random: %w", p.ID, err)
 	}
 	secret := hex.EncodeToString(raw)
-	ver := e.Tokens.Keys.Current().Version
-	hash, _ := e.Tokens.Keys.HashWith(ver, []byte(secret))
-	now := e.Now().UTC().Truncate(time.Second)
-	en := Enrollment{Hash: hash, PepperVersion: ver, PrincipalID: p.ID, Incarnation: p.Incarnation, Fingerprint: Fingerprint(p),
-		CreatedBy: c.OwnerID, CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL)}
-	ev := token.PrincipalEvent(token.EventEnrollSend, c, p.ID, now, "enrollment mailed to the principal; any earlier unused one is superseded; the sender now vouches for it")
+	en.PepperVersion = e.Tokens.Keys.Current().Version
+	en.Hash, _ = e.Tokens.Keys.HashWith(en.PepperVersion, []byte(secret))
+	ev := token.PrincipalEvent(token.EventEnrollSend, c, p.ID, en.CreatedAt, "enrollment mailed to the principal; any earlier unused one is superseded; the sender now vouches for it")
 	if err := e.Enrollments.PutEnrollment(ctx, en, ev); err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: put: %w", p.ID, err)
 	}
-	mail := EnrollmentMail{PrincipalID: p.ID, Name: p.Name, Secret: enrollPrefix + strconv.Itoa(ver) + "_" + secret, ExpiresAt: en.ExpiresAt}
-	if err := e.Mailer.SendEnrollment(ctx, p.Email, mail); err != nil {
+	if err := e.Mailer.SendEnrollment(ctx, p.Email, enrollmentMail(p, en, secret)); err != nil {
 		return SentEnrollment{}, fmt.Errorf("enroll %s: mail: %w", p.ID, err)
 	}
 	return SentEnrollment{PrincipalID: p.ID, Email: p.Email, ExpiresAt: en.ExpiresAt}, nil
+}
+
+// enrollmentMail is the mail of enrollment en of p, whose secret is raw (64 hex digits):
+// tge_<pepper version>_<raw>, which parseEnrollment reads back.
+func enrollmentMail(p *access.Principal, en Enrollment, raw string) EnrollmentMail {
+	return EnrollmentMail{PrincipalID: p.ID, Name: p.Name, Secret: enrollPrefix + strconv.Itoa(en.PepperVersion) + "_" + raw, ExpiresAt: en.ExpiresAt}
 }
 
 // errBadEnrollment is the one answer for an enrollment secret that is malformed,

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
@@ -81,16 +80,27 @@ type UpdateInput struct {
 
 var errNotAdmin = &fault.ForbiddenError{Reason: "managing principals needs the tokens:admin scope"}
 
+// Every operation reads what it needs, asks a pure function below what to write (or why
+// not), confirms the superuser a change needs, and writes. The rules live in the decide
+// functions and checkChange, tested as tables (rules_test.go, decide_test.go); the
+// methods only read and write.
+
+// change is what a decision lets an operation write.
+type change struct {
+	// next is the principal as it will be stored; for an update that changes nothing,
+	// the stored principal itself, and nothing is written (unchanged).
+	next      *access.Principal
+	unchanged bool
+	// superuserFor says why only a superuser, acting through a token of its own, may
+	// make the change; "" when any caller the decision allowed may.
+	superuserFor string
+}
+
 // List returns a page of principals by id. limit is 1-100 (0: 50).
 func (s *Service) List(ctx context.Context, c access.Caller, limit int, cursor string) ([]*access.Principal, string, error) {
-	if !c.Has(access.TokensAdmin) {
-		return nil, "", errNotAdmin
-	}
-	if limit < 0 || limit > 100 {
-		return nil, "", fault.Invalid("limit", "must be a whole number from 1 to 100")
-	}
-	if limit == 0 {
-		limit = 50
+	limit, err := checkList(c, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	page, next, err := s.Store.ListPrincipals(ctx, limit, cursor)
 	if err != nil {
@@ -99,13 +109,36 @@ func (s *Service) List(ctx context.Context, c access.Caller, limit int, cursor s
 	return page, next, nil
 }
 
+// checkList refuses a listing by a caller without tokens:admin or with a limit out of
+// range, and returns the page size (0: 50).
+func checkList(c access.Caller, limit int) (int, error) {
+	switch {
+	case !c.Has(access.TokensAdmin):
+		return 0, errNotAdmin
+	case limit < 0 || limit > 100:
+		return 0, fault.Invalid("limit", "must be a whole number from 1 to 100")
+	case limit == 0:
+		return 50, nil
+	}
+	return limit, nil
+}
+
 // Get returns a principal. Any caller may read its own ("who am I, what do I hold");
 // reading another needs tokens:admin. Unknown ids are fault.ErrNotFound.
 func (s *Service) Get(ctx context.Context, c access.Caller, id string) (*access.Principal, error) {
-	if id != c.OwnerID && !c.Has(access.TokensAdmin) {
-		return nil, &fault.ForbiddenError{Reason: "reading another principal needs the tokens:admin scope"}
+	if err := checkGet(c, id); err != nil {
+		return nil, err
 	}
 	return s.load(ctx, id)
+}
+
+// checkGet refuses reading another principal without tokens:admin, before any read: the
+// answer tells a caller without it nothing about which principals exist.
+func checkGet(c access.Caller, id string) error {
+	if id != c.OwnerID && !c.Has(access.TokensAdmin) {
+		return &fault.ForbiddenError{Reason: "reading another principal needs the tokens:admin scope"}
+	}
+	return nil
 }
 
 func (s *Service) load(ctx context.Context, id string) (*access.Principal, error) {
@@ -123,8 +156,28 @@ func (s *Service) load(ctx context.Context, id string) (*access.Principal, error
 // roles or directly), and only a superuser can make it a superuser. An id that exists,
 // or whose owner reference another principal has, is a *fault.StateError (409).
 func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (*access.Principal, error) {
+	ch, err := decideCreate(s.Catalog, c, in, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.confirm(ctx, c, ch.superuserFor); err != nil {
+		return nil, err
+	}
+	err = s.Store.PutPrincipal(ctx, ch.next, 0)
+	if errors.Is(err, fault.ErrConflict) {
+		return nil, s.taken(ctx, ch.next.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create principal %s: put: %w", ch.next.ID, err)
+	}
+	return ch.next, nil
+}
+
+// decideCreate decides a create by c at now: the principal to store, or why not. Only
+// the conditional write can still refuse it (the id or its owner reference is taken).
+func decideCreate(cat *access.Catalog, c access.Caller, in CreateInput, now time.Time) (change, error) {
 	if !c.Has(access.TokensAdmin) {
-		return nil, errNotAdmin
+		return change{}, errNotAdmin
 	}
 	if in.Kind == "" {
 		in.Kind = KindUser
@@ -139,33 +192,26 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 	token.CheckName(bad, in.Name, true)
 	checkEmail(bad, in.Email)
 	checkKind(bad, in.Kind)
-	s.checkRoles(bad, in.Roles)
-	s.checkScopes(bad, in.Scopes)
+	checkRoles(cat, bad, in.Roles)
+	checkScopes(cat, bad, in.Scopes)
 	if err := bad.Err(); err != nil {
-		return nil, err
+		return change{}, err
 	}
 	if in.ID == c.OwnerID || in.ID == c.Minter() {
-		return nil, &fault.ForbiddenError{Reason: "a principal cannot create itself"}
+		return change{}, &fault.ForbiddenError{Reason: "a principal cannot create itself"}
 	}
-	now := s.now()
 	p := &access.Principal{
 		ID: in.ID, Name: in.Name, Email: in.Email, Kind: in.Kind,
 		Roles: sorted(in.Roles), Scopes: sorted(in.Scopes), Superuser: in.Superuser,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	none := &access.Principal{}
-	if err := s.mayChange(ctx, c, none, p); err != nil {
-		return nil, err
-	}
-	p.VouchedBy = vouchers(s.Catalog, c, none, p)
-	err := s.Store.PutPrincipal(ctx, p, 0)
-	if errors.Is(err, fault.ErrConflict) {
-		return nil, s.taken(ctx, in.ID)
-	}
+	need, err := checkChange(cat, c, none, p)
 	if err != nil {
-		return nil, fmt.Errorf("create principal %s: put: %w", in.ID, err)
+		return change{}, err
 	}
-	return p, nil
+	p.VouchedBy = vouchers(cat, c, none, p)
+	return change{next: p, superuserFor: need}, nil
 }
 
 // taken says why a new principal's conditional write failed: its id exists, or another
@@ -173,6 +219,12 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (
 // used at all.
 func (s *Service) taken(ctx context.Context, id string) error {
 	_, err := s.Store.GetPrincipal(ctx, id)
+	return takenBecause(id, err)
+}
+
+// takenBecause says why the id of a refused create is taken, from the read of that id
+// after the conflict (err: its error, nil when the principal was found).
+func takenBecause(id string, err error) error {
 	switch {
 	case err == nil:
 		return &fault.StateError{Reason: fmt.Sprintf("a principal with the id %q exists already", id)}
@@ -190,8 +242,31 @@ func (s *Service) taken(ctx context.Context, id string) error {
 // still rename a principal that holds more than the admin does (checkChange has every
 // rule).
 func (s *Service) Update(ctx context.Context, c access.Caller, id string, in UpdateInput, ifVersion int64) (*access.Principal, error) {
+	if err := checkUpdate(s.Catalog, c, in); err != nil {
+		return nil, err
+	}
+	old, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := decideUpdate(s.Catalog, c, old, in, ifVersion, s.now())
+	if err != nil || ch.unchanged {
+		return ch.next, err
+	}
+	if err := s.confirm(ctx, c, ch.superuserFor); err != nil {
+		return nil, err
+	}
+	if err := s.Store.PutPrincipal(ctx, ch.next, old.Version); err != nil {
+		return nil, fmt.Errorf("update principal %s: put: %w", id, err)
+	}
+	return ch.next, nil
+}
+
+// checkUpdate refuses, before any read, an update by a caller without tokens:admin or
+// one whose fields are invalid or absent.
+func checkUpdate(cat *access.Catalog, c access.Caller, in UpdateInput) error {
 	if !c.Has(access.TokensAdmin) {
-		return nil, errNotAdmin
+		return errNotAdmin
 	}
 	bad := &fault.InvalidError{}
 	if in == (UpdateInput{}) {
@@ -207,20 +282,20 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 		checkKind(bad, *in.Kind)
 	}
 	if in.Roles != nil {
-		s.checkRoles(bad, *in.Roles)
+		checkRoles(cat, bad, *in.Roles)
 	}
 	if in.Scopes != nil {
-		s.checkScopes(bad, *in.Scopes)
+		checkScopes(cat, bad, *in.Scopes)
 	}
-	if err := bad.Err(); err != nil {
-		return nil, err
-	}
-	old, err := s.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+	return bad.Err()
+}
+
+// decideUpdate decides update in (checked by checkUpdate) of the stored principal old by
+// c at now: the principal to store, old itself when nothing changes (no write, no
+// authority needed), or why not. ifVersion, when not 0, must be old's version.
+func decideUpdate(cat *access.Catalog, c access.Caller, old *access.Principal, in UpdateInput, ifVersion int64, now time.Time) (change, error) {
 	if ifVersion != 0 && old.Version != ifVersion {
-		return nil, fault.ErrConflict
+		return change{}, fault.ErrConflict
 	}
 	p := *old
 	if in.Name != nil {
@@ -242,41 +317,30 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 		p.Superuser = *in.Superuser
 	}
 	if same(old, &p) {
-		return old, nil
+		return change{next: old, unchanged: true}, nil
 	}
-	if err := s.mayChange(ctx, c, old, &p); err != nil {
-		return nil, err
+	need, err := checkChange(cat, c, old, &p)
+	if err != nil {
+		return change{}, err
 	}
-	p.VouchedBy = vouchers(s.Catalog, c, old, &p)
-	p.Version, p.UpdatedAt = old.Version+1, s.now()
-	if err := s.Store.PutPrincipal(ctx, &p, old.Version); err != nil {
-		return nil, fmt.Errorf("update principal %s: put: %w", id, err)
-	}
-	return &p, nil
+	p.VouchedBy = vouchers(cat, c, old, &p)
+	p.Version, p.UpdatedAt = old.Version+1, now
+	return change{next: &p, superuserFor: need}, nil
 }
 
 // Delete removes a principal. Its tokens stay in the table but stop validating at once
 // (within the authorizer's cache TTL): the authorizer refuses a token whose owner is
 // gone. Nobody deletes itself, and only a superuser deletes a superuser.
 func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error {
-	if !c.Has(access.TokensAdmin) {
-		return errNotAdmin
-	}
-	if id == c.OwnerID || id == c.Minter() {
-		return &fault.ForbiddenError{Reason: "you cannot delete your own principal; ask another admin"}
+	if err := checkDelete(c, id); err != nil {
+		return err
 	}
 	p, err := s.load(ctx, id)
 	if err != nil {
 		return err
 	}
-	if p.Superuser {
-		super, err := s.superuser(ctx, c)
-		if err != nil {
-			return err
-		}
-		if !super {
-			return &fault.ForbiddenError{Reason: "only a superuser can delete a superuser"}
-		}
+	if err := s.confirm(ctx, c, decideDelete(p)); err != nil {
+		return err
 	}
 	if err := s.Store.DeletePrincipal(ctx, id, p.Version); err != nil {
 		return fmt.Errorf("delete principal %s: %w", id, err)
@@ -284,14 +348,33 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 	return nil
 }
 
-// mayChange refuses a change from old to p (old is the zero principal for a create)
-// that checkChange refuses, or that needs a superuser when the caller is none.
-func (s *Service) mayChange(ctx context.Context, c access.Caller, old, p *access.Principal) error {
-	need, err := checkChange(s.Catalog, c, old, p)
-	if err != nil || need == "" {
-		return err
+// checkDelete refuses, before any read, a delete by a caller without tokens:admin or of
+// the caller's own principal (or, through a delegated token, its minter's).
+func checkDelete(c access.Caller, id string) error {
+	if !c.Has(access.TokensAdmin) {
+		return errNotAdmin
 	}
-	super, err := s.superuser(ctx, c)
+	if id == c.OwnerID || id == c.Minter() {
+		return &fault.ForbiddenError{Reason: "you cannot delete your own principal; ask another admin"}
+	}
+	return nil
+}
+
+// decideDelete says why deleting the stored principal p needs a superuser, "" when not.
+func decideDelete(p *access.Principal) (superuserFor string) {
+	if p.Superuser {
+		return needSuperuserDelete
+	}
+	return ""
+}
+
+// confirm refuses a change that needs a superuser (need says why; "" when it needs
+// none) when the caller is none: it reads the caller's principal only then.
+func (s *Service) confirm(ctx context.Context, c access.Caller, need string) error {
+	if need == "" {
+		return nil
+	}
+	super, err := superuser(ctx, s.Store, c)
 	if err != nil {
 		return err
 	}
@@ -303,9 +386,11 @@ func (s *Service) mayChange(ctx context.Context, c access.Caller, old, p *access
 
 // Why a change needs a superuser acting through a token of its own.
 const (
-	needSuperuserFlag  = "only a superuser can make or unmake a superuser"
-	needSuperuserOwn   = "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"
-	needSuperuserAdmin = "granting tokens:admin (the power to approve) needs a superuser, with a token of its own: otherwise an admin could make a second identity that approves its own requests"
+	needSuperuserFlag   = "only a superuser can make or unmake a superuser"
+	needSuperuserOwn    = "only a superuser, with a token of its own, can change a superuser's roles, scopes, email or kind, or another admin's email (where its enrollment mails go)"
+	needSuperuserAdmin  = "granting tokens:admin (the power to approve) needs a superuser, with a token of its own: otherwise an admin could make a second identity that approves its own requests"
+	needSuperuserDelete = "only a superuser can delete a superuser"
+	needSuperuserEnroll = "the principal holds tokens:admin: only a superuser, with a token of its own, can send it an enrollment"
 )
 
 // checkChange decides, without reads, a change of a principal from old to p by caller c
@@ -369,16 +454,22 @@ func holdsAdmin(cat *access.Catalog, p *access.Principal) bool {
 // Superuser reports whether the caller acts as a superuser: its own token, and its own
 // principal a superuser now.
 func (s *Service) Superuser(ctx context.Context, c access.Caller) (bool, error) {
-	return s.superuser(ctx, c)
+	return superuser(ctx, s.Store, c)
 }
 
 // superuser reads the caller's own principal: the flag is not in the token, and a
-// principal deleted meanwhile is no superuser.
-func (s *Service) superuser(ctx context.Context, c access.Caller) (bool, error) {
+// principal deleted meanwhile is no superuser. A delegated caller is none, unread.
+func superuser(ctx context.Context, ps access.Principals, c access.Caller) (bool, error) {
 	if c.Delegated() {
 		return false, nil // superuser status is personal: it never travels with a token minted for another
 	}
-	me, err := s.Store.GetPrincipal(ctx, c.OwnerID)
+	me, err := ps.GetPrincipal(ctx, c.OwnerID)
+	return superuserOf(c, me, err)
+}
+
+// superuserOf decides from the read of c's own principal (me, or the read's error)
+// whether c is a superuser: a principal gone is none, a failed read is an error.
+func superuserOf(c access.Caller, me *access.Principal, err error) (bool, error) {
 	if errors.Is(err, fault.ErrNotFound) {
 		return false, nil
 	}
@@ -428,33 +519,26 @@ func checkKind(bad *fault.InvalidError, kind string) {
 	}
 }
 
-func (s *Service) checkRoles(bad *fault.InvalidError, roles []string) {
+func checkRoles(cat *access.Catalog, bad *fault.InvalidError, roles []string) {
 	if len(roles) > maxRoles {
 		bad.Add("roles", fmt.Sprintf("at most %d roles", maxRoles))
 		return
 	}
 	for _, r := range roles {
-		if _, ok := s.Catalog.Role(r); !ok {
-			bad.Add("roles", fmt.Sprintf("unknown role %q (GET /roles lists them)", truncate(r, 64)))
+		if _, ok := cat.Role(r); !ok {
+			bad.Add("roles", fmt.Sprintf("unknown role %q (GET /roles lists them)", fault.Excerpt(r, 64)))
 		}
 	}
 }
 
-func (s *Service) checkScopes(bad *fault.InvalidError, scopes []string) {
+func checkScopes(cat *access.Catalog, bad *fault.InvalidError, scopes []string) {
 	if len(scopes) > maxScopes {
 		bad.Add("scopes", fmt.Sprintf("at most %d scopes", maxScopes))
 		return
 	}
 	for _, sc := range scopes {
-		if _, ok := s.Catalog.Lookup(sc); !ok {
-			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", truncate(sc, 64)))
+		if _, ok := cat.Lookup(sc); !ok {
+			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", fault.Excerpt(sc, 64)))
 		}
 	}
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

@@ -32,7 +32,8 @@ var (
 )
 
 // wantRule asserts err (and the superuser reason need) against want: "" allowed,
-// "superuser:<part of the reason>" allowed for a superuser only, "forbidden:<part>".
+// "superuser:<part of the reason>" allowed for a superuser only, "forbidden:<part of the
+// reason>", "invalid:<field>", "state:<part of the reason>", "notfound", "conflict".
 func wantRule(t *testing.T, want, need string, err error) {
 	t.Helper()
 	kind, detail, _ := strings.Cut(want, ":")
@@ -46,7 +47,24 @@ func wantRule(t *testing.T, want, need string, err error) {
 	case "forbidden":
 		var forb *fault.ForbiddenError
 		require.ErrorAs(t, err, &forb)
+		require.ErrorIs(t, err, fault.ErrForbidden)
 		require.Contains(t, forb.Reason, detail)
+	case "invalid":
+		var inv *fault.InvalidError
+		require.ErrorAs(t, err, &inv)
+		var fields []string
+		for _, f := range inv.Fields {
+			fields = append(fields, f.Field)
+		}
+		require.Contains(t, fields, detail, err.Error())
+	case "state":
+		var st *fault.StateError
+		require.ErrorAs(t, err, &st)
+		require.Contains(t, st.Reason, detail)
+	case "notfound":
+		require.ErrorIs(t, err, fault.ErrNotFound)
+	case "conflict":
+		require.ErrorIs(t, err, fault.ErrConflict)
 	default:
 		t.Fatalf("bad want %q", want)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"tokengate/shared/token"
+	"tokengate/shared/restriction"
 )
 
 // leaseTries bounds LeaseRate's writes: the lease asked for, then the remainder.
@@ -24,7 +24,7 @@ const leaseTries = 3
 // (ReturnValuesOnConditionCheckFailure) and leases the remainder in a second write; 0
 // when the budget is spent. What an instance leases and never spends is lost: the count
 // never exceeds the limit, across every instance and TakeRate alike.
-func (tb *Table) LeaseRate(ctx context.Context, id token.ID, window time.Time, per time.Duration, limit, n int) (int, error) {
+func (tb *Table) LeaseRate(ctx context.Context, id restriction.Key, window time.Time, per time.Duration, limit, n int) (int, error) {
 	n = min(n, limit)
 	for try := 0; try < leaseTries && n > 0; try++ {
 		_, err := tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
-	"tokengate/shared/token"
+	"tokengate/shared/restriction"
 )
 
 // TestLeaseRate: leases add to the window's count up to the limit, the last one gets the
@@ -16,7 +16,7 @@ import (
 func TestLeaseRate(t *testing.T) {
 	ctx := context.Background()
 	tb := localtest.Table(t)
-	id := token.ID("lease0000000000000000000000000001")
+	id := restriction.TokenKey("lease0000000000000000000000000001")
 	w := time.Now().UTC().Truncate(time.Minute)
 	lease := func(n int) int {
 		got, err := tb.LeaseRate(ctx, id, w, time.Minute, 10, n)

@@ -20,6 +20,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 	"tokengate/shared/token"
 )
 
@@ -100,11 +101,11 @@ type tokenItem struct {
 	PrevValidUntil    string   `dynamodbav:"prevValidUntil,omitempty"`
 	TTL               int64    `dynamodbav:"ttl,omitempty"` // epoch seconds: DynamoDB TTL removes the item after it
 
-	IPAllowlist     []string          `dynamodbav:"ipAllowlist,omitempty"`
-	RateLimit       *token.RateLimit  `dynamodbav:"rateLimit,omitempty"`
-	TimeRestriction *token.TimeWindow `dynamodbav:"timeRestriction,omitempty"`
-	EmergencyUntil  string            `dynamodbav:"emergencyUntil,omitempty"`
-	// Who set each restriction (token.Restrictions).
+	IPAllowlist     []string                `dynamodbav:"ipAllowlist,omitempty"`
+	RateLimit       *restriction.RateLimit  `dynamodbav:"rateLimit,omitempty"`
+	TimeRestriction *restriction.TimeWindow `dynamodbav:"timeRestriction,omitempty"`
+	EmergencyUntil  string                  `dynamodbav:"emergencyUntil,omitempty"`
+	// Who set each restriction (restriction.Set).
 	IPAllowlistSetBy     string `dynamodbav:"ipAllowlistSetBy,omitempty"`
 	RateLimitSetBy       string `dynamodbav:"rateLimitSetBy,omitempty"`
 	TimeRestrictionSetBy string `dynamodbav:"timeRestrictionSetBy,omitempty"`
@@ -121,16 +122,16 @@ type tokenItem struct {
 
 	// Lineage (token.Token.ParentID, Bounds, EndsWith, NotAfter): set at issuance, never
 	// changed.
-	ParentID          string             `dynamodbav:"parentId,omitempty"`
-	BoundIPAllowlists [][]string         `dynamodbav:"boundIpAllowlists,omitempty"`
-	BoundTimeWindows  []token.TimeWindow `dynamodbav:"boundTimeWindows,omitempty"`
-	BoundRates        []rateBoundItem    `dynamodbav:"boundRates,omitempty"`
-	Ancestors         []string           `dynamodbav:"ancestors,omitempty"`
-	EndsWith          []string           `dynamodbav:"endsWith,omitempty"`
-	NotAfter          string             `dynamodbav:"notAfter,omitempty"`
+	ParentID          string                   `dynamodbav:"parentId,omitempty"`
+	BoundIPAllowlists [][]string               `dynamodbav:"boundIpAllowlists,omitempty"`
+	BoundTimeWindows  []restriction.TimeWindow `dynamodbav:"boundTimeWindows,omitempty"`
+	BoundRates        []rateBoundItem          `dynamodbav:"boundRates,omitempty"`
+	Ancestors         []string                 `dynamodbav:"ancestors,omitempty"`
+	EndsWith          []string                 `dynamodbav:"endsWith,omitempty"`
+	NotAfter          string                   `dynamodbav:"notAfter,omitempty"`
 }
 
-// rateBoundItem is a token.RateBound as stored.
+// rateBoundItem is a restriction.RateBound as stored.
 type rateBoundItem struct {
 	Key   string `dynamodbav:"key"`
 	Limit int    `dynamodbav:"limit"`
@@ -236,7 +237,7 @@ func fromItem(it tokenItem) *token.Token {
 		LastNotifiedAt: parseTime(it.LastNotifiedAt),
 		Version:        it.Version,
 		EmergencyUntil: at("emergencyUntil", it.EmergencyUntil),
-		Restrictions: token.Restrictions{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction,
+		Restrictions: restriction.Set{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction,
 			IPAllowlistSetBy: it.IPAllowlistSetBy, RateLimitSetBy: it.RateLimitSetBy, TimeRestrictionSetBy: it.TimeRestrictionSetBy},
 
 		OwnerIncarnation: it.OwnerIncarnation,
@@ -268,7 +269,7 @@ func fromItem(it tokenItem) *token.Token {
 	}
 	for _, w := range it.BoundTimeWindows {
 		check := &fault.InvalidError{}
-		token.CheckTimeWindow(check, &token.TimeWindow{Days: append([]string(nil), w.Days...), StartHour: w.StartHour, EndHour: w.EndHour})
+		restriction.CheckTimeWindow(check, &restriction.TimeWindow{Days: append([]string(nil), w.Days...), StartHour: w.StartHour, EndHour: w.EndHour})
 		if check.Err() != nil {
 			bad = append(bad, "boundTimeWindows")
 			continue
@@ -276,14 +277,14 @@ func fromItem(it tokenItem) *token.Token {
 		t.Bounds.TimeWindows = append(t.Bounds.TimeWindows, w)
 	}
 	for _, r := range it.BoundRates {
-		rl := token.RateLimit{Limit: r.Limit, Per: r.Per}
+		rl := restriction.RateLimit{Limit: r.Limit, Per: r.Per}
 		check := &fault.InvalidError{}
-		token.CheckRateLimit(check, &rl)
+		restriction.CheckRateLimit(check, &rl)
 		if check.Err() != nil || !token.ValidID(r.Key) {
 			bad = append(bad, "boundRates")
 			continue
 		}
-		t.Bounds.Rates = append(t.Bounds.Rates, token.RateBound{Key: token.ID(r.Key), Limit: rl})
+		t.Bounds.Rates = append(t.Bounds.Rates, restriction.RateBound{Key: restriction.Key(r.Key), Limit: rl})
 	}
 	for _, id := range it.EndsWith {
 		if !token.ValidID(id) {
@@ -302,14 +303,14 @@ func fromItem(it tokenItem) *token.Token {
 	if w := it.TimeRestriction; w != nil {
 		check := &fault.InvalidError{}
 		days := append([]string(nil), w.Days...)
-		token.CheckTimeWindow(check, &token.TimeWindow{Days: days, StartHour: w.StartHour, EndHour: w.EndHour})
+		restriction.CheckTimeWindow(check, &restriction.TimeWindow{Days: days, StartHour: w.StartHour, EndHour: w.EndHour})
 		if check.Err() != nil {
 			bad = append(bad, "timeRestriction")
 		}
 	}
 	if r := it.RateLimit; r != nil {
 		check := &fault.InvalidError{}
-		token.CheckRateLimit(check, r)
+		restriction.CheckRateLimit(check, r)
 		if check.Err() != nil {
 			bad = append(bad, "rateLimit")
 		}

@@ -10,16 +10,17 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 )
 
 func TestAuditDiff(t *testing.T) {
 	before := stored(nil)
 	after := stored(func(t *Token) {
 		t.Name, t.Status = "renamed", StatusDisabled
-		t.Restrictions = Restrictions{
+		t.Restrictions = restriction.Set{
 			IPAllowlist:     []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")},
-			RateLimit:       &RateLimit{Limit: 5, Per: "minute"},
-			TimeRestriction: &TimeWindow{Days: []string{"mon", "fri"}, StartHour: 8, EndHour: 18},
+			RateLimit:       &restriction.RateLimit{Limit: 5, Per: "minute"},
+			TimeRestriction: &restriction.TimeWindow{Days: []string{"mon", "fri"}, StartHour: 8, EndHour: 18},
 		}
 		t.EmergencyUntil = now.Add(time.Hour)
 		t.Hash, t.PrevHash, t.Version, t.UpdatedAt, t.LastUsedIP = []byte("new"), []byte("old"), 9, now, "192.0.2.1"

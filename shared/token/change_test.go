@@ -9,6 +9,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 )
 
 // stored is a token as read: active, owned by alice, created and minted by her, version 3.
@@ -93,12 +94,12 @@ func TestCheckUpdate(t *testing.T) {
 		{"a new name is fine", UpdateInput{Name: ptr("deploy")}, ""},
 		{"a new description is checked", UpdateInput{Description: ptr(string(make([]byte, 501)))}, "invalid:description"},
 		{"security settings change only with a reason", UpdateInput{IPAllowlist: ptr([]string{"10.0.0.1"})}, "invalid:reason"},
-		{"a blank reason is no reason", UpdateInput{RateLimit: ptr[*RateLimit](nil), Reason: "  "}, "invalid:reason"},
-		{"a reason is printable", UpdateInput{RateLimit: ptr[*RateLimit](nil), Reason: "a\x00"}, "invalid:reason"},
+		{"a blank reason is no reason", UpdateInput{RateLimit: ptr[*restriction.RateLimit](nil), Reason: "  "}, "invalid:reason"},
+		{"a reason is printable", UpdateInput{RateLimit: ptr[*restriction.RateLimit](nil), Reason: "a\x00"}, "invalid:reason"},
 		{"a new allowlist is parsed", UpdateInput{IPAllowlist: ptr([]string{"nowhere"}), Reason: "r"}, "invalid:ipAllowlist[0]"},
-		{"a new rate limit is checked", UpdateInput{RateLimit: ptr(&RateLimit{Limit: -1, Per: "hour"}), Reason: "r"}, "invalid:rateLimit.limit"},
-		{"a new window is checked", UpdateInput{TimeRestriction: ptr(&TimeWindow{Days: []string{"mon"}, StartHour: 25, EndHour: 26}), Reason: "r"}, "invalid:timeRestriction.startHour"},
-		{"clearing every restriction with a reason is valid", UpdateInput{IPAllowlist: ptr([]string{}), RateLimit: ptr[*RateLimit](nil), TimeRestriction: ptr[*TimeWindow](nil), Reason: "r"}, ""},
+		{"a new rate limit is checked", UpdateInput{RateLimit: ptr(&restriction.RateLimit{Limit: -1, Per: "hour"}), Reason: "r"}, "invalid:rateLimit.limit"},
+		{"a new window is checked", UpdateInput{TimeRestriction: ptr(&restriction.TimeWindow{Days: []string{"mon"}, StartHour: 25, EndHour: 26}), Reason: "r"}, "invalid:timeRestriction.startHour"},
+		{"clearing every restriction with a reason is valid", UpdateInput{IPAllowlist: ptr([]string{}), RateLimit: ptr[*restriction.RateLimit](nil), TimeRestriction: ptr[*restriction.TimeWindow](nil), Reason: "r"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
@@ -114,9 +115,9 @@ func TestCheckUpdate(t *testing.T) {
 func TestUpdateEdit(t *testing.T) {
 	restricted := func(setBy string) func(*Token) {
 		return func(t *Token) {
-			t.Restrictions = Restrictions{
-				IPAllowlist: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, RateLimit: &RateLimit{Limit: 10, Per: "hour"},
-				TimeRestriction:  &TimeWindow{Days: []string{"mon", "tue"}, StartHour: 8, EndHour: 18},
+			t.Restrictions = restriction.Set{
+				IPAllowlist: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, RateLimit: &restriction.RateLimit{Limit: 10, Per: "hour"},
+				TimeRestriction:  &restriction.TimeWindow{Days: []string{"mon", "tue"}, StartHour: 8, EndHour: 18},
 				IPAllowlistSetBy: setBy, RateLimitSetBy: setBy, TimeRestrictionSetBy: setBy,
 			}
 		}
@@ -124,10 +125,10 @@ func TestUpdateEdit(t *testing.T) {
 	narrowIP := UpdateInput{IPAllowlist: ptr([]string{"10.1.0.0/16"}), Reason: "r"}
 	widenIP := UpdateInput{IPAllowlist: ptr([]string{"0.0.0.0/0"}), Reason: "r"}
 	clearIP := UpdateInput{IPAllowlist: ptr([]string{}), Reason: "r"}
-	lowerRate := UpdateInput{RateLimit: ptr(&RateLimit{Limit: 5, Per: "hour"}), Reason: "r"}
-	clearRate := UpdateInput{RateLimit: ptr[*RateLimit](nil), Reason: "r"}
-	shorterWindow := UpdateInput{TimeRestriction: ptr(&TimeWindow{Days: []string{"mon"}, StartHour: 9, EndHour: 17}), Reason: "r"}
-	widerWindow := UpdateInput{TimeRestriction: ptr(&TimeWindow{Days: []string{"mon", "tue", "wed"}, StartHour: 8, EndHour: 18}), Reason: "r"}
+	lowerRate := UpdateInput{RateLimit: ptr(&restriction.RateLimit{Limit: 5, Per: "hour"}), Reason: "r"}
+	clearRate := UpdateInput{RateLimit: ptr[*restriction.RateLimit](nil), Reason: "r"}
+	shorterWindow := UpdateInput{TimeRestriction: ptr(&restriction.TimeWindow{Days: []string{"mon"}, StartHour: 9, EndHour: 17}), Reason: "r"}
+	widerWindow := UpdateInput{TimeRestriction: ptr(&restriction.TimeWindow{Days: []string{"mon", "tue", "wed"}, StartHour: 8, EndHour: 18}), Reason: "r"}
 	owner := caller("alice", access.TokensWrite)
 	tests := []struct {
 		rule  string
@@ -173,7 +174,7 @@ func TestUpdateEdit(t *testing.T) {
 	}
 	t.Run("a new restriction records the minter as its setter", func(t *testing.T) {
 		tok := stored(restricted("admin"))
-		in := UpdateInput{IPAllowlist: ptr([]string{"10.1.0.0/16"}), RateLimit: ptr[*RateLimit](nil), Reason: "r"}
+		in := UpdateInput{IPAllowlist: ptr([]string{"10.1.0.0/16"}), RateLimit: ptr[*restriction.RateLimit](nil), Reason: "r"}
 		allow, err := checkUpdate(in)
 		require.NoError(t, err)
 		_, err = updateEdit(caller("root", access.TokensAdmin), in, allow)(tok, now)

@@ -17,6 +17,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 )
 
 // now is a Tuesday, 10:00 UTC.
@@ -158,11 +159,13 @@ func TestPlanCreate(t *testing.T) {
 		{"the temporary maximum is a setting", writer, in(func(i *CreateInput) { i.Type, i.ExpiresAt = TypeTemporary, at(3*time.Hour) }), func(p *Policy) { p.MaxTemporaryLifetime = 2 * time.Hour }, "invalid:expiresAt"},
 		// Restrictions.
 		{"an IP allowlist holds addresses or CIDRs", admin, in(func(i *CreateInput) { i.IPAllowlist = []string{"10.0.0.0/33"} }), nil, "invalid:ipAllowlist[0]"},
-		{"a rate limit counts from 1", admin, in(func(i *CreateInput) { i.RateLimit = &RateLimit{Limit: 0, Per: "hour"} }), nil, "invalid:rateLimit.limit"},
-		{"a rate limit has a known window", admin, in(func(i *CreateInput) { i.RateLimit = &RateLimit{Limit: 5, Per: "week"} }), nil, "invalid:rateLimit.per"},
-		{"a time window ends after it starts", admin, in(func(i *CreateInput) { i.TimeRestriction = &TimeWindow{Days: []string{"mon"}, StartHour: 9, EndHour: 9} }), nil, "invalid:timeRestriction.endHour"},
+		{"a rate limit counts from 1", admin, in(func(i *CreateInput) { i.RateLimit = &restriction.RateLimit{Limit: 0, Per: "hour"} }), nil, "invalid:rateLimit.limit"},
+		{"a rate limit has a known window", admin, in(func(i *CreateInput) { i.RateLimit = &restriction.RateLimit{Limit: 5, Per: "week"} }), nil, "invalid:rateLimit.per"},
+		{"a time window ends after it starts", admin, in(func(i *CreateInput) {
+			i.TimeRestriction = &restriction.TimeWindow{Days: []string{"mon"}, StartHour: 9, EndHour: 9}
+		}), nil, "invalid:timeRestriction.endHour"},
 		{"a time window names days", admin, in(func(i *CreateInput) {
-			i.TimeRestriction = &TimeWindow{Days: []string{"funday"}, StartHour: 9, EndHour: 17}
+			i.TimeRestriction = &restriction.TimeWindow{Days: []string{"funday"}, StartHour: 9, EndHour: 17}
 		}), nil, "invalid:timeRestriction.days[0]"},
 		// Escalation.
 		{"a token cannot carry scopes its creator lacks", writer, in(func(i *CreateInput) { i.Type, i.Scopes = TypeTemporary, []string{"tokens:admin"}; i.Reason = "x" }), nil, "forbidden:tokens:admin"},
@@ -272,7 +275,7 @@ func TestCreatePlanToken(t *testing.T) {
 	})
 	t.Run("restrictions record their setter: the minter", func(t *testing.T) {
 		d := delegated("admin", admin.Scopes...)
-		pl := planned(t, d, CreateInput{Scopes: []string{"orders:read"}, IPAllowlist: []string{"10.0.0.1"}, RateLimit: &RateLimit{Limit: 1, Per: "hour"}})
+		pl := planned(t, d, CreateInput{Scopes: []string{"orders:read"}, IPAllowlist: []string{"10.0.0.1"}, RateLimit: &restriction.RateLimit{Limit: 1, Per: "hour"}})
 		tok := pl.token(d, g, ruleKeys.Current(), "tg", now)
 		ev := event(EventCreate, d, tok, now, "", nil)
 		require.Equal(t, "boss", tok.Restrictions.IPAllowlistSetBy)

@@ -23,4 +23,8 @@ var (
 	// ErrForged: a well-formed token string whose tag does not verify: not made by
 	// tokengate (or by a pepper version no longer in use).
 	ErrForged = errors.New("token tag does not verify")
+	// ErrNotBootstrapped: the table holds no pepper yet. Only the operator's bootstrap
+	// (tglocal bootstrap, with the operator's credentials) creates it: no function role
+	// may generate a data key or write the pepper item.
+	ErrNotBootstrapped = errors.New("no pepper in the table: tokengate is not bootstrapped yet (run `tglocal bootstrap`)")
 )

@@ -8,6 +8,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 )
 
 // Issuance is the one way a working secret comes into being. Create (for oneself or
@@ -64,7 +65,7 @@ type issueGrant struct {
 	// Lineage, for a new token only (a rotation keeps the token's own).
 	parentID  ID
 	ancestors []ID
-	bounds    Bounds
+	bounds    restriction.Bounds
 	endsWith  []ID
 	notAfter  time.Time
 }
@@ -129,8 +130,8 @@ const MaxDepth = 16
 // ancestors would pass MaxDepth.
 func tooDeep(g issueGrant) error {
 	b := g.bounds
-	if len(b.IPAllowlists) > MaxBounds || len(b.TimeWindows) > MaxBounds || len(b.Rates) > MaxBounds || len(g.endsWith) > MaxBounds {
-		return &fault.ForbiddenError{Reason: fmt.Sprintf("this token's lineage already carries %d restricted or temporary ancestors: mint from a token nearer the root", MaxBounds)}
+	if len(b.IPAllowlists) > restriction.MaxBounds || len(b.TimeWindows) > restriction.MaxBounds || len(b.Rates) > restriction.MaxBounds || len(g.endsWith) > restriction.MaxBounds {
+		return &fault.ForbiddenError{Reason: fmt.Sprintf("this token's lineage already carries %d restricted or temporary ancestors: mint from a token nearer the root", restriction.MaxBounds)}
 	}
 	if len(g.ancestors) > MaxDepth {
 		return &fault.ForbiddenError{Reason: fmt.Sprintf("this token's lineage is %d tokens deep already: mint from a token nearer the root", MaxDepth)}
@@ -203,7 +204,7 @@ func decideRotate(r issueRequest, cat *access.Catalog, p Policy, now time.Time) 
 		if err := mayIssueFor(c, x, "Rotating", p); err != nil {
 			return issueGrant{}, err
 		}
-		if via != nil && !BoundsWithin(x.Limits(), via.Limits()) {
+		if via != nil && !restriction.BoundsWithin(x.Limits(), via.Limits()) {
 			return issueGrant{}, &fault.ForbiddenError{Reason: "the token is less restricted (IP allowlist, time window or rate limit) than the token you call with: rotating it would hand you more than you could create; rotate it with a token that is at least as restricted"}
 		}
 	} else if r.redated && x.Type == TypePermanent && p.PermanentAdminOnly && !c.Has(access.TokensAdmin) {
@@ -245,14 +246,14 @@ func earliest(at time.Time, more ...time.Time) time.Time {
 // withinBounds refuses own restrictions that reach outside what the lineage allows: an
 // allowlist or time window that is not inside every one the bounds hold would never
 // match as asked (the bounds apply anyway), so the request is refused, naming the field.
-func withinBounds(r Restrictions, b Bounds) error {
+func withinBounds(r restriction.Set, b restriction.Bounds) error {
 	for _, l := range b.IPAllowlists {
-		if len(r.IPAllowlist) > 0 && !AllowlistWithin(r.IPAllowlist, l) {
+		if len(r.IPAllowlist) > 0 && !restriction.AllowlistWithin(r.IPAllowlist, l) {
 			return fault.Invalid("ipAllowlist", "must be within the IP allowlist of the token that mints it: "+prefixes(l))
 		}
 	}
 	for _, w := range b.TimeWindows {
-		if r.TimeRestriction != nil && !WindowWithin(r.TimeRestriction, &w) {
+		if r.TimeRestriction != nil && !restriction.WindowWithin(r.TimeRestriction, &w) {
 			return fault.Invalid("timeRestriction", fmt.Sprintf("must be within the time window of the token that mints it: %s %02d-%02d UTC", strings.Join(w.Days, ","), w.StartHour, w.EndHour))
 		}
 	}

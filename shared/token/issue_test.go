@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/restriction"
 )
 
 // TestIssue is the issuance invariant as a table: every path that hands out a secret,
@@ -16,7 +17,7 @@ func TestIssue(t *testing.T) {
 	cat := ruleCatalog(t)
 	p := DefaultPolicy()
 	allowlist := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	window := &TimeWindow{Days: []string{"mon", "tue"}, StartHour: 9, EndHour: 17}
+	window := &restriction.TimeWindow{Days: []string{"mon", "tue"}, StartHour: 9, EndHour: 17}
 	// Calling tokens: alice's own, an admin's, and restricted ones.
 	aliceTok := func(f func(*Token)) *Token {
 		return stored(func(t *Token) {
@@ -73,11 +74,11 @@ func TestIssue(t *testing.T) {
 		// Lineage bounds.
 		{"the child inherits the parent's limits", issueRequest{kind: IssueCreate, caller: alice, token: target(nil),
 			via: aliceTok(func(t *Token) {
-				t.Restrictions = Restrictions{IPAllowlist: allowlist, TimeRestriction: window, RateLimit: &RateLimit{Limit: 10, Per: "minute"}}
+				t.Restrictions = restriction.Set{IPAllowlist: allowlist, TimeRestriction: window, RateLimit: &restriction.RateLimit{Limit: 10, Per: "minute"}}
 			})}, "", func(t *testing.T, g issueGrant) {
 			require.Equal(t, [][]netip.Prefix{allowlist}, g.bounds.IPAllowlists)
-			require.Equal(t, []TimeWindow{*window}, g.bounds.TimeWindows)
-			require.Equal(t, []RateBound{{Key: "alicetok", Limit: RateLimit{Limit: 10, Per: "minute"}}}, g.bounds.Rates, "one family counter: the parent's")
+			require.Equal(t, []restriction.TimeWindow{*window}, g.bounds.TimeWindows)
+			require.Equal(t, []restriction.RateBound{{Key: "alicetok", Limit: restriction.RateLimit{Limit: 10, Per: "minute"}}}, g.bounds.Rates, "one family counter: the parent's")
 		}},
 		{"an own allowlist outside the parent's", issueRequest{kind: IssueCreate, caller: alice,
 			via:   aliceTok(func(t *Token) { t.Restrictions.IPAllowlist = allowlist }),
@@ -85,7 +86,7 @@ func TestIssue(t *testing.T) {
 		{"an own time window outside the parent's", issueRequest{kind: IssueCreate, caller: alice,
 			via: aliceTok(func(t *Token) { t.Restrictions.TimeRestriction = window }),
 			token: target(func(x *Token) {
-				x.Restrictions.TimeRestriction = &TimeWindow{Days: []string{"sat"}, StartHour: 9, EndHour: 17}
+				x.Restrictions.TimeRestriction = &restriction.TimeWindow{Days: []string{"sat"}, StartHour: 9, EndHour: 17}
 			})}, "invalid:timeRestriction", nil},
 		{"a temporary child never outlives its parent", issueRequest{kind: IssueCreate, caller: alice, expiryField: "expiresAt",
 			via:   aliceTok(func(t *Token) { t.ExpiresAt = now.Add(30 * time.Minute) }),
@@ -97,7 +98,7 @@ func TestIssue(t *testing.T) {
 		}},
 		{"a lineage too deep", issueRequest{kind: IssueCreate, caller: alice, token: target(nil),
 			via: aliceTok(func(t *Token) {
-				for range MaxBounds {
+				for range restriction.MaxBounds {
 					t.EndsWith = append(t.EndsWith, "x")
 				}
 				t.Type = TypeTemporary
@@ -162,35 +163,6 @@ func TestIssue(t *testing.T) {
 			if err == nil && tt.then != nil {
 				tt.then(t, g)
 			}
-		})
-	}
-}
-
-func TestBoundsWithin(t *testing.T) {
-	ten := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	tenOne := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
-	week := TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri"}, StartHour: 8, EndHour: 18}
-	monday := TimeWindow{Days: []string{"mon"}, StartHour: 9, EndHour: 12}
-	rate := func(key ID, n int) RateBound { return RateBound{Key: key, Limit: RateLimit{Limit: n, Per: "minute"}} }
-	tests := []struct {
-		rule      string
-		next, old Bounds
-		want      bool
-	}{
-		{"nothing within nothing", Bounds{}, Bounds{}, true},
-		{"anything within nothing", Bounds{IPAllowlists: [][]netip.Prefix{ten}}, Bounds{}, true},
-		{"nothing is not within an allowlist", Bounds{}, Bounds{IPAllowlists: [][]netip.Prefix{ten}}, false},
-		{"a narrower allowlist", Bounds{IPAllowlists: [][]netip.Prefix{tenOne}}, Bounds{IPAllowlists: [][]netip.Prefix{ten}}, true},
-		{"a wider allowlist", Bounds{IPAllowlists: [][]netip.Prefix{ten}}, Bounds{IPAllowlists: [][]netip.Prefix{tenOne}}, false},
-		{"a narrower window", Bounds{TimeWindows: []TimeWindow{monday}}, Bounds{TimeWindows: []TimeWindow{week}}, true},
-		{"a wider window", Bounds{TimeWindows: []TimeWindow{week}}, Bounds{TimeWindows: []TimeWindow{monday}}, false},
-		{"the same counter", Bounds{Rates: []RateBound{rate("p", 10)}}, Bounds{Rates: []RateBound{rate("p", 10)}}, true},
-		{"another counter", Bounds{Rates: []RateBound{rate("q", 1)}}, Bounds{Rates: []RateBound{rate("p", 10)}}, false},
-		{"the same counter, a higher limit", Bounds{Rates: []RateBound{rate("p", 20)}}, Bounds{Rates: []RateBound{rate("p", 10)}}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.rule, func(t *testing.T) {
-			require.Equal(t, tt.want, BoundsWithin(tt.next, tt.old))
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/restriction"
 )
 
 // Service runs the token operations: what the management API's functions need and
@@ -50,8 +51,8 @@ type CreateInput struct {
 	Role        string // expands to the role's scopes, added to Scopes
 
 	IPAllowlist     []string
-	RateLimit       *RateLimit
-	TimeRestriction *TimeWindow
+	RateLimit       *restriction.RateLimit
+	TimeRestriction *restriction.TimeWindow
 }
 
 // Created is a new or rotated token with its one-time string.
@@ -74,7 +75,7 @@ type createPlan struct {
 	defaultExpiry bool   // no expiry was asked for
 	expiryField   string // the field that asked for one
 	risk          access.Risk
-	restrictions  Restrictions
+	restrictions  restriction.Set
 }
 
 // planCreate checks a create request's fields against the catalog and the policy at now,
@@ -104,7 +105,7 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 		if r, ok := cat.Role(in.Role); ok {
 			in.Scopes = append(append([]string(nil), in.Scopes...), r.Scopes...)
 		} else {
-			bad.Add("role", fmt.Sprintf("unknown role %q (GET /roles lists them)", truncate(in.Role, 64)))
+			bad.Add("role", fmt.Sprintf("unknown role %q (GET /roles lists them)", fault.Excerpt(in.Role, 64)))
 		}
 	}
 	scopesOK := checkScopes(bad, cat, in.Scopes)
@@ -113,9 +114,9 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 	if scopesOK {
 		checkReason(bad, in.Reason, risk)
 	}
-	restrict := Restrictions{IPAllowlist: ParseAllowlist(bad, in.IPAllowlist), RateLimit: in.RateLimit, TimeRestriction: in.TimeRestriction}
-	CheckRateLimit(bad, in.RateLimit)
-	CheckTimeWindow(bad, in.TimeRestriction)
+	restrict := restriction.Set{IPAllowlist: restriction.ParseAllowlist(bad, in.IPAllowlist), RateLimit: in.RateLimit, TimeRestriction: in.TimeRestriction}
+	restriction.CheckRateLimit(bad, in.RateLimit)
+	restriction.CheckTimeWindow(bad, in.TimeRestriction)
 	if len(restrict.IPAllowlist) == 0 {
 		restrict.IPAllowlist = nil
 	}
@@ -318,7 +319,7 @@ func (pl createPlan) token(c access.Caller, g Generated, pep Pepper, prefix stri
 		Restrictions: pl.restrictions,
 		Version:      1,
 	}
-	t.Restrictions.setBy(c.Minter(), true, true, true)
+	t.Restrictions.SetBy(c.Minter(), true, true, true)
 	return t
 }
 
@@ -420,18 +421,11 @@ func checkScopes(bad *fault.InvalidError, cat *access.Catalog, scopes []string) 
 	ok := true
 	for _, sc := range scopes {
 		if _, known := cat.Lookup(sc); !known {
-			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", truncate(sc, 64)))
+			bad.Add("scopes", fmt.Sprintf("unknown scope %q (GET /scopes lists them)", fault.Excerpt(sc, 64)))
 			ok = false
 		}
 	}
 	return ok
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 func dedupe(in []string) []string {
@@ -534,9 +528,9 @@ type UpdateInput struct {
 	Name        *string
 	Description *string
 
-	IPAllowlist     *[]string    // empty: no allowlist
-	RateLimit       **RateLimit  // points to nil: no rate limit
-	TimeRestriction **TimeWindow // points to nil: any time
+	IPAllowlist     *[]string                // empty: no allowlist
+	RateLimit       **restriction.RateLimit  // points to nil: no rate limit
+	TimeRestriction **restriction.TimeWindow // points to nil: any time
 	Reason          string
 }
 
@@ -567,15 +561,15 @@ func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
 	}
 	var allow []netip.Prefix
 	if in.IPAllowlist != nil {
-		if allow = ParseAllowlist(bad, *in.IPAllowlist); len(allow) == 0 {
+		if allow = restriction.ParseAllowlist(bad, *in.IPAllowlist); len(allow) == 0 {
 			allow = nil
 		}
 	}
 	if in.RateLimit != nil {
-		CheckRateLimit(bad, *in.RateLimit)
+		restriction.CheckRateLimit(bad, *in.RateLimit)
 	}
 	if in.TimeRestriction != nil {
-		CheckTimeWindow(bad, *in.TimeRestriction)
+		restriction.CheckTimeWindow(bad, *in.TimeRestriction)
 	}
 	if in.security() {
 		if strings.TrimSpace(in.Reason) == "" {
@@ -601,22 +595,22 @@ func updateEdit(c access.Caller, in UpdateInput, allow []netip.Prefix) edit {
 			t.Description = *in.Description
 		}
 		r := &t.Restrictions
-		if in.IPAllowlist != nil && !AllowlistWithin(allow, r.IPAllowlist) {
+		if in.IPAllowlist != nil && !restriction.AllowlistWithin(allow, r.IPAllowlist) {
 			if err := mayLoosen(c, t, r.IPAllowlistSetBy, "ipAllowlist"); err != nil {
 				return false, err
 			}
 		}
-		if in.RateLimit != nil && !RateWithin(*in.RateLimit, r.RateLimit) {
+		if in.RateLimit != nil && !restriction.RateWithin(*in.RateLimit, r.RateLimit) {
 			if err := mayLoosen(c, t, r.RateLimitSetBy, "rateLimit"); err != nil {
 				return false, err
 			}
 		}
-		if in.TimeRestriction != nil && !WindowWithin(*in.TimeRestriction, r.TimeRestriction) {
+		if in.TimeRestriction != nil && !restriction.WindowWithin(*in.TimeRestriction, r.TimeRestriction) {
 			if err := mayLoosen(c, t, r.TimeRestrictionSetBy, "timeRestriction"); err != nil {
 				return false, err
 			}
 		}
-		if err := withinBounds(Restrictions{IPAllowlist: allow, TimeRestriction: deref(in.TimeRestriction)}, t.Bounds); err != nil {
+		if err := withinBounds(restriction.Set{IPAllowlist: allow, TimeRestriction: deref(in.TimeRestriction)}, t.Bounds); err != nil {
 			return false, err
 		}
 		if in.IPAllowlist != nil {

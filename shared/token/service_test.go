@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/access"
+	"tokengate/shared/restriction"
 )
 
 // TestServiceRefusesBeforeReading: bad input and missing authority are answered before
@@ -72,16 +73,14 @@ func TestServiceRefusesBeforeReading(t *testing.T) {
 }
 
 func TestSmallRules(t *testing.T) {
-	require.True(t, Restrictions{}.IsZero())
-	require.False(t, Restrictions{RateLimit: &RateLimit{Limit: 1, Per: "day"}}.IsZero())
+	require.True(t, restriction.Set{}.IsZero())
+	require.False(t, restriction.Set{RateLimit: &restriction.RateLimit{Limit: 1, Per: "day"}}.IsZero())
 	require.Equal(t, "[redacted pepper]", ruleKeys.Current().String())
 	sum, ok := ruleKeys.HashWith(1, []byte("enrollment secret"))
 	require.True(t, ok)
 	require.Equal(t, ruleKeys.Current().Hash(Secret{b: []byte("enrollment secret")}), sum)
 	_, ok = ruleKeys.HashWith(2, []byte("x"))
 	require.False(t, ok, "an unknown pepper version hashes nothing")
-	require.Equal(t, "abc", truncate("abc", 3))
-	require.Equal(t, "ab…", truncate("abc", 2))
 	id, err := NewID("alice", nil)
 	require.NoError(t, err)
 	require.Equal(t, OwnerRef("alice"), id.OwnerRef(), "an id carries its owner's reference")

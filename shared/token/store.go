@@ -37,15 +37,6 @@ type Store interface {
 	ExpiryStore
 }
 
-// RateCounter counts requests per key and window across every instance (shared/store
-// implements it on the table): a token's rate limit in the authorizer, and the
-// per-source limits of leak reports and enrollment (keyed by the source, not a token).
-type RateCounter interface {
-	// TakeRate counts one request of key in the window starting at window, per long,
-	// and reports whether it is within limit; on an error, callers refuse the request.
-	TakeRate(ctx context.Context, key ID, window time.Time, per time.Duration, limit int) (bool, error)
-}
-
 // OwnerCheck is a principal as a decision saw it: Store.Create writes only while the
 // stored principal has this id, incarnation (empty: a principal stored before
 // incarnations, which has none) and version.

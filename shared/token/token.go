@@ -8,7 +8,10 @@
 package token
 
 import (
+	"slices"
 	"time"
+
+	"tokengate/shared/restriction"
 )
 
 // Status is the lifecycle state kept on a token. StatusExpired is never stored: it is
@@ -59,7 +62,7 @@ type Token struct {
 	ParentID ID
 	// Bounds are what the lineage imposes (the parent's limits when it minted this one);
 	// immutable, checked by the authorizer beside Restrictions.
-	Bounds Bounds
+	Bounds restriction.Bounds
 	// Ancestors are the tokens above it, parent first, up to its root: the authorizer
 	// applies each one's restrictions as they are now (an ancestor tightened later binds
 	// its descendants at once), beside the Bounds copied at minting.
@@ -100,7 +103,7 @@ type Token struct {
 	PrevValidUntil    time.Time
 
 	// Security settings, checked by the authorizer.
-	Restrictions Restrictions
+	Restrictions restriction.Set
 	// EmergencyUntil: until then, emergency access lifts the IP and time restrictions.
 	EmergencyUntil time.Time
 
@@ -196,4 +199,28 @@ func (t *Token) Verify(k *Keyring, s Secret, now time.Time) bool {
 	cur := k.Verify(s, t.PepperVersion, t.Hash)
 	prev := len(t.PrevHash) > 0 && now.Before(t.PrevValidUntil) && k.Verify(s, t.PrevPepperVersion, t.PrevHash)
 	return cur || prev
+}
+
+// Limits is everything that restricts requests made with t: its bounds and its own
+// restrictions (its own rate limit counted under its own id). A child minted by t gets
+// exactly these as its Bounds.
+func (t *Token) Limits() restriction.Bounds {
+	b := restriction.Bounds{
+		IPAllowlists: slices.Clone(t.Bounds.IPAllowlists),
+		TimeWindows:  slices.Clone(t.Bounds.TimeWindows),
+		Rates:        slices.Clone(t.Bounds.Rates),
+	}
+	r := t.Restrictions
+	if len(r.IPAllowlist) > 0 {
+		b.IPAllowlists = append(b.IPAllowlists, slices.Clone(r.IPAllowlist))
+	}
+	if r.TimeRestriction != nil {
+		w := *r.TimeRestriction
+		w.Days = slices.Clone(w.Days)
+		b.TimeWindows = append(b.TimeWindows, w)
+	}
+	if r.RateLimit != nil {
+		b.Rates = append(b.Rates, restriction.RateBound{Key: restriction.TokenKey(string(t.ID)), Limit: *r.RateLimit})
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package token_test
+package restriction_test
 
 import (
 	"net/netip"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"tokengate/shared/fault"
-	"tokengate/shared/token"
+	"tokengate/shared/restriction"
 )
 
 // FuzzAllowlist: any comma-separated list of entries, as an ipAllowlist.
@@ -23,8 +23,8 @@ func FuzzAllowlist(f *testing.F) {
 	f.Fuzz(func(t *testing.T, list, ip string) {
 		in := strings.Split(list, ",")
 		bad := &fault.InvalidError{}
-		out := token.ParseAllowlist(bad, in)
-		if len(in) > token.MaxAllowlist {
+		out := restriction.ParseAllowlist(bad, in)
+		if len(in) > restriction.MaxAllowlist {
 			if bad.Err() == nil || len(out) != 0 {
 				t.Fatal("an oversized list is refused whole")
 			}
@@ -41,12 +41,12 @@ func FuzzAllowlist(f *testing.F) {
 			if err != nil || back != p {
 				t.Fatalf("%s does not read back: %v", p, err)
 			}
-			again := token.ParseAllowlist(&fault.InvalidError{}, []string{p.String()})
+			again := restriction.ParseAllowlist(&fault.InvalidError{}, []string{p.String()})
 			if len(again) != 1 || again[0] != p {
 				t.Fatalf("%s parsed again is %v", p, again)
 			}
 		}
-		r := token.Restrictions{IPAllowlist: out}
+		r := restriction.Set{IPAllowlist: out}
 		a, err := netip.ParseAddr(ip)
 		if len(out) == 0 || err != nil {
 			return
@@ -70,15 +70,15 @@ func FuzzTimeWindow(f *testing.F) {
 	f.Add("", 0, 1)
 	f.Add("funday", -1, 25)
 	f.Fuzz(func(t *testing.T, days string, start, end int) {
-		w := &token.TimeWindow{Days: strings.Split(days, ","), StartHour: start, EndHour: end}
+		w := &restriction.TimeWindow{Days: strings.Split(days, ","), StartHour: start, EndHour: end}
 		bad := &fault.InvalidError{}
-		token.CheckTimeWindow(bad, w)
+		restriction.CheckTimeWindow(bad, w)
 		if bad.Err() != nil {
 			return
 		}
-		again := &token.TimeWindow{Days: slices.Clone(w.Days), StartHour: w.StartHour, EndHour: w.EndHour}
+		again := &restriction.TimeWindow{Days: slices.Clone(w.Days), StartHour: w.StartHour, EndHour: w.EndHour}
 		bad2 := &fault.InvalidError{}
-		token.CheckTimeWindow(bad2, again)
+		restriction.CheckTimeWindow(bad2, again)
 		if bad2.Err() != nil || !slices.Equal(again.Days, w.Days) {
 			t.Fatalf("checking %+v again gave %+v, %v", w, again, bad2.Err())
 		}

@@ -1,6 +1,13 @@
-package token
+// Package restriction holds what limits a token's requests beyond its scopes: IP
+// allowlists, rate limits, time windows (a token's own, as a Set, and those it inherits
+// from its lineage, as Bounds), how each is checked and how one is compared with another
+// ("within": no looser), and the RateCounter that counts requests per Key across every
+// authorizer instance. It knows no token: the token package holds a token's Set and
+// Bounds, the authorizer applies them.
+package restriction
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -10,10 +17,10 @@ import (
 	"tokengate/shared/fault"
 )
 
-// Restrictions are a token's security settings, checked by the authorizer on every
+// Set is a token's restrictions: its security settings, checked by the authorizer on every
 // request. Emergency access lifts the IP allowlist and the time window, never the rate
 // limit or the scopes.
-type Restrictions struct {
+type Set struct {
 	IPAllowlist     []netip.Prefix // empty: any address
 	RateLimit       *RateLimit     // nil: unlimited
 	TimeRestriction *TimeWindow    // nil: any time
@@ -27,7 +34,7 @@ type Restrictions struct {
 }
 
 // IsZero reports whether nothing is restricted.
-func (r Restrictions) IsZero() bool {
+func (r Set) IsZero() bool {
 	return len(r.IPAllowlist) == 0 && r.RateLimit == nil && r.TimeRestriction == nil
 }
 
@@ -75,7 +82,7 @@ func (w TimeWindow) Allows(t time.Time) bool {
 
 // AllowsIP reports whether ip may use the token: always when no allowlist is set, never
 // when the address is missing or unparsable (a TOKEN authorizer event has none).
-func (r Restrictions) AllowsIP(ip string) bool {
+func (r Set) AllowsIP(ip string) bool {
 	if len(r.IPAllowlist) == 0 {
 		return true
 	}
@@ -108,18 +115,18 @@ func ParseAllowlist(bad *fault.InvalidError, in []string) []netip.Prefix {
 		if strings.Contains(s, "/") {
 			p, err := netip.ParsePrefix(s)
 			if err != nil {
-				bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 CIDR such as 203.0.113.0/24", truncate(s, 64)))
+				bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 CIDR such as 203.0.113.0/24", fault.Excerpt(s, 64)))
 				continue
 			}
 			if p.Addr().Zone() != "" {
-				bad.Add(field, fmt.Sprintf("%q has a zone: give a CIDR without one", truncate(s, 64)))
+				bad.Add(field, fmt.Sprintf("%q has a zone: give a CIDR without one", fault.Excerpt(s, 64)))
 				continue
 			}
 			if p.Addr().Is4In6() {
 				// An IPv4-mapped range means its IPv4 form, as a single mapped address
 				// does; one wider than the mapped space names no IPv4 address and is refused.
 				if p.Bits() < 96 {
-					bad.Add(field, fmt.Sprintf("%q spans beyond the IPv4-mapped range ::ffff:0:0/96; give the IPv4 CIDR instead", truncate(s, 64)))
+					bad.Add(field, fmt.Sprintf("%q spans beyond the IPv4-mapped range ::ffff:0:0/96; give the IPv4 CIDR instead", fault.Excerpt(s, 64)))
 					continue
 				}
 				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
@@ -129,7 +136,7 @@ func ParseAllowlist(bad *fault.InvalidError, in []string) []netip.Prefix {
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 address or CIDR", truncate(s, 64)))
+			bad.Add(field, fmt.Sprintf("%q is not an IPv4 or IPv6 address or CIDR", fault.Excerpt(s, 64)))
 			continue
 		}
 		a = a.Unmap()
@@ -164,7 +171,7 @@ func CheckTimeWindow(bad *fault.InvalidError, w *TimeWindow) {
 	for i, d := range w.Days {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if !slices.Contains(dayNames, d) {
-			bad.Add(fmt.Sprintf("timeRestriction.days[%d]", i), fmt.Sprintf("%q is not a day: use mon, tue, wed, thu, fri, sat or sun", truncate(d, 20)))
+			bad.Add(fmt.Sprintf("timeRestriction.days[%d]", i), fmt.Sprintf("%q is not a day: use mon, tue, wed, thu, fri, sat or sun", fault.Excerpt(d, 20)))
 			continue
 		}
 		if !slices.Contains(days, d) {
@@ -185,8 +192,8 @@ func CheckTimeWindow(bad *fault.InvalidError, w *TimeWindow) {
 	}
 }
 
-// setBy records who set the restrictions that are set, for those chosen.
-func (r *Restrictions) setBy(who string, ip, rate, window bool) {
+// SetBy records who set the restrictions that are set, for those chosen.
+func (r *Set) SetBy(who string, ip, rate, window bool) {
 	if ip {
 		r.IPAllowlistSetBy = ""
 		if len(r.IPAllowlist) > 0 {
@@ -260,7 +267,7 @@ func WindowWithin(next, old *TimeWindow) bool {
 	return next.StartHour >= old.StartHour && next.EndHour <= old.EndHour
 }
 
-// Bounds are what a token's lineage imposes on it, on top of its own Restrictions: the
+// Bounds are what a token's lineage imposes on it, on top of its own Set: the
 // effective restrictions of the token that minted it, copied when it was minted (its
 // parent's own and the parent's bounds), so that a child never sheds what bounds its
 // parent. They are set once at issuance and never change: no update, rotation or
@@ -276,7 +283,7 @@ type Bounds struct {
 // token in the family take from the one counter of Key (the ancestor's id), so N children
 // never get N times the ancestor's rate.
 type RateBound struct {
-	Key   ID
+	Key   Key
 	Limit RateLimit
 }
 
@@ -289,34 +296,10 @@ func (b Bounds) IsZero() bool {
 // deeper than this in restricted ancestors cannot mint further.
 const MaxBounds = 8
 
-// Limits is everything that restricts requests made with t: its bounds and its own
-// restrictions (its own rate limit counted under its own id). A child minted by t gets
-// exactly these as its Bounds.
-func (t *Token) Limits() Bounds {
-	b := Bounds{
-		IPAllowlists: slices.Clone(t.Bounds.IPAllowlists),
-		TimeWindows:  slices.Clone(t.Bounds.TimeWindows),
-		Rates:        slices.Clone(t.Bounds.Rates),
-	}
-	r := t.Restrictions
-	if len(r.IPAllowlist) > 0 {
-		b.IPAllowlists = append(b.IPAllowlists, slices.Clone(r.IPAllowlist))
-	}
-	if r.TimeRestriction != nil {
-		w := *r.TimeRestriction
-		w.Days = slices.Clone(w.Days)
-		b.TimeWindows = append(b.TimeWindows, w)
-	}
-	if r.RateLimit != nil {
-		b.Rates = append(b.Rates, RateBound{Key: t.ID, Limit: *r.RateLimit})
-	}
-	return b
-}
-
 // AllowsIP reports whether every allowlist of the bounds allows ip.
 func (b Bounds) AllowsIP(ip string) bool {
 	for _, l := range b.IPAllowlists {
-		if !(Restrictions{IPAllowlist: l}).AllowsIP(ip) {
+		if !(Set{IPAllowlist: l}).AllowsIP(ip) {
 			return false
 		}
 	}
@@ -355,4 +338,25 @@ func BoundsWithin(next, old Bounds) bool {
 		}
 	}
 	return true
+}
+
+// Key is what a rate counter counts: a token (TokenKey) or a source address on one
+// route (SourceKey). The two never collide: a token id has no "#".
+type Key string
+
+// TokenKey is the counter of a token's own rate limit, shared by every token that
+// inherits it (RateBound).
+func TokenKey(id string) Key { return Key(id) }
+
+// SourceKey is the counter of the requests from one source address to one unauthenticated
+// route (kind: "leak", "enroll"), which no token identifies.
+func SourceKey(kind, source string) Key { return Key(kind + "#" + source) }
+
+// RateCounter counts requests per key and window across every instance (shared/store
+// implements it on the table): a token's rate limit in the authorizer, and the
+// per-source limits of leak reports and enrollment (SourceKey).
+type RateCounter interface {
+	// TakeRate counts one request of key in the window starting at window, per long,
+	// and reports whether it is within limit; on an error, callers refuse the request.
+	TakeRate(ctx context.Context, key Key, window time.Time, per time.Duration, limit int) (bool, error)
 }

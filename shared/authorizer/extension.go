@@ -1,4 +1,4 @@
-package boot
+package authorizer
 
 import (
 	"context"
@@ -86,21 +86,21 @@ func afterEachInvoke(work func(ctx context.Context)) (func(), error) {
 // delays a decision; the pending ones are written when Lambda sends SIGTERM (OnSIGTERM,
 // which Lambda does because an extension is registered), so no use is lost when an
 // instance ends.
-func (p *Pending) LambdaHandler() func(context.Context, json.RawMessage) (any, error) {
-	answered, err := afterEachInvoke(func(ctx context.Context) { p.FlushDue(ctx, time.Now()) })
+func (f *Function) LambdaHandler() func(context.Context, json.RawMessage) (any, error) {
+	answered, err := afterEachInvoke(func(ctx context.Context) { f.FlushDue(ctx, time.Now()) })
 	if err != nil {
 		// Without the extension, due counts are written in the background after each
 		// answer; if Lambda freezes the instance first, the write finishes when it next
 		// runs (and a failed one is kept for the next flush).
 		slog.Warn("usage extension not registered: flushing at the next invocation", "err", err)
-		answered = func() { go p.FlushDue(context.Background(), time.Now()) }
+		answered = func() { go f.FlushDue(context.Background(), time.Now()) }
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		out, err := p.Handle(ctx, raw)
+		out, err := f.Handle(ctx, raw)
 		answered()
 		return out, err
 	}
 }
 
-// OnSIGTERM writes every pending usage count: lambda.WithEnableSIGTERM(p.OnSIGTERM).
-func (p *Pending) OnSIGTERM() { p.Flush(context.Background()) }
+// OnSIGTERM writes every pending usage count: lambda.WithEnableSIGTERM(f.OnSIGTERM).
+func (f *Function) OnSIGTERM() { f.Flush(context.Background()) }

@@ -141,7 +141,7 @@ func TestAuthorizerBeforeBootstrap(t *testing.T) {
 	root, err := svc.Bootstrap(ctx, "root", "test")
 	require.NoError(t, err)
 
-	clock.Add(boot.PepperRetry)
+	clock.Add(authorizer.PepperRetry)
 	out, err := p.Handle(ctx, event(root.Plaintext.Reveal()))
 	require.NoError(t, err)
 	require.True(t, out.(events.APIGatewayV2CustomAuthorizerSimpleResponse).IsAuthorized, "served after bootstrap, same instance")

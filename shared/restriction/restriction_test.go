@@ -1,4 +1,4 @@
-package token_test
+package restriction_test
 
 import (
 	"net/netip"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tokengate/shared/fault"
-	"tokengate/shared/token"
+	"tokengate/shared/restriction"
 )
 
 func TestParseAllowlist(t *testing.T) {
@@ -30,7 +30,7 @@ func TestParseAllowlist(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bad := &fault.InvalidError{}
-			got := token.ParseAllowlist(bad, tt.in)
+			got := restriction.ParseAllowlist(bad, tt.in)
 			if tt.badField != "" {
 				require.Error(t, bad.Err())
 				require.Equal(t, tt.badField, bad.Fields[0].Field)
@@ -47,37 +47,37 @@ func TestParseAllowlist(t *testing.T) {
 }
 
 func TestAllowsIP(t *testing.T) {
-	r := token.Restrictions{IPAllowlist: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")}}
+	r := restriction.Set{IPAllowlist: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")}}
 	for ip, want := range map[string]bool{
 		"203.0.113.9": true, "203.0.114.1": false, "2001:db8::5": true, "2001:db9::5": false,
 		"::ffff:203.0.113.9": true, "": false, "garbage": false,
 	} {
 		require.Equal(t, want, r.AllowsIP(ip), ip)
 	}
-	require.True(t, token.Restrictions{}.AllowsIP(""), "no allowlist: any address, even none")
+	require.True(t, restriction.Set{}.AllowsIP(""), "no allowlist: any address, even none")
 }
 
 func TestRateLimitAndTimeWindowValidation(t *testing.T) {
 	tests := []struct {
 		name   string
-		rate   *token.RateLimit
-		window *token.TimeWindow
+		rate   *restriction.RateLimit
+		window *restriction.TimeWindow
 		fields []string
 	}{
-		{"valid", &token.RateLimit{Limit: 1000, Per: "hour"}, &token.TimeWindow{Days: []string{"Mon", "fri"}, StartHour: 9, EndHour: 18}, nil},
-		{"zero limit", &token.RateLimit{Limit: 0, Per: "hour"}, nil, []string{"rateLimit.limit"}},
-		{"negative limit", &token.RateLimit{Limit: -5, Per: "day"}, nil, []string{"rateLimit.limit"}},
-		{"unknown unit", &token.RateLimit{Limit: 5, Per: "week"}, nil, []string{"rateLimit.per"}},
-		{"no days", nil, &token.TimeWindow{StartHour: 9, EndHour: 18}, []string{"timeRestriction.days"}},
-		{"unknown day", nil, &token.TimeWindow{Days: []string{"mon", "funday"}, StartHour: 9, EndHour: 18}, []string{"timeRestriction.days[1]"}},
-		{"hour out of range", nil, &token.TimeWindow{Days: []string{"mon"}, StartHour: 24, EndHour: 25}, []string{"timeRestriction.startHour", "timeRestriction.endHour"}},
-		{"end before start", nil, &token.TimeWindow{Days: []string{"mon"}, StartHour: 18, EndHour: 9}, []string{"timeRestriction.endHour"}},
+		{"valid", &restriction.RateLimit{Limit: 1000, Per: "hour"}, &restriction.TimeWindow{Days: []string{"Mon", "fri"}, StartHour: 9, EndHour: 18}, nil},
+		{"zero limit", &restriction.RateLimit{Limit: 0, Per: "hour"}, nil, []string{"rateLimit.limit"}},
+		{"negative limit", &restriction.RateLimit{Limit: -5, Per: "day"}, nil, []string{"rateLimit.limit"}},
+		{"unknown unit", &restriction.RateLimit{Limit: 5, Per: "week"}, nil, []string{"rateLimit.per"}},
+		{"no days", nil, &restriction.TimeWindow{StartHour: 9, EndHour: 18}, []string{"timeRestriction.days"}},
+		{"unknown day", nil, &restriction.TimeWindow{Days: []string{"mon", "funday"}, StartHour: 9, EndHour: 18}, []string{"timeRestriction.days[1]"}},
+		{"hour out of range", nil, &restriction.TimeWindow{Days: []string{"mon"}, StartHour: 24, EndHour: 25}, []string{"timeRestriction.startHour", "timeRestriction.endHour"}},
+		{"end before start", nil, &restriction.TimeWindow{Days: []string{"mon"}, StartHour: 18, EndHour: 9}, []string{"timeRestriction.endHour"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bad := &fault.InvalidError{}
-			token.CheckRateLimit(bad, tt.rate)
-			token.CheckTimeWindow(bad, tt.window)
+			restriction.CheckRateLimit(bad, tt.rate)
+			restriction.CheckTimeWindow(bad, tt.window)
 			var got []string
 			for _, f := range bad.Fields {
 				got = append(got, f.Field)
@@ -85,13 +85,13 @@ func TestRateLimitAndTimeWindowValidation(t *testing.T) {
 			require.Equal(t, tt.fields, got)
 		})
 	}
-	w := &token.TimeWindow{Days: []string{"FRI", "mon", "fri"}, StartHour: 9, EndHour: 18}
-	token.CheckTimeWindow(&fault.InvalidError{}, w)
+	w := &restriction.TimeWindow{Days: []string{"FRI", "mon", "fri"}, StartHour: 9, EndHour: 18}
+	restriction.CheckTimeWindow(&fault.InvalidError{}, w)
 	require.Equal(t, []string{"mon", "fri"}, w.Days, "normalised: lower case, week order, once each")
 }
 
 func TestTimeWindowAllows(t *testing.T) {
-	w := token.TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri"}, StartHour: 9, EndHour: 18}
+	w := restriction.TimeWindow{Days: []string{"mon", "tue", "wed", "thu", "fri"}, StartHour: 9, EndHour: 18}
 	monday := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
