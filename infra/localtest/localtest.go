@@ -205,3 +205,16 @@ func SeedPrincipals(t testing.TB, tb *store.Table) {
 
 // Admin is a caller holding every built-in scope but emergency:activate.
 var Admin = access.Caller{TokenID: "admin-token", OwnerID: "admin", Scopes: []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead}}
+
+// ChangePrincipal changes principal id in tb as PATCH /principals/{id} does: at a new
+// version, only if nobody changed it meanwhile.
+func ChangePrincipal(t testing.TB, tb *store.Table, id string, change func(p *access.Principal)) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := tb.GetPrincipal(ctx, id)
+	require.NoError(t, err)
+	old := p.Version
+	change(p)
+	p.Version = old + 1
+	require.NoError(t, tb.PutPrincipal(ctx, p, old))
+}

@@ -25,11 +25,12 @@ import (
 const (
 	readmeAPI = "http://127.0.0.1:3000"
 	readmeSES = "http://127.0.0.1:8005"
-	// readmeCacheWait is the `sleep 30` the README waits for AUTH_CACHE_TTL (30s under
-	// make run); the test's gateway caches for readmeCacheTTL and waits readmeCacheSleep.
-	readmeCacheWait  = "30"
-	readmeCacheTTL   = "1s"
-	readmeCacheSleep = "1.5"
+	// readmeCacheWait is the `sleep 2` the README waits for the change feed; the test's
+	// gateway caches for readmeCacheTTL, AUTH_CACHE_TTL's default, and waits as long, so
+	// the walkthrough holds only because the feed does.
+	readmeCacheWait  = "2"
+	readmeCacheTTL   = "30s"
+	readmeCacheSleep = "2"
 )
 
 // TestReadmeWalkthrough runs the README's walkthrough as a reader would after `make run`
@@ -40,8 +41,8 @@ const (
 // runtime interface emulator) started as make run starts it, on the test stack. It fails,
 // naming the block and the command, where a command fails, answers another status than
 // the one the README shows after it (`# 201 …`), or answers without a "field":value the
-// README shows (values with … differ on every machine and are not compared). `sleep 30`
-// (waiting for AUTH_CACHE_TTL) waits the test gateway's TTL instead. Then serve is
+// README shows (values with … differ on every machine and are not compared). `sleep 2`
+// waits for the change feed, with AUTH_CACHE_TTL at its default. Then serve is
 // stopped as make stop stops it: it must exit cleanly and leave no emulator behind.
 func TestReadmeWalkthrough(t *testing.T) {
 	for _, mode := range []struct {
@@ -460,7 +461,7 @@ func scanShell(s string) (open bool, comment int) {
 // the shell itself (so what it sets stays set), its output, error output and exit status
 // kept apart in the folder "$1", and the session ends at the first command that fails.
 // curl reports the status of each request on its error output (after the reader's
-// options, so a -w of theirs is replaced); `sleep 30` waits the test gateway's cache TTL.
+// options, so a -w of theirs is replaced); `sleep 2` waits for the change feed.
 func walkthroughScript(blocks []walkBlock, fromAPI, toAPI, fromSES, toSES string) (string, error) {
 	var b strings.Builder
 	b.WriteString("set -o pipefail\nout=\"$1\"\n")

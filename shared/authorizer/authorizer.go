@@ -110,6 +110,18 @@ type Config struct {
 	// Log receives each decision's JSON line, in one Write, formatted by hand with the
 	// fields of slog's JSON handler at a fraction of its cost; nil: slog.Default().
 	Log io.Writer
+	// Feed is the change feed (feed.go): read at most once per FeedInterval while the
+	// instance serves requests, it drops what changed from the caches. Nil: cached
+	// decisions last CacheTTL.
+	Feed Feed
+	// FeedInterval and FeedOverlap time the feed reads; 0: DefaultFeedInterval and
+	// DefaultFeedOverlap. FeedClock is the feed's clock, whose stamps come from the
+	// writers' clocks; nil: time.Now.
+	FeedInterval, FeedOverlap time.Duration
+	FeedClock                 func() time.Time
+	// Leases, when set, counts rate limits in leased slices of each window's budget
+	// (lease.go) instead of one write per request through Rates.
+	Leases RateLeaser
 }
 
 // DefaultNegativeTTL is how long a refusing read is reused. It is short: a token
@@ -130,6 +142,8 @@ type Authorizer struct {
 	owners    *expirable.LRU[string, cachedOwner]      // by owner reference
 	ancestors *expirable.LRU[token.ID, cachedAncestor] // tokens others descend from, as read
 
+	feed          *feedState   // nil: no feed
+	leases        *leases      // nil: Rates counts every request
 	realClock     bool         // cfg.Now is time.Now: a decision reuses the time it started
 	garbageLogged atomic.Int64 // when a malformed or forged refusal was last logged, Unix ns
 	garbageLeft   atomic.Int64 // how many were not logged since
@@ -205,6 +219,12 @@ func New(cfg Config) *Authorizer {
 		a.unknown = expirable.NewLRU[token.ID, time.Time](cfg.CacheSize, nil, min(cfg.NegativeTTL, cfg.CacheTTL))
 		a.owners = expirable.NewLRU[string, cachedOwner](cfg.CacheSize, nil, cfg.CacheTTL)
 		a.ancestors = expirable.NewLRU[token.ID, cachedAncestor](cfg.CacheSize, nil, cfg.CacheTTL)
+		if cfg.Feed != nil {
+			a.feed = newFeedState(cfg, realClock)
+		}
+	}
+	if cfg.Leases != nil {
+		a.leases = &leases{store: cfg.Leases, max: cfg.CacheSize}
 	}
 	return a
 }
@@ -387,11 +407,18 @@ func decide(entry *cached, id token.ID, req Request, routes *RouteTable, now tim
 // takeRate counts one request of token id against the counter of key, limited by rl; it
 // fails closed when the counter cannot be reached.
 func (a *Authorizer) takeRate(ctx context.Context, id token.ID, key restriction.Key, rl restriction.RateLimit, now time.Time) (Decision, bool) {
-	if a.cfg.Rates == nil {
+	var (
+		ok  bool
+		err error
+	)
+	switch per := rl.Window(); {
+	case a.leases != nil:
+		ok, err = a.leases.take(ctx, key, rl, now)
+	case a.cfg.Rates == nil:
 		return Decision{Reason: ReasonStoreFailed, TokenID: id}, false
+	default:
+		ok, err = a.cfg.Rates.TakeRate(ctx, key, now.UTC().Truncate(per), per, rl.Limit)
 	}
-	per := rl.Window()
-	ok, err := a.cfg.Rates.TakeRate(ctx, key, now.UTC().Truncate(per), per, rl.Limit)
 	if err != nil {
 		slog.ErrorContext(ctx, "authorizer rate count failed", "tokenId", string(id), "err", err)
 		return Decision{Reason: ReasonStoreFailed, TokenID: id}, false
@@ -537,6 +564,9 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	id := p.ID
 	var key presentedKey
 	if a.tokens != nil {
+		if a.feed != nil {
+			a.syncFeed(ctx, now)
+		}
 		key = keyOf(p)
 		if c, ok := a.tokens.Get(key); ok && now.Before(c.expires) {
 			return c, nil

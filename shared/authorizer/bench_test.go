@@ -45,9 +45,10 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		firsts[i] = f.create(b, token.CreateInput{}).Plaintext.Reveal()
 	}
 	cold := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: time.Now, Log: io.Discard})
-	warm := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: time.Now, CacheTTL: time.Hour, Log: io.Discard})
+	// Warm instances read the change feed, as boot assembles them.
+	warm := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", CacheTTL: time.Hour, Feed: f.table, Log: io.Discard})
 	usage := &authorizer.Usage{Store: f.table, Every: time.Minute}
-	warmUsage := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: time.Now, CacheTTL: time.Hour, Usage: usage, Log: io.Discard})
+	warmUsage := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", CacheTTL: time.Hour, Usage: usage, Feed: f.table, Log: io.Discard})
 	for _, a := range []*authorizer.Authorizer{warm, warmUsage} {
 		if !a.Check(ctx, authorizer.Request{Token: s}).Allow { // reads the owner
 			b.Fatal("denied")
@@ -223,7 +224,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	ctx := context.Background()
 	// The decision's JSON log line is part of a validation: formatting it is measured,
 	// writing it is left to the sink (io.Discard here, Lambda's stdout pipe in AWS).
-	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", CacheTTL: time.Hour, Log: io.Discard})
+	a := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Prefix: "tg", CacheTTL: time.Hour, Feed: f.table, Log: io.Discard})
 	if !a.Check(ctx, authorizer.Request{Token: s}).Allow {
 		b.Fatal("denied")
 	}

@@ -68,6 +68,7 @@ func NewAuthorizer(s Settings, tb *store.Table, keys *token.Keyring, log io.Writ
 	a := authorizer.New(authorizer.Config{
 		Tokens: tb, Keys: keys, Catalog: cat, Prefix: s.Prefix,
 		Routes: routes, CacheTTL: s.AuthCacheTTL, Usage: usage, Rates: tb, Log: log,
+		Feed: tb, Leases: tb, // revocations within 2 s, rate limits in leased slices
 	})
 	return a, usage, nil
 }

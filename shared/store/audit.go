@@ -113,12 +113,14 @@ func (tb *Table) auditPuts(items []types.TransactWriteItem, events []audit.Event
 	return items, nil
 }
 
-// transact writes the token update and its audit records in one transaction.
-func (tb *Table) transact(ctx context.Context, update *types.Update, events []audit.Event) error {
+// transact writes the token update, its audit records and the extra items (its change
+// feed item) in one transaction.
+func (tb *Table) transact(ctx context.Context, update *types.Update, events []audit.Event, extra ...types.TransactWriteItem) error {
 	items, err := tb.auditPuts([]types.TransactWriteItem{{Update: update}}, events)
 	if err != nil {
 		return err
 	}
+	items = append(items, extra...)
 	_, err = tb.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if replay := tb.cancelledByReplay(ctx, err, events); replay != nil {
 		return replay

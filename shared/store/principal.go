@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -113,9 +114,17 @@ func (tb *Table) PutPrincipal(ctx context.Context, p *access.Principal, ifVersio
 		in := &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 		write = func() error { _, err := tb.Client.PutItem(ctx, in); return err }
 	} else {
+		// A change: with its change feed item (feed.go), so authorizers drop it.
 		in := principalUpdate(av, ifVersion)
-		in.TableName, in.Key = aws.String(tb.Name), principalKey(p.ID)
-		write = func() error { _, err := tb.Client.UpdateItem(ctx, in); return err }
+		err := tb.withFeed(ctx, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(tb.Name), Key: principalKey(p.ID),
+			UpdateExpression: in.UpdateExpression, ConditionExpression: in.ConditionExpression,
+			ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+		}}, FeedPrincipal, p.ID)
+		if err != nil && !errors.Is(err, fault.ErrConflict) {
+			return fmt.Errorf("put principal %s: %w", p.ID, err)
+		}
+		return err
 	}
 	// A create of one of its tokens checks the item in a transaction: retried.
 	err = retryConflicts(ctx, write)
@@ -168,7 +177,8 @@ func principalUpdate(av map[string]types.AttributeValue, ifVersion int64) *dynam
 // DeletePrincipal removes a principal if it is still at ifVersion. Its tokens stay, but
 // the authorizer refuses a token whose owner is gone.
 func (tb *Table) DeletePrincipal(ctx context.Context, id string, ifVersion int64) error {
-	in := &dynamodb.DeleteItemInput{
+	// With its change feed item (feed.go), so authorizers drop it.
+	err := tb.withFeed(ctx, types.TransactWriteItem{Delete: &types.Delete{
 		TableName: aws.String(tb.Name), Key: principalKey(id),
 		ConditionExpression:      aws.String("#id = :id AND #version = :v"),
 		ExpressionAttributeNames: map[string]string{"#id": "id", "#version": "version"},
@@ -176,9 +186,11 @@ func (tb *Table) DeletePrincipal(ctx context.Context, id string, ifVersion int64
 			":id": &types.AttributeValueMemberS{Value: id},
 			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)},
 		},
+	}}, FeedPrincipal, id)
+	if err != nil && !errors.Is(err, fault.ErrConflict) {
+		return fmt.Errorf("delete principal %s: %w", id, err)
 	}
-	err := retryConflicts(ctx, func() error { _, err := tb.Client.DeleteItem(ctx, in); return err })
-	return conditional(err, "delete principal %s: %w", id)
+	return err
 }
 
 // ListPrincipals returns a page of principals by id.

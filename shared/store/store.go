@@ -388,12 +388,20 @@ func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, event
 		cond = "#version = :ifVersion"
 		values[":ifVersion"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ifVersion, 10)}
 	}
-	if len(events) > 0 {
+	if len(events) > 0 || ifVersion != 0 {
+		var feed []types.TransactWriteItem
+		if ifVersion != 0 { // a change, not a new token: recorded in the change feed (feed.go)
+			f, err := tb.feedPut(FeedToken, string(t.ID))
+			if err != nil {
+				return err
+			}
+			feed = append(feed, f)
+		}
 		return tb.transact(ctx, &types.Update{
 			TableName: aws.String(tb.Name), Key: tokenKey(t.ID),
 			UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-		}, events)
+		}, events, feed...)
 	}
 	_, err = tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(tb.Name), Key: tokenKey(t.ID),

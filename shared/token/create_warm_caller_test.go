@@ -98,18 +98,6 @@ func ownCaller(t *testing.T, f *warmFixture, id string) (access.Caller, string) 
 	return d.Caller, s
 }
 
-// changePrincipal changes a principal as PATCH /principals/{id} does: a new version.
-func changePrincipal(t *testing.T, tb *store.Table, id string, change func(p *access.Principal)) {
-	t.Helper()
-	ctx := context.Background()
-	p, err := tb.GetPrincipal(ctx, id)
-	require.NoError(t, err)
-	old := p.Version
-	change(p)
-	p.Version = old + 1
-	require.NoError(t, tb.PutPrincipal(ctx, p, old))
-}
-
 // written counts a principal's tokens and the audit records it caused.
 func written(t *testing.T, tb *store.Table, owner string) (tokens, records int) {
 	t.Helper()
@@ -192,16 +180,16 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 		want   error // nil: allowed
 	}{
 		{"renamed: allowed", func(t *testing.T, tb *store.Table) {
-			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Name = "Alice B." })
+			localtest.ChangePrincipal(t, tb, "alice", func(p *access.Principal) { p.Name = "Alice B." })
 		}, nil},
 		{"given a scope: allowed", func(t *testing.T, tb *store.Table) {
-			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = append(p.Scopes, access.AuditRead) })
+			localtest.ChangePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = append(p.Scopes, access.AuditRead) })
 		}, nil},
 		{"the token's scope taken away: refused", func(t *testing.T, tb *store.Table) {
-			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
+			localtest.ChangePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
 		}, fault.ErrForbidden},
 		{"tokens:write taken away: refused", func(t *testing.T, tb *store.Table) {
-			changePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
+			localtest.ChangePrincipal(t, tb, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
 		}, fault.ErrForbidden},
 		{"deleted: refused", func(t *testing.T, tb *store.Table) {
 			p, err := tb.GetPrincipal(context.Background(), "alice")
@@ -276,7 +264,7 @@ func TestCreateWithADelegatedToken(t *testing.T) {
 	_, err = svc.Create(ctx, c, token.CreateInput{Name: "for bob", OwnerID: "bob", Type: token.TypeTemporary, Scopes: []string{access.TokensRead}})
 	require.ErrorIs(t, err, fault.ErrForbidden)
 
-	changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
+	localtest.ChangePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensWrite} })
 	tokens, records := written(t, f.table, "alice")
 	_, err = svc.Create(ctx, c, session("after"))
 	require.ErrorIs(t, err, fault.ErrForbidden, "alice no longer holds tokens:read")
@@ -350,7 +338,7 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 
 	svc, ct = countedService(t, f)
 	svc.Principals = &racingPrincipals{Principals: svc.Principals, change: func() {
-		changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
+		localtest.ChangePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Scopes = []string{access.TokensRead} })
 	}}
 	tokens, records := written(t, f.table, "alice")
 	_, err = svc.Create(ctx, admin, in)
@@ -386,7 +374,7 @@ func TestConcurrentCreatesOfOneOwner(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 2; i++ {
-		changePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Name += "!" })
+		localtest.ChangePrincipal(t, f.table, "alice", func(p *access.Principal) { p.Name += "!" })
 	}
 	wg.Wait()
 	close(errs)
