@@ -403,14 +403,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 }
 
-// TestExpiryEmailAt600px renders the expiry notice's HTML in chromium 600 px wide: it
-// must fit without sideways scrolling, long names and ids included.
+// TestExpiryEmailAt600px renders the expiry notice's HTML in chromium 600, 375 and 320 px
+// wide: it must fit without sideways scrolling, long names, descriptions and ids included.
 func TestExpiryEmailAt600px(t *testing.T) {
 	at := time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
 	alert := func(name string, days int) token.Alert {
 		id, err := token.NewID("platform", nil)
 		require.NoError(t, err)
-		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour)}, DaysLeft: days}
+		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour),
+			OwnerID: "platform-team", Description: "Deploys the storefront from GitHub Actions; rotate it in the repository's secrets too"}, DaysLeft: days}
 	}
 	msg, err := email.Render([]token.Alert{
 		alert("ci-deploy", 2),
@@ -425,10 +426,13 @@ func TestExpiryEmailAt600px(t *testing.T) {
 	defer srv.Close()
 
 	ctx := browser(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(600, 900), chromedp.Navigate(srv.URL)))
-	require.Equal(t, 600, eval[int](t, ctx, `document.documentElement.clientWidth`))
-	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 600, "no sideways scrolling at 600 px")
+	for _, w := range []int64{320, 375, 600} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 900), chromedp.Navigate(srv.URL)))
+		require.EqualValues(t, w, eval[int](t, ctx, `document.documentElement.clientWidth`))
+		require.LessOrEqual(t, eval[int64](t, ctx, `document.documentElement.scrollWidth`), w, "no sideways scrolling at %d px", w)
+	}
 	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("a")].filter(a => a.textContent === "Rotate this token").length`))
+	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("p")].filter(p => p.textContent === "Owner platform-team").length`), "whose token each one is")
 	require.Equal(t, 0, eval[int](t, ctx, `document.querySelectorAll("img").length`))
 	raw, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
