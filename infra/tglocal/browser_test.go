@@ -10,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -203,4 +206,62 @@ func listenDialogs(ctx context.Context, out chan<- string) error {
 			}()
 		}
 	})
+}
+
+// pageErrors gathers what a tab reports as wrong: uncaught exceptions, console.error,
+// log entries of level error (a CSP violation, a failed load) and responses of 400 or
+// more (a favicon.ico 404 among them).
+type pageErrors struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func watchErrors(t *testing.T, ctx context.Context) *pageErrors {
+	t.Helper()
+	p := &pageErrors{}
+	add := func(s string) { p.mu.Lock(); p.list = append(p.list, s); p.mu.Unlock() }
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			add("exception: " + msg)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				add("console.error")
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				add("log: " + e.Entry.Text + " " + e.Entry.URL)
+			}
+		case *network.EventResponseReceived:
+			if e.Response.Status >= 400 {
+				add(fmt.Sprintf("HTTP %d %s", e.Response.Status, e.Response.URL))
+			}
+		}
+	}))
+	return p
+}
+
+// take returns the errors gathered since the last take.
+func (p *pageErrors) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.list
+	p.list = nil
+	return out
+}
+
+// fits checks the page is no wider than the window (no sideways scrolling) and that
+// Sign out, when signed in, is on screen.
+func fits(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	w := eval[int](t, ctx, `innerWidth`)
+	require.LessOrEqual(t, eval[int](t, ctx, `document.scrollingElement.scrollWidth`), w, "%s: wider than the %d px window", where, w)
+	if eval[bool](t, ctx, `!document.getElementById("signout").hidden`) {
+		require.True(t, eval[bool](t, ctx, `(() => { const r = document.getElementById("signout").getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth && r.width > 0; })()`),
+			"%s: Sign out is on screen", where)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -258,7 +259,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			ax(t, ctx, "tab", name)
 		}
 		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Overview"`)
-		require.Contains(t, eval[string](t, ctx, `document.querySelector(".timeline").textContent`), "create by root")
+		require.Contains(t, eval[string](t, ctx, `document.querySelector(".timeline").textContent`), "Created by root")
 		meta := eval[string](t, ctx, `document.querySelector("dl.meta").textContent`)
 		require.Contains(t, meta, "GitHub Actions deploy job")
 		require.Contains(t, meta, "tokens:read")
@@ -276,12 +277,46 @@ func TestConsoleInBrowser(t *testing.T) {
 		_ = eval[bool](t, ctx, `(document.querySelector(".danger-zone").scrollIntoView(), true)`)
 		screenshot(t, ctx, shots, "console-security")
 		click(t, ctx, "button", "Rotate")
+		ax(t, ctx, "heading", "Rotate this token?")
+		ax(t, ctx, "radio", "Now: the old secret stops at once")
+		click(t, ctx, "radio", "Custom (at most 24 hours)")
+		fill(t, ctx, "textbox", "Custom grace period", "2 days")
+		click(t, ctx, "button", "Rotate token")
+		waitJS(t, ctx, `document.querySelector("dialog [data-field=gracePeriod]").textContent === "Give the grace period as a duration such as 90m, 6h or 1h30m."`)
+		fill(t, ctx, "textbox", "Custom grace period", "25h")
+		click(t, ctx, "button", "Rotate token")
+		waitJS(t, ctx, `document.querySelector("dialog [data-field=gracePeriod]").textContent === "A grace period is from 1 minute to 24 hours."`)
+		screenshot(t, ctx, shots, "console-rotate")
+		click(t, ctx, "radio", "1 hour")
+		require.NotContains(t, eval[string](t, ctx, `document.querySelector("dialog select").textContent`), "Never", "the policy refuses never: not offered")
+		fill(t, ctx, "combobox", "New expiry", "1m")
+		click(t, ctx, "button", "Rotate token")
 		click(t, ctx, "button", "Copy")
 		rotated := eval[string](t, ctx, `document.getElementById("new-token").value`)
 		require.NotEqual(t, ciToken, rotated)
 		click(t, ctx, "button", "Done")
 		require.Equal(t, http.StatusOK, httpStatus(t, "GET", st.url+"/demo/echo", rotated))
-		require.Equal(t, http.StatusUnauthorized, httpStatus(t, "GET", st.url+"/demo/echo", ciToken), "no grace period: the old secret stops at once")
+		require.Equal(t, http.StatusOK, httpStatus(t, "GET", st.url+"/demo/echo", ciToken), "a grace period of 1 hour: the old secret still works")
+		tok, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(ciID))
+		require.NoError(t, err)
+		require.WithinDuration(t, time.Now().Add(time.Hour), tok.PrevValidUntil, time.Minute)
+
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Security"`)
+		for _, name := range []string{"Reason for this change", "Reason for emergency access", "Reason for the status change"} {
+			ax(t, ctx, "textbox", name)
+		}
+		click(t, ctx, "button", "Save restrictions")
+		waitJS(t, ctx, `document.querySelector("form[aria-label='Security settings'] [data-field=reason]").textContent !== ""`)
+		require.Equal(t, "Reason is required to change IP allowlist, rate limit or time window.",
+			eval[string](t, ctx, `document.querySelector("form[aria-label='Security settings'] [data-field=reason]").textContent`), "a whole sentence, in words")
+		click(t, ctx, "tab", "Overview")
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Overview"`)
+		history := eval[string](t, ctx, `document.querySelector(".timeline").textContent`)
+		require.Contains(t, history, "Rotated by root")
+		require.Contains(t, history, "Grace period: — → 1h")
+		require.Regexp(t, `Expires: \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC → \d{1,2} [A-Z][a-z]{2} \d{4}`, history)
+		require.NotContains(t, history, "expiresAt")
+		click(t, ctx, "tab", "Security")
 
 		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "detail-Security"`)
 		click(t, ctx, "button", "Disable")
@@ -320,7 +355,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		waitJS(t, other, `document.querySelector("main").dataset.ready === "approvals"`)
 		ax(t, other, "button", "Reject")
 		screenshot(t, other, shots, "console-approvals")
-		fill(t, other, "textbox", "Reason", "checked with the on-call lead")
+		request := eval[string](t, other, `document.querySelector("main form.request").textContent`)
+		for _, want := range []string{"Requested by", "root", "Reason given", "on-call kit", "high", "emergency:activate"} {
+			require.Contains(t, request, want, "the approver sees who asks, why, the risk and the scopes in one view")
+		}
+		fill(t, other, "textbox", "Your reason for the decision", "checked with the on-call lead")
 		click(t, other, "button", "Approve")
 		waitJS(t, other, `document.querySelector("main").textContent.includes("Nothing waits for approval")`)
 		tok, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(highID))
@@ -340,6 +379,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		ax(t, ctx, "heading", "Revoke this token?")
 		fill(t, ctx, "textbox", "Reason", "moved to OIDC")
 		click(t, ctx, "button", "Revoke")
+		waitJS(t, ctx, `document.querySelector("main").dataset.ready === "tokens" && document.querySelector("tr[data-id='`+ciID+`']") === null`)
+		click(t, ctx, "checkbox", "Show ended (revoked, rejected, expired)")
 		waitJS(t, ctx, `document.querySelector("tr[data-id='`+ciID+`'] .badge.revoked") !== null`)
 		tok, err := st.svc.Get(context.Background(), localtest.Admin, token.ID(ciID))
 		require.NoError(t, err)
@@ -362,14 +403,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 }
 
-// TestExpiryEmailAt600px renders the expiry notice's HTML in chromium 600 px wide: it
-// must fit without sideways scrolling, long names and ids included.
+// TestExpiryEmailAt600px renders the expiry notice's HTML in chromium 600, 375 and 320 px
+// wide: it must fit without sideways scrolling, long names, descriptions and ids included.
 func TestExpiryEmailAt600px(t *testing.T) {
 	at := time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
 	alert := func(name string, days int) token.Alert {
 		id, err := token.NewID("platform", nil)
 		require.NoError(t, err)
-		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour)}, DaysLeft: days}
+		return token.Alert{Token: &token.Token{ID: id, Name: name, Hint: "tg_…" + string(id[len(id)-4:]), ExpiresAt: at.Add(time.Duration(days-1) * 24 * time.Hour),
+			OwnerID: "platform-team", Description: "Deploys the storefront from GitHub Actions; rotate it in the repository's secrets too"}, DaysLeft: days}
 	}
 	msg, err := email.Render([]token.Alert{
 		alert("ci-deploy", 2),
@@ -384,12 +426,145 @@ func TestExpiryEmailAt600px(t *testing.T) {
 	defer srv.Close()
 
 	ctx := browser(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(600, 900), chromedp.Navigate(srv.URL)))
-	require.Equal(t, 600, eval[int](t, ctx, `document.documentElement.clientWidth`))
-	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 600, "no sideways scrolling at 600 px")
+	for _, w := range []int64{320, 375, 600} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 900), chromedp.Navigate(srv.URL)))
+		require.EqualValues(t, w, eval[int](t, ctx, `document.documentElement.clientWidth`))
+		require.LessOrEqual(t, eval[int64](t, ctx, `document.documentElement.scrollWidth`), w, "no sideways scrolling at %d px", w)
+	}
 	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("a")].filter(a => a.textContent === "Rotate this token").length`))
+	require.Equal(t, 3, eval[int](t, ctx, `[...document.querySelectorAll("p")].filter(p => p.textContent === "Owner platform-team").length`), "whose token each one is")
 	require.Equal(t, 0, eval[int](t, ctx, `document.querySelectorAll("img").length`))
 	raw, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	writePNG(t, filepath.Join(screenshotDir(t), "expiry-email.png"), raw)
+}
+
+// TestConsoleLayoutsAndList walks every page at 1280 × 900 and at 375 × 800 (a phone):
+// nothing is wider than the window, Sign out is on screen, and no page logs an error
+// (a failed load, favicon.ico included). Then the list as an administrator uses it: an
+// Owner column, mine / everyone's, search by name, ended tokens behind a filter, and
+// console sessions apart, each revocable.
+func TestConsoleLayoutsAndList(t *testing.T) {
+	st := newConsoleStack(t)
+	ctx := context.Background()
+	// root's own token, a pending request with its reason, and a console
+	// session of admin's (another sign-in).
+	mine, err := st.svc.Create(ctx, access.Caller{OwnerID: "root", Scopes: []string{access.TokensRead, access.TokensWrite, access.TokensAdmin}},
+		token.CreateInput{Name: "root-nightly", Scopes: []string{access.TokensRead}})
+	require.NoError(t, err)
+	all := []string{access.TokensRead, access.TokensWrite, access.TokensAdmin, access.AuditRead, access.EmergencyActivate}
+	pending, err := st.svc.Create(ctx, access.Caller{OwnerID: "root", Scopes: all}, token.CreateInput{Name: "pager duty kit", Scopes: []string{access.EmergencyActivate}, Reason: "the on-call rota needs break-glass"})
+	require.NoError(t, err)
+	other, err := st.svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "Console session", Type: token.TypeTemporary, Scopes: []string{access.TokensRead}, Reason: "Console sign-in"})
+	require.NoError(t, err)
+
+	b := browser(t)
+	shots := screenshotDir(t)
+	errs := watchErrors(t, b)
+	console := st.url + "/console/"
+	require.NoError(t, chromedpNavigate(b, console))
+	fill(t, b, "textbox", "API token", st.root)
+	click(t, b, "button", "Sign in")
+	waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens"`)
+	sessionID := eval[string](t, b, `JSON.parse(sessionStorage.getItem("tokengate.session")).id`)
+
+	pages := []struct{ name, hash, ready string }{
+		{"tokens", "#/tokens", "tokens"},
+		{"overview", "#/tokens/" + string(mine.Token.ID), "detail-Overview"},
+		{"acl", "#/tokens/" + string(mine.Token.ID) + "/acl", "detail-ACL"},
+		{"security", "#/tokens/" + string(mine.Token.ID) + "/security", "detail-Security"},
+		{"activity", "#/tokens/" + string(mine.Token.ID) + "/activity", "detail-Activity"},
+		{"approvals", "#/approvals", "approvals"},
+		{"principals", "#/principals", "principals"},
+	}
+	for _, size := range []struct{ w, h int64 }{{1280, 900}, {375, 800}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			require.NoError(t, chromedp.Do(b, chromedp.EmulateViewport(size.w, size.h)))
+			for _, p := range pages {
+				require.NoError(t, chromedpNavigate(b, console+p.hash))
+				waitJS(t, b, `document.querySelector("main").dataset.ready === "`+p.ready+`"`)
+				fits(t, b, p.name)
+				if size.w == 375 && (p.name == "tokens" || p.name == "overview") {
+					screenshot(t, b, shots, "console-phone-"+p.name)
+				}
+			}
+			require.NoError(t, chromedpNavigate(b, console+"#/tokens/"+string(mine.Token.ID)+"/security"))
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "detail-Security"`)
+			click(t, b, "button", "Rotate")
+			ax(t, b, "heading", "Rotate this token?")
+			fits(t, b, "rotate dialog")
+			click(t, b, "button", "Cancel")
+			require.NoError(t, chromedpNavigate(b, console+"#/tokens"))
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens"`)
+			click(t, b, "button", "Generate token")
+			ax(t, b, "heading", "Generate token")
+			fits(t, b, "generate dialog")
+			require.NotContains(t, eval[string](t, b, `[...document.querySelectorAll("#generate select option")].map(o => o.value).join(" ")`), "never",
+				"the policy refuses never: not offered")
+			click(t, b, "button", "Cancel")
+			require.Equal(t, 200, eval[int](t, b, `fetch(document.querySelector("link[rel=icon]").href).then(r => r.status)`), "the icon is served")
+			require.Empty(t, errs.take(), "no errors in the page")
+		})
+	}
+	require.NoError(t, chromedp.Do(b, chromedp.EmulateViewport(1280, 900)))
+	require.NoError(t, chromedpNavigate(b, console+"#/tokens"))
+	waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens"`)
+	names := func() []string {
+		return eval[[]string](t, b, `[...document.querySelectorAll("table[aria-label=Tokens] tbody tr[data-id] td:first-child a")].map(a => a.textContent)`)
+	}
+
+	t.Run("an Owner column for admins, and no row per sign-in", func(t *testing.T) {
+		ax(t, b, "columnheader", "Owner")
+		require.Equal(t, "admin", eval[string](t, b, `document.querySelector("tr[data-id='`+string(st.xssID)+`'] td[data-label=Owner]").textContent`))
+		require.NotContains(t, names(), "Console session")
+		require.Equal(t, "active", eval[string](t, b, `document.querySelector("table[aria-label=Tokens] tbody tr .badge.active, table[aria-label=Tokens] tbody tr .badge.pending").textContent`))
+		statuses := eval[[]string](t, b, `[...document.querySelectorAll("table[aria-label=Tokens] tbody tr td[data-label=Status]")].map(td => td.textContent)`)
+		require.Equal(t, "active", statuses[0], "active first")
+		require.Equal(t, "pending", statuses[len(statuses)-1])
+	})
+	t.Run("ended tokens only on request", func(t *testing.T) {
+		require.NotContains(t, names(), "gone")
+		require.NotContains(t, names(), "old")
+		click(t, b, "checkbox", "Show ended (revoked, rejected, expired)")
+		require.Contains(t, names(), "gone")
+		require.Contains(t, names(), "old")
+		click(t, b, "checkbox", "Show ended (revoked, rejected, expired)")
+	})
+	t.Run("search by name", func(t *testing.T) {
+		fill(t, b, "searchbox", "Search by name", "KIT")
+		require.ElementsMatch(t, []string{"root kit", "admin kit", "pager duty kit"}, names())
+		fill(t, b, "searchbox", "Search by name", "nothing like it")
+		require.Contains(t, eval[string](t, b, `document.querySelector("table[aria-label=Tokens]").textContent`), "No token name contains “nothing like it”.")
+		// (fill cannot pass an empty string: chromedp sends it as undefined)
+		_ = eval[bool](t, b, `(q => { q.value = ""; q.dispatchEvent(new Event("input")); return true; })(document.getElementById("filter-q"))`)
+		require.Contains(t, names(), "root-nightly")
+	})
+	t.Run("mine or everyone's", func(t *testing.T) {
+		fill(t, b, "combobox", "Owner", "mine")
+		waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens" && document.getElementById("filter-owner").value === "mine"`)
+		owners := eval[[]string](t, b, `[...document.querySelectorAll("table[aria-label=Tokens] td[data-label=Owner]")].map(td => td.textContent)`)
+		require.NotEmpty(t, owners)
+		for _, o := range owners {
+			require.Equal(t, "root", o)
+		}
+		require.Contains(t, names(), "root-nightly")
+		fill(t, b, "combobox", "Owner", "all")
+		waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens" && document.getElementById("filter-owner").value === "all"`)
+		require.Contains(t, names(), "admin kit")
+	})
+	t.Run("sessions apart, each revocable", func(t *testing.T) {
+		sessions := eval[string](t, b, `document.querySelector("table[aria-label=Sessions]").textContent`)
+		require.Contains(t, sessions, "This tab")
+		require.Contains(t, sessions, "Another sign-in")
+		require.Equal(t, 1, eval[int](t, b, `document.querySelectorAll("table[aria-label=Sessions] tr[data-id='`+sessionID+`'] button").length`))
+		click(t, b, "button", "Revoke session "+other.Token.Hint)
+		ax(t, b, "heading", "Revoke this token?")
+		click(t, b, "button", "Revoke")
+		waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens" && document.querySelector("table[aria-label=Sessions] tr[data-id='`+string(other.Token.ID)+`']") === null`)
+		got, err := st.svc.Get(ctx, localtest.Admin, other.Token.ID)
+		require.NoError(t, err)
+		require.Equal(t, token.StatusRevoked, got.Status)
+	})
+	_ = pending
+	require.Empty(t, errs.take(), "no errors in the page")
 }

@@ -377,6 +377,10 @@ func TestGetAndSelf(t *testing.T) {
 	require.Equal(t, http.StatusOK, self.status, "self needs no scope")
 	require.Equal(t, id, self.body["id"])
 	require.Equal(t, []any{"tokens:read"}, self.body["scopes"])
+	require.Equal(t, map[string]any{
+		"maxLifetime": "8760h0m0s", "neverAllowed": false, "permanentTokensAdminOnly": true,
+		"temporaryTokenTtl": "1h0m0s", "maxTemporaryTokenLifetime": "12h0m0s",
+	}, self.body["policy"], "the lifetime policy, so a client offers only what the API accepts")
 }
 
 func TestUpdate(t *testing.T) {

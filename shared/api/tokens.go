@@ -130,14 +130,15 @@ func listFilter(q url.Values) (token.Filter, error) {
 	return f, bad.Err()
 }
 
-// SelfToken serves GET /tokens/self: the calling token's own metadata.
+// SelfToken serves GET /tokens/self: the calling token's own metadata, and the lifetime
+// policy its new tokens meet, so a client offers only the expiries the API accepts.
 func SelfToken(svc *token.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		t, err := svc.Self(r.Context(), c)
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		writeJSON(w, http.StatusOK, selfView{view(t, svc.Catalog, svc.Now()), viewPolicy(svc.Policy)})
 		return nil
 	})
 }

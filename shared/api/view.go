@@ -85,6 +85,34 @@ type createdView struct {
 	Token string `json:"token"`
 }
 
+// selfView is GET /tokens/self: the calling token and the policy its new tokens meet.
+type selfView struct {
+	tokenView
+	Policy policyView `json:"policy"`
+}
+
+// policyView is what a client needs of token.Policy to offer only what the API accepts.
+type policyView struct {
+	// MaxLifetime is MAX_TOKEN_LIFETIME as a Go duration; "0s" is unlimited.
+	MaxLifetime  string `json:"maxLifetime"`
+	NeverAllowed bool   `json:"neverAllowed"`
+	// PermanentTokensAdminOnly: creating a permanent token needs tokens:admin.
+	PermanentTokensAdminOnly bool   `json:"permanentTokensAdminOnly"`
+	TemporaryTokenTTL        string `json:"temporaryTokenTtl"`
+	MaxTemporaryLifetime     string `json:"maxTemporaryTokenLifetime"`
+}
+
+func viewPolicy(p token.Policy) policyView {
+	maxTemp := p.MaxTemporaryLifetime
+	if maxTemp <= 0 {
+		maxTemp = token.DefaultMaxTemporaryLifetime
+	}
+	return policyView{
+		MaxLifetime: p.MaxLifetime.String(), NeverAllowed: p.MaxLifetime == 0, PermanentTokensAdminOnly: p.PermanentAdminOnly,
+		TemporaryTokenTTL: p.TemporaryTTL.String(), MaxTemporaryLifetime: maxTemp.String(),
+	}
+}
+
 type listView struct {
 	Items      []tokenView `json:"items"`
 	NextCursor *string     `json:"nextCursor"`

@@ -1,5 +1,5 @@
-// Package console serves the tokengate web console: one HTML page, one script and one
-// style sheet, embedded in the binary. The page talks only to the public management API,
+// Package console serves the tokengate web console: one HTML page, one script, one
+// style sheet and an SVG icon, embedded in the binary. The page talks only to the public management API,
 // same-origin, with a temporary session token it keeps in sessionStorage; nothing here
 // reads the table or sees a token.
 //

@@ -21,6 +21,8 @@ func TestHandler(t *testing.T) {
 	index := get("GET", "/console/")
 	script := regexp.MustCompile(`assets/app\.[0-9a-f]{12}\.js`).FindString(index.Body.String())
 	require.NotEmpty(t, script, "index.html names the hashed script")
+	icon := regexp.MustCompile(`assets/favicon\.[0-9a-f]{12}\.svg`).FindString(index.Body.String())
+	require.NotEmpty(t, icon, "index.html names the hashed icon: no favicon.ico 404 on load")
 
 	tests := []struct {
 		name, method, path string
@@ -50,4 +52,5 @@ func TestHandler(t *testing.T) {
 	}
 	require.Equal(t, "text/html; charset=utf-8", index.Header().Get("Content-Type"))
 	require.Contains(t, get("GET", "/console/"+script).Header().Get("Content-Type"), "javascript")
+	require.Equal(t, "image/svg+xml", get("GET", "/console/"+icon).Header().Get("Content-Type"))
 }

@@ -90,8 +90,10 @@ type Message struct {
 }
 
 // item is what a notice shows of one token: nothing that is not already in a listing.
+// Owner is who owns it: a copy to EXPIRY_NOTIFICATION_EMAILS lists several people's
+// tokens, and its reader must know whom to ask.
 type item struct {
-	Name, Hint, ID, Expires, Left, Link string
+	Name, Description, Owner, Hint, ID, Expires, Left, Link string
 }
 
 // Render renders the notice of alerts, soonest first as given. consoleURL is the web
@@ -102,7 +104,7 @@ func Render(alerts []token.Alert, consoleURL string) (Message, error) {
 	items := make([]item, len(alerts))
 	for i, a := range alerts {
 		items[i] = item{
-			Name: a.Token.Name, Hint: a.Token.Hint, ID: string(a.Token.ID),
+			Name: a.Token.Name, Description: a.Token.Description, Owner: a.Token.OwnerID, Hint: a.Token.Hint, ID: string(a.Token.ID),
 			Expires: formatTime(a.Token.ExpiresAt), Left: lessThan(a.DaysLeft),
 		}
 		if consoleURL != "" {
@@ -160,8 +162,11 @@ const (
 		`it keeps its name and id and gets a new secret, shown once. Put the new secret where the old one was used. ` +
 		`A grace period of up to 24 hours keeps the old secret working while you switch over.`
 	unused = `If you no longer need a token, do nothing: it stops working when it expires.`
-	why    = `You receive this notice because you own these tokens or your address is on the list for expiry notices. ` +
-		`You will be reminded until each token is rotated or has expired.`
+	// A rotation that keeps the expiry leaves the token expiring when it did: the
+	// reminders stop only once the expiry moves out of the window.
+	why = `You receive this notice because you own these tokens or your address is on the list for expiry notices. ` +
+		`You will be reminded until each token has a later expiry (rotate it and choose a new one; ` +
+		`a rotation that keeps the current expiry does not stop these notices) or has expired.`
 )
 
 var textBody = texttemplate.Must(texttemplate.New("text").Parse(`{{.Subject}}
@@ -171,6 +176,10 @@ var textBody = texttemplate.Must(texttemplate.New("text").Parse(`{{.Subject}}
 ` + todo + `
 {{range .Items}}
 {{.Name}}
+{{- if .Description}}
+  About:    {{.Description}}
+{{- end}}
+  Owner:    {{.Owner}}
   Expires:  {{.Expires}} (in {{.Left}})
   Token:    {{.Hint}}  (id {{.ID}})
 {{- if .Link}}
@@ -206,6 +215,10 @@ var htmlBody = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 <tr><td style="padding:12px 20px 0">
 <div style="border:1px solid #d4a72c;background:#fff8e1;border-radius:6px;padding:12px 14px;word-wrap:break-word;overflow-wrap:anywhere">
 <p style="margin:0 0 4px;font-size:16px;font-weight:600">{{.Name}}</p>
+{{- if .Description}}
+<p style="margin:0 0 4px;color:#1b1f24">{{.Description}}</p>
+{{- end}}
+<p style="margin:0 0 4px">Owner <strong>{{.Owner}}</strong></p>
 <p style="margin:0 0 4px">Expires <strong>{{.Expires}}</strong> (in {{.Left}})</p>
 <p style="margin:0 0 8px;font-size:13px;color:#57606a">Token <code>{{.Hint}}</code> · id <code style="word-break:break-all">{{.ID}}</code></p>
 {{- if .Link}}

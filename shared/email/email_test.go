@@ -22,7 +22,7 @@ import (
 var soon = time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)
 
 func alert(name string, at time.Time, days int) token.Alert {
-	return token.Alert{Token: &token.Token{ID: "4Qm0bT0pXqvJ8dZk2r1W7e", Name: name, Hint: "tg_…9aQ3", ExpiresAt: at}, DaysLeft: days}
+	return token.Alert{Token: &token.Token{ID: "4Qm0bT0pXqvJ8dZk2r1W7e", Name: name, Hint: "tg_…9aQ3", ExpiresAt: at, OwnerID: "alice"}, DaysLeft: days}
 }
 
 func TestSubject(t *testing.T) {
@@ -67,6 +67,26 @@ func TestRender(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, strings.Count(msg.HTML, ">Rotate this token</a>"), "a button per token")
+	require.NotContains(t, msg.Text, "About:", "no description: no line for it")
+
+	// What the token is for, and whose it is: a copy to EXPIRY_NOTIFICATION_EMAILS
+	// lists several owners' tokens.
+	described := alert("nightly-backup", soon, 3)
+	described.Token.Description = `Backs up <orders> to the second region`
+	described.Token.OwnerID = "bob"
+	msg, err = email.Render([]token.Alert{alert("ci-deploy", soon, 2), described}, console)
+	require.NoError(t, err)
+	require.Contains(t, msg.Text, "  About:    Backs up <orders> to the second region\n")
+	require.Contains(t, msg.HTML, "Backs up &lt;orders&gt; to the second region", "a description is text, never markup")
+	require.Contains(t, msg.Text, "  Owner:    alice\n")
+	require.Contains(t, msg.Text, "  Owner:    bob\n")
+	require.Contains(t, msg.HTML, "Owner <strong>alice</strong>")
+	require.Contains(t, msg.HTML, "Owner <strong>bob</strong>")
+	for _, body := range []string{msg.HTML, msg.Text} {
+		// A rotation that keeps the expiry does not stop the reminders: the notice says so.
+		require.NotContains(t, body, "until each token is rotated")
+		require.Contains(t, body, "a rotation that keeps the current expiry does not stop these notices")
+	}
 
 	plain, err := email.Render([]token.Alert{alert("a", soon, 3)}, "")
 	require.NoError(t, err)

@@ -80,8 +80,45 @@ async function call(method, path, body, tokenOverride) {
   return data;
 }
 
+// LABELS are the words people know for the API's field names: in error messages and in
+// the change history.
+const LABELS = {
+  name: "Name", description: "Description", ownerId: "Owner", type: "Type", status: "Status", scopes: "Scopes",
+  role: "Role", expiresIn: "Expiration", expiresAt: "Expiration date", reason: "Reason", ipAllowlist: "IP allowlist",
+  rateLimit: "Rate limit", timeRestriction: "Time window", emergencyAccessUntil: "Emergency access until",
+  parentId: "Minted by token", mintedBy: "Minted by", gracePeriod: "Grace period", duration: "Duration",
+  secret: "Secret", email: "Email", roles: "Roles", superuser: "Superuser", kind: "Kind", id: "ID", token: "API token",
+};
+// In the change history a field is what the token shows: "Expires", not "Expiration date".
+const SHOWN = { expiresAt: "Expires", ownerId: "Owner", type: "Type" };
+const API_WORDS = /\b(ipAllowlist|rateLimit|timeRestriction|expiresIn|expiresAt|gracePeriod|ownerId)\b/g;
+function inWords(m) { return m.replace(API_WORDS, (f) => (/^[A-Z]{2}/.test(LABELS[f]) ? LABELS[f] : LABELS[f].toLowerCase())); }
+function label(f) {
+  const [root, ...rest] = f.split(".");
+  const l = LABELS[root] || root;
+  return rest.length ? `${l} (${rest.join(".")})` : l;
+}
+// phrase makes one whole sentence of an API field error: "Reason is required for
+// medium-risk scopes." from {field: "reason", message: "is required for medium-risk scopes"}.
+function phrase(fe, withField = true) {
+  let m = inWords(String(fe.message || "").trim());
+  if (/^[A-Z]/.test(m)) return /[.!?]$/.test(m) ? m : `${m}.`;
+  const predicate = /^(is|are|must|may|can|cannot|needs?|has|have|should|give|was|were|does|do|not)\b/i.test(m);
+  if (withField && fe.field && predicate) m = `${label(fe.field)} ${m}`;
+  else if (withField && fe.field && !m.toLowerCase().startsWith(label(fe.field).toLowerCase())) m = `${label(fe.field)}: ${m}`;
+  else if (predicate) m = `This ${m}`;
+  m = m.charAt(0).toUpperCase() + m.slice(1);
+  return /[.!?]$/.test(m) ? m : `${m}.`;
+}
+// sentence is an error as the page says it: the problem's detail and its field errors.
+function sentence(err) {
+  const fes = err.errors || [];
+  if (!fes.length) return phrase({ message: err.message }, false);
+  return fes.map((fe) => phrase(fe)).join(" ");
+}
+
 // showErrors puts each API field error next to the control named after it, the rest in
-// the form's general error line.
+// the form's general error line, each as a whole sentence.
 function showErrors(form, err) {
   form.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
   const general = form.querySelector(".error[data-field='']") || form.querySelector(".error.general");
@@ -89,10 +126,10 @@ function showErrors(form, err) {
   for (const fe of err.errors || []) {
     const root = fe.field.split(".")[0];
     const slot = form.querySelector(`.error[data-field="${CSS.escape(root)}"]`);
-    if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${fe.message}` : `${fe.field === root ? "" : fe.field + ": "}${fe.message}`;
-    else rest.push(`${fe.field}: ${fe.message}`);
+    if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${phrase(fe)}` : phrase(fe);
+    else rest.push(phrase(fe));
   }
-  const msg = err.errors && err.errors.length ? rest.join(" ") : err.message;
+  const msg = err.errors && err.errors.length ? rest.join(" ") : sentence(err);
   if (general && msg) general.textContent = msg;
   const first = [...form.querySelectorAll(".error")].find((e) => e.textContent);
   if (first) {
@@ -127,10 +164,10 @@ async function signIn(pasted) {
   try {
     created = await call("POST", "tokens", req, pasted);
   } catch (e) {
-    if (e.status === 403) throw new APIError(403, { detail: `This token cannot start a console session: ${e.message}` });
+    if (e.status === 403) throw new APIError(403, { detail: `This token cannot start a console session. ${sentence(e)}` });
     throw e;
   }
-  sessionStorage.setItem(SESSION, JSON.stringify({ token: created.token, id: created.id, ownerId: created.ownerId, scopes: created.scopes, expiresAt: created.expiresAt }));
+  sessionStorage.setItem(SESSION, JSON.stringify({ token: created.token, id: created.id, ownerId: created.ownerId, scopes: created.scopes, expiresAt: created.expiresAt, policy: self.policy || null }));
 }
 
 async function signOut() {
@@ -220,43 +257,76 @@ async function refreshBanner() {
 
 // ---- Tokens page --------------------------------------------------------------------
 
-const listState = { status: "", owner: "", cursors: [""], page: 0 };
+// SESSION_NAME names the temporary token a sign-in mints; the list shows those apart.
+const SESSION_NAME = "Console session";
+const ENDED = ["revoked", "rejected", "expired"];
+const ORDER = { active: 0, pending: 1, disabled: 2 };
+function isSession(t) { return t.type === "temporary" && t.name === SESSION_NAME; }
+
+// cardTable is a table whose cells carry their column's name (data-label), so that on a
+// phone each row shows as a card of labelled values.
+function cardTable(name, columns, rows, empty) {
+  const body = h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, empty || "Nothing yet.")));
+  return h("table", { class: "cards", "aria-label": name },
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))), body);
+}
+function row(attrs, columns, cells) {
+  return h("tr", attrs, cells.map((c, i) => (c instanceof Node && c.tagName === "TD" ? (c.dataset.label = columns[i], c) : h("td", { "data-label": columns[i] }, c))));
+}
+
+const listState = { owner: "all", q: "", ended: false, cursors: [""], page: 0 };
 
 async function renderTokens() {
-  const status = h("select", { id: "filter-status" }, h("option", { value: "" }, "Any status"),
-    ["active", "pending", "disabled", "revoked", "rejected", "expired"].map((s) => h("option", { value: s }, s)));
-  status.value = listState.status;
-  const owner = h("input", { id: "filter-owner", type: "text", value: listState.owner, placeholder: "everyone's" });
-  const filters = h("form", { class: "bar", "aria-label": "Filters" },
-    h("div", {}, h("label", { for: "filter-status" }, "Status"), status),
-    isAdmin() ? h("div", {}, h("label", { for: "filter-owner" }, "Owner"), owner) : null,
-    h("div", {}, h("button", { type: "submit", class: "quiet" }, "Apply filters")),
+  delete main.dataset.ready;
+  const admin = isAdmin();
+  const search = h("input", { id: "filter-q", type: "search", value: listState.q, placeholder: "part of a name", autocomplete: "off" });
+  const owner = h("select", { id: "filter-owner" }, h("option", { value: "all" }, "Everyone's"), h("option", { value: "mine" }, "Mine"));
+  owner.value = listState.owner;
+  const ended = h("input", { type: "checkbox", id: "filter-ended", checked: listState.ended });
+  const filters = h("form", { class: "bar filters", "aria-label": "Filters" },
+    h("div", {}, h("label", { for: "filter-q" }, "Search by name"), search),
+    admin ? h("div", {}, h("label", { for: "filter-owner" }, "Owner"), owner) : null,
+    h("div", {}, h("label", { class: "inline" }, ended, "Show ended (revoked, rejected, expired)")),
     h("div", { class: "grow" }),
     h("div", {}, h("button", { type: "button", onclick: () => openGenerate() }, "Generate token")));
-  filters.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    Object.assign(listState, { status: status.value, owner: owner.value.trim(), cursors: [""], page: 0 });
-    renderTokens();
-  });
-  const body = h("tbody", {}, h("tr", {}, h("td", { colspan: 9, class: "muted" }, "Loading…")));
-  const table = h("table", { "aria-label": "Tokens" },
-    h("thead", {}, h("tr", {}, ["Name", "Token", "Scopes", "Risk", "Status", "Created", "Last used", "Expires", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
-    body);
+  filters.addEventListener("submit", (ev) => ev.preventDefault());
+  const err = h("p", { class: "error", role: "alert" });
+  const tableSlot = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const sessionsSlot = h("section", { class: "sessions", "aria-labelledby": "sessions-title" });
   const prev = h("button", { type: "button", class: "quiet", disabled: listState.page === 0 }, "Previous page");
   const next = h("button", { type: "button", class: "quiet", disabled: true }, "Next page");
-  const err = h("p", { class: "error", role: "alert" });
-  main.replaceChildren(h("h1", {}, "Tokens"), filters, err, table, h("div", { class: "pager" }, prev, next));
+  main.replaceChildren(h("h1", {}, "Tokens"), filters, err, tableSlot, h("div", { class: "pager" }, prev, next), sessionsSlot);
 
-  const q = new URLSearchParams({ limit: "20" });
-  if (listState.status) q.set("status", listState.status);
-  if (listState.owner) q.set("ownerId", listState.owner);
+  const q = new URLSearchParams({ limit: "100" });
+  if (admin && listState.owner === "mine") q.set("ownerId", session().ownerId);
   const cursor = listState.cursors[listState.page];
   if (cursor) q.set("cursor", cursor);
   let res;
   try {
     res = await call("GET", `tokens?${q}`);
-  } catch (e) { err.textContent = e.message; body.replaceChildren(); return; }
-  body.replaceChildren(...(res.items.length ? res.items.map(tokenRow) : [h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No tokens yet. Generate one."))]));
+  } catch (e) { err.textContent = sentence(e); tableSlot.replaceChildren(); return; }
+  const tokens = res.items.filter((t) => !isSession(t));
+  const sessions = res.items.filter((t) => isSession(t) && !ENDED.includes(t.status));
+  const columns = ["Name", admin ? "Owner" : null, "Token", "Scopes", "Risk", "Status", "Created", "Last used", "Expires", "Actions"].filter(Boolean);
+
+  // draw filters what is loaded, without asking the API again: active first, ended ones
+  // only on request, names matching the search.
+  function draw() {
+    const needle = listState.q.toLowerCase();
+    const shown = tokens
+      .filter((t) => listState.ended || !ENDED.includes(t.status))
+      .filter((t) => !needle || t.name.toLowerCase().includes(needle))
+      .sort((a, b) => (ORDER[a.status] ?? 3) - (ORDER[b.status] ?? 3));
+    const hidden = tokens.filter((t) => ENDED.includes(t.status)).length;
+    const empty = tokens.length === 0 ? "No tokens yet. Generate one."
+      : needle ? `No token name contains “${listState.q}”.` : `No active tokens. ${hidden} ended: tick “Show ended” to see them.`;
+    tableSlot.replaceChildren(cardTable("Tokens", columns, shown.map((t) => tokenRow(t, columns, admin)), empty));
+  }
+  search.addEventListener("input", () => { listState.q = search.value.trim(); draw(); });
+  ended.addEventListener("change", () => { listState.ended = ended.checked; draw(); });
+  owner.addEventListener("change", () => { Object.assign(listState, { owner: owner.value, cursors: [""], page: 0 }); renderTokens(); });
+  draw();
+  drawSessions(sessionsSlot, sessions, admin);
   next.disabled = !res.nextCursor;
   next.onclick = () => { listState.cursors[listState.page + 1] = res.nextCursor; listState.page++; renderTokens(); };
   prev.onclick = () => { listState.page--; renderTokens(); };
@@ -265,20 +335,38 @@ async function renderTokens() {
   main.dataset.ready = "tokens";
 }
 
-function tokenRow(t) {
+function tokenRow(t, columns, admin) {
   const days = alerts.get(t.id);
-  const revocable = !["revoked", "rejected", "expired"].includes(t.status);
-  return h("tr", { "data-id": t.id },
-    h("td", {}, h("a", { href: `#/tokens/${t.id}` }, t.name), t.type === "temporary" ? h("div", { class: "hint" }, "temporary") : null),
-    h("td", {}, h("code", {}, t.hint)),
-    h("td", {}, h("div", { class: "scopes" }, t.scopes.map((s) => h("code", {}, s)))),
-    h("td", {}, badge(t.risk)),
-    h("td", {}, badge(t.status)),
+  const revocable = !ENDED.includes(t.status);
+  return row({ "data-id": t.id }, columns, [
+    [h("a", { href: `#/tokens/${t.id}` }, t.name), t.type === "temporary" ? h("div", { class: "hint" }, "temporary") : null],
+    admin ? t.ownerId : undefined,
+    h("code", {}, t.hint),
+    h("div", { class: "scopes" }, t.scopes.map((s) => h("code", {}, s))),
+    badge(t.risk),
+    badge(t.status),
     h("td", { class: "nowrap" }, fmtDate(t.createdAt)),
     h("td", { class: "last-used" }, t.lastUsedAt ? fmtTime(t.lastUsedAt) : "Never"),
     h("td", { class: "nowrap" }, t.expiresAt ? fmtDate(t.expiresAt) : "Never",
       days !== undefined ? h("div", {}, badge(`Expires in < ${days} day${days === 1 ? "" : "s"}`, "expiring")) : null),
-    h("td", {}, revocable ? h("button", { type: "button", class: "quiet small", "aria-label": `Revoke ${t.name}`, onclick: () => confirmRevoke(t, renderTokens) }, "Revoke") : null));
+    revocable ? h("button", { type: "button", class: "quiet small", "aria-label": `Revoke ${t.name}`, onclick: () => confirmRevoke(t, renderTokens) }, "Revoke") : null,
+  ].filter((c, i) => admin || i !== 1));
+}
+
+// drawSessions lists the console sessions still working: one per signed-in tab.
+function drawSessions(slot, sessions, admin) {
+  const mine = session().id;
+  const columns = ["Session", admin ? "Owner" : null, "Started", "Ends", "Last used", "Actions"].filter(Boolean);
+  slot.replaceChildren(h("h2", { id: "sessions-title" }, "Sessions"),
+    h("p", { class: "hint" }, "Each sign-in to this console is a temporary token that ends within the hour or at sign-out."),
+    cardTable("Sessions", columns, sessions.map((t) => row({ "data-id": t.id }, columns, [
+      [t.id === mine ? "This tab" : "Another sign-in", " ", h("code", {}, t.hint)],
+      admin ? t.ownerId : undefined,
+      fmtTime(t.createdAt), fmtTime(t.expiresAt), t.lastUsedAt ? fmtTime(t.lastUsedAt) : "Never",
+      t.id === mine
+        ? h("button", { type: "button", class: "quiet small", onclick: signOut }, "Sign out")
+        : h("button", { type: "button", class: "quiet small", "aria-label": `Revoke session ${t.hint}`, onclick: () => confirmRevoke(t, renderTokens) }, "Revoke"),
+    ].filter((c, i) => admin || i !== 1))), "No other sessions."));
 }
 
 // confirmRevoke asks before revoking: clients using the token stop working.
@@ -310,7 +398,26 @@ function confirmRevoke(t, after) {
 
 // ---- Generate token dialog ------------------------------------------------------------
 
-const presets = [["1w", "1 week"], ["1m", "1 month"], ["3m", "3 months"], ["6m", "6 months"], ["1y", "1 year"], ["custom", "Custom date"], ["never", "Never"]];
+const presets = [["1w", "1 week", 7], ["1m", "1 month", 31], ["3m", "3 months", 92], ["6m", "6 months", 183], ["1y", "1 year", 365], ["custom", "Custom date"], ["never", "Never"]];
+
+// hoursOf reads a Go duration such as "8760h0m0s" as hours.
+function hoursOf(d) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:[\d.]+s)?$/.exec(d || "");
+  return m ? Number(m[1] || 0) + Number(m[2] || 0) / 60 : NaN;
+}
+// maxDays is the longest lifetime the API accepts, in days (Infinity: unlimited), from
+// the policy GET /tokens/self gave at sign-in; unknown policy: the default year.
+function maxDays() {
+  const p = session().policy;
+  if (!p) return 366;
+  if (p.neverAllowed) return Infinity;
+  return hoursOf(p.maxLifetime) / 24 + 1; // a calendar year is 365 or 366 days: the API allows it
+}
+// expiryChoices are the presets the policy allows: "never" only when it is unlimited.
+function expiryChoices(forRotate) {
+  const max = maxDays();
+  return presets.filter(([v, , days]) => (v === "never" ? max === Infinity : v === "custom" ? !forRotate : days <= max));
+}
 
 async function openGenerate() {
   const cat = await loadCatalog();
@@ -333,8 +440,9 @@ async function openGenerate() {
   });
   const scopesSet = h("fieldset", { "aria-describedby": "gen-scopes-err" }, h("legend", {}, "Scopes"), groups,
     h("p", { class: "error", id: "gen-scopes-err", "data-field": "scopes" }));
-  const expiry = h("select", {}, h("option", { value: "" }, "Default: 1 year (temporary: a session)"), presets.map(([v, l]) => h("option", { value: v }, l)));
-  const custom = h("input", { type: "date", "aria-label": "Custom expiration date", hidden: true });
+  const expiry = h("select", {}, h("option", { value: "" }, "Default: 1 year (temporary: a session)"), expiryChoices(false).map(([v, l]) => h("option", { value: v }, l)));
+  const custom = h("input", { type: "date", "aria-label": "Custom expiration date", hidden: true, min: fmtDate(new Date(Date.now() + 864e5).toISOString()) });
+  if (maxDays() !== Infinity) custom.max = fmtDate(new Date(Date.now() + (maxDays() - 1) * 864e5).toISOString());
   const type = h("select", {}, h("option", { value: "permanent" }, "Permanent"), h("option", { value: "temporary" }, "Temporary (a session)"));
   if (!held.includes("tokens:admin")) type.value = "temporary";
   const reason = h("input", { type: "text", maxlength: 500 });
@@ -437,7 +545,7 @@ async function renderDetail(id, tab) {
   try {
     [t] = await Promise.all([call("GET", `tokens/${encodeURIComponent(id)}`), loadCatalog()]);
   } catch (e) {
-    main.replaceChildren(h("h1", {}, "Token"), h("p", { class: "error", role: "alert" }, e.status === 404 ? "No such token, or not one you may see." : e.message));
+    main.replaceChildren(h("h1", {}, "Token"), h("p", { class: "error", role: "alert" }, e.status === 404 ? "No such token, or not one you may see." : sentence(e)));
     return;
   }
   const tablist = h("div", { role: "tablist", class: "tabs", "aria-label": "Token sections" },
@@ -483,24 +591,43 @@ async function overview(panel, t) {
   try {
     const hist = await call("GET", `tokens/${encodeURIComponent(t.id)}/history?limit=50`);
     timeline.replaceChildren(...hist.items.map(eventItem));
-  } catch (e) { timeline.replaceChildren(h("li", { class: "error" }, e.message)); }
+  } catch (e) { timeline.replaceChildren(h("li", { class: "error" }, sentence(e))); }
 }
 
+const EVENTS = {
+  create: "Created", update: "Changed", rotate: "Rotated", disable: "Disabled", enable: "Enabled", revoke: "Revoked",
+  approve: "Approved", reject: "Rejected", "emergency.on": "Emergency access on", "emergency.off": "Emergency access off",
+  "leaked.revoke": "Revoked as leaked", bootstrap: "Bootstrapped", enroll: "Enrolled", "enroll.send": "Enrollment sent",
+};
 function eventItem(e) {
   return h("li", {},
-    h("strong", {}, e.type), " by ", e.actorId, h("span", { class: "muted" }, ` · ${fmtTime(e.time)}`),
+    h("strong", {}, EVENTS[e.type] || e.type), " by ", e.actorId, h("span", { class: "muted" }, ` · ${fmtTime(e.time)}`),
     e.reason ? h("div", {}, "Reason: ", e.reason) : null,
-    e.changes.length ? h("div", { class: "hint" }, e.changes.map((c) => `${c.field}: ${fmtVal(c.from)} → ${fmtVal(c.to)}`).join("; ")) : null);
+    e.changes.length ? h("div", { class: "hint" }, changesText(e.changes)) : null);
 }
-function fmtVal(v) { return v === undefined || v === null || v === "" ? "—" : typeof v === "string" ? v : JSON.stringify(v); }
+// changesText is "Expires: — → 3 Jan 2027; Status: active → revoked".
+function changesText(changes) { return changes.map((c) => `${SHOWN[c.field] || label(c.field)}: ${fmtVal(c.from)} → ${fmtVal(c.to)}`).join("; "); }
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// fmtDay is "3 Jan 2027", with the time (UTC) when it is not midnight.
+function fmtDay(s) {
+  const d = new Date(s);
+  const day = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  const hm = d.toISOString().slice(11, 16);
+  return hm === "00:00" ? day : `${day}, ${hm} UTC`;
+}
+function fmtVal(v) {
+  if (v === undefined || v === null || v === "") return "—";
+  if (typeof v !== "string") return JSON.stringify(v);
+  if (/^\d+h0m0s$|^\d+m0s$/.test(v)) return v.replace(/0m0s$|0s$/, ""); // Go durations: "1h0m0s" is 1h
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?Z$/.test(v) ? fmtDay(v) : v;
+}
 
 function acl(panel, t) {
-  panel.replaceChildren(h("table", { "aria-label": "Scopes of this token" },
-    h("thead", {}, h("tr", {}, ["Scope", "Risk", "Allows"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, t.scopes.map((s) => {
-      const sc = catalog.scopes.find((x) => x.name === s) || { risk: "low", description: "" };
-      return h("tr", {}, h("td", {}, h("code", {}, s)), h("td", {}, badge(sc.risk)), h("td", {}, sc.description));
-    }))),
+  const cols = ["Scope", "Risk", "Allows"];
+  panel.replaceChildren(cardTable("Scopes of this token", cols, t.scopes.map((s) => {
+    const sc = catalog.scopes.find((x) => x.name === s) || { risk: "low", description: "" };
+    return row({}, cols, [h("code", {}, s), badge(sc.risk), sc.description]);
+  })),
   h("p", { class: "hint" }, `The token's risk is the highest of its scopes: ${t.risk}. It never grants more than its owner holds now.`));
 }
 
@@ -522,7 +649,7 @@ function security(panel, t, reload) {
     h("fieldset", {}, h("legend", {}, "Rate limit"), h("div", { class: "row" }, rateN, rateP), h("p", { class: "hint" }, "Empty: no limit."), h("p", { class: "error", "data-field": "rateLimit" })),
     h("fieldset", {}, h("legend", {}, "Time window (UTC)"), h("div", { class: "inline" }, days.map((d) => h("label", {}, d, d.value))),
       hours(startH, endH), h("p", { class: "error", "data-field": "timeRestriction" })),
-    field("Reason", reason, "reason", "Required: every change here is audited."),
+    field("Reason for this change", reason, "reason", "Required: every change here is audited."),
     h("p", { class: "error", "data-field": "", role: "alert" }),
     h("div", { class: "actions" }, h("button", { type: "submit", disabled: !live }, "Save restrictions")));
   settings.addEventListener("submit", async (ev) => {
@@ -544,7 +671,7 @@ function security(panel, t, reload) {
     h("h3", {}, "Emergency access"),
     h("p", { class: "hint" }, "Lifts the IP allowlist and time window for 1–8 hours during an incident; scopes and rate limit still apply. Superusers only."),
     t.emergencyAccessUntil ? h("p", { class: "notice warn" }, `On until ${fmtTime(t.emergencyAccessUntil)}.`) : null,
-    h("div", { class: "row" }, h("div", {}, field("Duration", emDur, "duration")), h("div", { class: "grow" }, field("Reason", emReason, "reason"))),
+    h("div", { class: "row" }, h("div", {}, field("Duration", emDur, "duration")), h("div", { class: "grow" }, field("Reason for emergency access", emReason, "reason"))),
     h("p", { class: "error", "data-field": "", role: "alert" }),
     h("div", { class: "actions" },
       t.emergencyAccessUntil ? h("button", { type: "button", class: "quiet", onclick: async () => {
@@ -556,33 +683,16 @@ function security(panel, t, reload) {
     try { await call("POST", `tokens/${encodeURIComponent(t.id)}/emergency-access`, { duration: emDur.value, reason: emReason.value }); reload(); } catch (e) { showErrors(emergency, e); }
   });
 
-  const grace = h("select", {}, [["", "No grace period"], ["1h", "1 hour"], ["6h", "6 hours"], ["24h", "24 hours"]].map(([v, l]) => h("option", { value: v }, l)));
-  const rotExp = h("select", {}, h("option", { value: "" }, "Keep the current expiry"), presets.filter(([v]) => v !== "custom").map(([v, l]) => h("option", { value: v }, l)));
   const rotate = h("form", { "aria-label": "Rotate" },
     h("h3", {}, "Rotate"),
-    h("p", { class: "hint" }, "Issues a new secret under the same id. During the grace period the old secret still works, so clients can switch over."),
-    h("div", { class: "row" }, h("div", {}, field("Grace period", grace, "gracePeriod")), h("div", {}, field("New expiry", rotExp, "expiresIn"))),
-    h("p", { class: "error", "data-field": "", role: "alert" }),
-    h("div", { class: "actions" }, h("button", { type: "submit", disabled: !live }, "Rotate")));
-  rotate.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const body = {};
-    if (grace.value) body.gracePeriod = grace.value;
-    if (rotExp.value) body.expiresIn = rotExp.value;
-    try {
-      const created = await call("POST", `tokens/${encodeURIComponent(t.id)}/rotate`, body);
-      const dlg = h("dialog", { "aria-labelledby": "gen-title" });
-      document.body.append(dlg);
-      dlg.addEventListener("close", () => { dlg.remove(); reload(); });
-      dlg.showModal();
-      showReveal(dlg, created, "Token rotated");
-    } catch (e) { showErrors(rotate, e); }
-  });
+    h("p", { class: "hint" }, "Issues a new secret under the same id. A grace period keeps the old secret working, so clients can switch over."),
+    t.rotationGraceUntil ? h("p", { class: "notice" }, `The previous secret works until ${fmtTime(t.rotationGraceUntil)}.`) : null,
+    h("div", { class: "actions" }, h("button", { type: "button", disabled: !live, onclick: () => confirmRotate(t, reload) }, "Rotate")));
 
   const stReason = h("input", { type: "text", maxlength: 500 });
   const status = h("form", { "aria-label": "Status" },
     h("h3", {}, "Status"),
-    field("Reason", stReason, "reason", "Optional; kept in the audit log."),
+    field("Reason for the status change", stReason, "reason", "Optional; kept in the audit log."),
     h("p", { class: "error", "data-field": "", role: "alert" }),
     h("div", { class: "actions" },
       t.status === "disabled"
@@ -594,6 +704,62 @@ function security(panel, t, reload) {
   }
 
   panel.replaceChildren(settings, h("section", { class: "danger-zone", "aria-label": "Danger zone" }, h("h2", {}, "Danger zone"), emergency, rotate, status));
+}
+
+// GRACES are the grace periods people know from Stripe and Unkey; "custom" takes any
+// duration up to 24 h.
+const GRACES = [["", "Now: the old secret stops at once"], ["1h", "1 hour"], ["24h", "24 hours"], ["custom", "Custom (at most 24 hours)"]];
+
+// graceOf reads a custom grace period: "90m", "6h", "1h30m"; at most 24 h.
+function graceOf(s) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?$/.exec(s.trim().toLowerCase());
+  if (!m || (!m[1] && !m[2])) return { error: "Give the grace period as a duration such as 90m, 6h or 1h30m." };
+  const min = Number(m[1] || 0) * 60 + Number(m[2] || 0);
+  if (min < 1 || min > 24 * 60) return { error: "A grace period is from 1 minute to 24 hours." };
+  return { value: `${min}m` };
+}
+
+// confirmRotate asks before rotating, and for how long the old secret keeps working.
+function confirmRotate(t, after) {
+  const radios = GRACES.map(([v, l], i) => h("input", { type: "radio", name: "grace", value: v, checked: i === 0 }));
+  const custom = h("input", { type: "text", placeholder: "90m", "aria-label": "Custom grace period", disabled: true });
+  radios.forEach((r) => r.addEventListener("change", () => { custom.disabled = radios[3].checked === false; if (!custom.disabled) custom.focus(); }));
+  const rotExp = h("select", {}, h("option", { value: "" }, "Keep the current expiry"), expiryChoices(true).map(([v, l]) => h("option", { value: v }, l)));
+  const dlg = h("dialog", { "aria-labelledby": "rotate-title" });
+  const form = h("form", { method: "dialog", novalidate: true },
+    h("h2", { id: "rotate-title" }, "Rotate this token?"),
+    h("p", {}, "“", h("strong", {}, t.name), "” (", h("code", {}, t.hint), ") gets a new secret, shown once. Clients must switch to it."),
+    h("fieldset", { class: "choices", "aria-describedby": "rot-grace-err" }, h("legend", {}, "The old secret keeps working"),
+      radios.map((r, i) => h("div", { class: "choice" }, h("label", {}, r, GRACES[i][1]), i === 3 ? custom : null)),
+      h("p", { class: "error", id: "rot-grace-err", "data-field": "gracePeriod" })),
+    field("New expiry", rotExp, "expiresIn", "Keeping it means expiry notices continue: the token still expires when it did."),
+    h("p", { class: "error", "data-field": "expiresAt" }),
+    h("p", { class: "error", "data-field": "", role: "alert" }),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "quiet", onclick: () => dlg.close() }, "Cancel"),
+      h("button", { type: "submit" }, "Rotate token")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    const choice = radios.find((r) => r.checked).value;
+    if (choice === "custom") {
+      const g = graceOf(custom.value);
+      if (g.error) { showErrors(form, { errors: [{ field: "gracePeriod", message: g.error }] }); custom.focus(); return; }
+      body.gracePeriod = g.value;
+    } else if (choice) body.gracePeriod = choice;
+    if (rotExp.value) body.expiresIn = rotExp.value;
+    try {
+      const created = await call("POST", `tokens/${encodeURIComponent(t.id)}/rotate`, body);
+      dlg.replaceChildren();
+      dlg.setAttribute("aria-labelledby", "gen-title");
+      dlg.addEventListener("close", after);
+      showReveal(dlg, created, "Token rotated");
+    } catch (e) { showErrors(form, e); }
+  });
+  dlg.append(form);
+  dlg.addEventListener("close", () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
 }
 
 async function patch(t, body) {
@@ -613,12 +779,10 @@ async function activity(panel, t) {
   }
   try {
     const res = await call("GET", `audit?tokenId=${encodeURIComponent(t.id)}&limit=100`);
-    panel.replaceChildren(h("table", { "aria-label": "Activity" },
-      h("thead", {}, h("tr", {}, ["Time", "Event", "Actor", "Reason", "Changes"].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, res.items.map((e) => h("tr", {},
-        h("td", {}, fmtTime(e.time)), h("td", {}, e.type), h("td", {}, e.actorId), h("td", {}, e.reason || ""),
-        h("td", {}, e.changes.map((c) => `${c.field}: ${fmtVal(c.from)} → ${fmtVal(c.to)}`).join("; ")))))));
-  } catch (e) { panel.replaceChildren(h("p", { class: "error" }, e.message)); }
+    const cols = ["Time", "Event", "Actor", "Reason", "Changes"];
+    panel.replaceChildren(cardTable("Activity", cols, res.items.map((e) => row({}, cols,
+      [fmtTime(e.time), EVENTS[e.type] || e.type, e.actorId, e.reason || "", changesText(e.changes)])), "No activity yet."));
+  } catch (e) { panel.replaceChildren(h("p", { class: "error" }, sentence(e))); }
 }
 
 // ---- Approvals, Principals ----------------------------------------------------------
@@ -629,15 +793,30 @@ async function renderApprovals() {
   main.replaceChildren(h("h1", {}, "Approvals"),
     h("p", { class: "hint" }, "High-risk tokens wait here until an administrator other than the requester approves them."), err, list);
   let res;
-  try { res = await call("GET", "approvals"); } catch (e) { err.textContent = e.message; list.replaceChildren(); return; }
+  try { [res] = await Promise.all([call("GET", "approvals"), loadCatalog()]); } catch (e) { err.textContent = sentence(e); list.replaceChildren(); return; }
   if (!res.items.length) { list.replaceChildren(h("p", { class: "notice" }, "Nothing waits for approval.")); main.dataset.ready = "approvals"; return; }
-  list.replaceChildren(...res.items.map((t) => {
+  // The requester's reason is in the record that made the token pending (create, or a
+  // rotation that sent it back): read each request's history.
+  const reasons = await Promise.all(res.items.map(async (t) => {
+    try {
+      const hist = await call("GET", `tokens/${encodeURIComponent(t.id)}/history?limit=20`);
+      const ev = hist.items.find((e) => e.type === "create" || e.type === "rotate");
+      return ev ? ev.reason || "" : "";
+    } catch { return null; }
+  }));
+  list.replaceChildren(...res.items.map((t, i) => {
     const reason = h("input", { type: "text", maxlength: 500 });
-    const form = h("form", { class: "notice", "aria-label": `Request ${t.name}`, "data-id": t.id },
+    const asked = reasons[i];
+    const form = h("form", { class: "notice request", "aria-label": `Request ${t.name}`, "data-id": t.id },
       h("h2", {}, t.name, " ", badge(`${t.risk} risk`, t.risk)),
-      h("p", {}, "Owner ", h("strong", {}, t.ownerId), ", requested by ", h("strong", {}, t.createdBy || t.ownerId), ` on ${fmtTime(t.createdAt)}. Scopes: `,
-        t.scopes.join(", ")),
-      field("Reason", reason, "reason"),
+      h("dl", { class: "meta" },
+        h("dt", {}, "Requested by"), h("dd", { class: "requester" }, t.createdBy || t.ownerId, h("span", { class: "muted" }, ` on ${fmtTime(t.createdAt)}`)),
+        h("dt", {}, "For"), h("dd", {}, t.ownerId, t.type === "temporary" ? " (temporary)" : ""),
+        h("dt", {}, "Reason given"), h("dd", { class: "asked" }, asked === null ? h("span", { class: "muted" }, "Could not be read.") : asked ? h("blockquote", {}, asked) : h("span", { class: "muted" }, "None given.")),
+        h("dt", {}, "Risk"), h("dd", {}, badge(t.risk)),
+        h("dt", {}, "Scopes"), h("dd", {}, h("div", { class: "scopes" }, t.scopes.map((s) => h("span", {}, h("code", {}, s), " ", badge(riskOf(s)))))),
+        h("dt", {}, "Expires"), h("dd", {}, t.expiresAt ? fmtTime(t.expiresAt) : "Never")),
+      field("Your reason for the decision", reason, "reason", "Optional; kept in the audit log with your approval or rejection."),
       h("p", { class: "error", "data-field": "", role: "alert" }),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "quiet", onclick: () => decide("reject") }, "Reject"),
@@ -652,16 +831,15 @@ async function renderApprovals() {
 
 async function renderPrincipals() {
   const err = h("p", { class: "error", role: "alert" });
-  const body = h("tbody");
-  main.replaceChildren(h("h1", {}, "Principals"), err,
-    h("table", { "aria-label": "Principals" },
-      h("thead", {}, h("tr", {}, ["ID", "Name", "Kind", "Roles", "Holds", "Email"].map((c) => h("th", { scope: "col" }, c)))), body));
+  const slot = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  main.replaceChildren(h("h1", {}, "Principals"), err, slot);
+  const cols = ["ID", "Name", "Kind", "Roles", "Holds", "Email"];
   try {
     const res = await call("GET", "principals?limit=100");
-    body.replaceChildren(...res.items.map((p) => h("tr", {},
-      h("td", {}, h("code", {}, p.id), p.superuser ? [" ", badge("superuser", "high")] : null), h("td", {}, p.name), h("td", {}, p.kind),
-      h("td", {}, p.roles.join(", ") || "—"), h("td", {}, h("div", { class: "scopes" }, p.holds.map((s) => h("code", {}, s)))), h("td", {}, p.email || "—"))));
-  } catch (e) { err.textContent = e.message; }
+    slot.replaceChildren(cardTable("Principals", cols, res.items.map((p) => row({ "data-id": p.id }, cols, [
+      [h("code", {}, p.id), p.superuser ? [" ", badge("superuser", "high")] : null], p.name, p.kind,
+      p.roles.join(", ") || "—", h("div", { class: "scopes" }, p.holds.map((s) => h("code", {}, s))), p.email || "—"]))));
+  } catch (e) { err.textContent = sentence(e); slot.replaceChildren(); }
   main.dataset.ready = "principals";
 }
 
