@@ -25,7 +25,7 @@ func testSettings(svc *token.Service, cacheTTL time.Duration) boot.Settings {
 }
 
 // testServer is the in-process local gateway for tmpl on svc's table and keys, wired as
-// serve wires it (boot.Assemble, boot.NewAuthorizer, api.Operations); decision lines go
+// serve wires it (boot.Assemble, boot.NewAuthorizer, the functions table); decision lines go
 // to log (nil: the JSON log).
 func testServer(t testing.TB, tmpl *samtemplate.Template, svc *token.Service, cacheTTL time.Duration, log io.Writer) *InProcessServer {
 	t.Helper()
