@@ -9,13 +9,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/provision"
@@ -217,4 +221,33 @@ func ChangePrincipal(t testing.TB, tb *store.Table, id string, change func(p *ac
 	change(p)
 	p.Version = old + 1
 	require.NoError(t, tb.PutPrincipal(ctx, p, old))
+}
+
+// CountingTransport counts the DynamoDB requests an SDK client sends, reads apart from
+// writes (by the X-Amz-Target operation).
+type CountingTransport struct {
+	next          http.RoundTripper
+	Reads, Writes atomic.Int64
+}
+
+func (c *CountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	target := r.Header.Get("X-Amz-Target") // DynamoDB_20120810.GetItem
+	switch target[strings.LastIndex(target, ".")+1:] {
+	case "GetItem", "BatchGetItem", "Query", "Scan":
+		c.Reads.Add(1)
+	default:
+		c.Writes.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// Counted is tb through an SDK client whose every request is counted.
+func Counted(t testing.TB, tb *store.Table) (*store.Table, *CountingTransport) {
+	ct := &CountingTransport{next: http.DefaultTransport}
+	client := dynamodb.NewFromConfig(Clients(t).AWS.Copy(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = boot.Endpoint("DynamoDB")
+		o.DisableValidateResponseChecksum = true
+		o.HTTPClient = &http.Client{Transport: ct}
+	})
+	return &store.Table{Client: client, Name: tb.Name, Retention: tb.Retention}, ct
 }

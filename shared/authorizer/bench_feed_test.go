@@ -35,10 +35,10 @@ func BenchmarkLocalFeed(b *testing.B) {
 	}
 	type instance struct {
 		a  *authorizer.Authorizer
-		ct *countingTransport
+		ct *localtest.CountingTransport
 	}
 	mk := func() instance {
-		feed, ct := counted(b, f.table)
+		feed, ct := localtest.Counted(b, f.table)
 		return instance{authorizer.New(authorizer.Config{Tokens: f.table, Leases: f.table, Feed: feed, Keys: f.svc.Keys,
 			Catalog: f.svc.Catalog, Prefix: "tg", CacheTTL: cacheTTL, Log: io.Discard}), ct}
 	}
@@ -71,7 +71,7 @@ func BenchmarkLocalFeed(b *testing.B) {
 		visible []time.Duration // on both instances
 		each    []time.Duration // on one instance
 	)
-	readsBefore := []int64{busy[0].ct.reads.Load(), busy[1].ct.reads.Load(), idle.ct.reads.Load()}
+	readsBefore := []int64{busy[0].ct.Reads.Load(), busy[1].ct.Reads.Load(), idle.ct.Reads.Load()}
 	start := time.Now()
 	done := make(chan struct{})
 	go func() {
@@ -123,8 +123,8 @@ func BenchmarkLocalFeed(b *testing.B) {
 	b.ReportMetric(pct(visible, 0.99), "visibility-both-p99-ms")
 	b.ReportMetric(pct(each, 0.5), "visibility-each-p50-ms")
 	b.ReportMetric(pct(each, 0.99), "visibility-each-p99-ms")
-	b.ReportMetric(float64(busy[0].ct.reads.Load()+busy[1].ct.reads.Load()-readsBefore[0]-readsBefore[1])/2/busySeconds, "feed-reads/s-busy")
-	b.ReportMetric(float64(idle.ct.reads.Load()-readsBefore[2])/busySeconds, "feed-reads/s-idle")
+	b.ReportMetric(float64(busy[0].ct.Reads.Load()+busy[1].ct.Reads.Load()-readsBefore[0]-readsBefore[1])/2/busySeconds, "feed-reads/s-busy")
+	b.ReportMetric(float64(idle.ct.Reads.Load()-readsBefore[2])/busySeconds, "feed-reads/s-idle")
 
 	// Writes per request of a rate-limited token, the three rates side by side, each on
 	// its own instance and token, counted at its SDK transport.
@@ -138,7 +138,7 @@ func BenchmarkLocalFeed(b *testing.B) {
 	for k, rate := range rates {
 		c := f.create(b, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: 100_000, Per: "minute"}})
 		s := c.Plaintext.Reveal()
-		leases, ct := counted(b, f.table)
+		leases, ct := localtest.Counted(b, f.table)
 		a := authorizer.New(authorizer.Config{Tokens: f.table, Leases: leases, Feed: f.table, Keys: f.svc.Keys,
 			Catalog: f.svc.Catalog, Prefix: "tg", CacheTTL: cacheTTL, Log: io.Discard})
 		wg.Add(1)
@@ -156,7 +156,7 @@ func BenchmarkLocalFeed(b *testing.B) {
 					return
 				}
 			}
-			perRequest[k] = float64(ct.writes.Load()) / float64(n)
+			perRequest[k] = float64(ct.Writes.Load()) / float64(n)
 		}()
 	}
 	wg.Wait()

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,38 +19,8 @@ import (
 	"tokengate/shared/access"
 	"tokengate/shared/api"
 	"tokengate/shared/authorizer"
-	"tokengate/shared/boot"
-	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
-
-// countingTransport counts the DynamoDB requests an SDK client sends, by operation.
-type countingTransport struct {
-	next          http.RoundTripper
-	reads, writes atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	target := r.Header.Get("X-Amz-Target") // DynamoDB_20120810.GetItem
-	switch target[strings.LastIndex(target, ".")+1:] {
-	case "GetItem", "BatchGetItem", "Query", "Scan":
-		c.reads.Add(1)
-	default:
-		c.writes.Add(1)
-	}
-	return c.next.RoundTrip(r)
-}
-
-// counted is tb through an SDK client whose every request is counted.
-func counted(t testing.TB, tb *store.Table) (*store.Table, *countingTransport) {
-	ct := &countingTransport{next: http.DefaultTransport}
-	client := dynamodb.NewFromConfig(localtest.Clients(t).AWS.Copy(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = boot.Endpoint("DynamoDB")
-		o.DisableValidateResponseChecksum = true
-		o.HTTPClient = &http.Client{Transport: ct}
-	})
-	return &store.Table{Client: client, Name: tb.Name, Retention: tb.Retention}, ct
-}
 
 const cacheTTL = 30 * time.Second
 
@@ -213,13 +181,13 @@ func TestWhatTheOwnerDidShowsOnEveryInstance(t *testing.T) {
 func TestForgedTokensCostNothing(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
-	tb, reads := counted(t, f.table)
+	tb, reads := localtest.Counted(t, f.table)
 	a := authorizer.New(authorizer.Config{Tokens: tb, Rates: tb, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: f.clock.Now, CacheTTL: cacheTTL})
 	real := f.create(t, token.CreateInput{})
 	require.True(t, allow(a, real.Plaintext.Reveal()).Allow)
 	p, _ := token.NewPepper(f.svc.Keys.Current().Version, bytes.Repeat([]byte{0x5a}, 32))
 	attacker, _ := token.NewKeyring(p)
-	before := reads.reads.Load() + reads.writes.Load()
+	before := reads.Reads.Load() + reads.Writes.Load()
 	for i := 0; i < 10000; i++ {
 		id := token.ID("")
 		if i%2 == 0 {
@@ -231,9 +199,9 @@ func TestForgedTokensCostNothing(t *testing.T) {
 		require.NoError(t, err, "the public checksum is valid")
 		require.Equal(t, authorizer.ReasonForged, allow(a, g.Plaintext.Reveal()).Reason)
 	}
-	require.Zero(t, reads.reads.Load()+reads.writes.Load()-before, "10,000 forged tokens: no DynamoDB request")
+	require.Zero(t, reads.Reads.Load()+reads.Writes.Load()-before, "10,000 forged tokens: no DynamoDB request")
 	require.True(t, allow(a, real.Plaintext.Reveal()).Allow)
-	require.Zero(t, reads.reads.Load()+reads.writes.Load()-before, "the real token is still cached")
+	require.Zero(t, reads.Reads.Load()+reads.Writes.Load()-before, "the real token is still cached")
 
 	t.Run("a leak report of 100 forged strings costs no read; a 429 writes nothing", func(t *testing.T) {
 		svc := *f.svc
@@ -257,19 +225,19 @@ func TestForgedTokensCostNothing(t *testing.T) {
 			route.ServeHTTP(rec, req)
 			return rec.Code
 		}
-		r0, w0 := reads.reads.Load(), reads.writes.Load()
+		r0, w0 := reads.Reads.Load(), reads.Writes.Load()
 		for i := 0; i < api.LeakReportsPerMinute; i++ {
 			// Every address of one IPv6 /64 is one reporter.
 			require.Equal(t, http.StatusAccepted, report(fmt.Sprintf("[2001:db8:1:2::%x]", i+1)))
 		}
-		require.Zero(t, reads.reads.Load()-r0, "forged strings cost no read")
-		require.EqualValues(t, api.LeakReportsPerMinute, reads.writes.Load()-w0, "one rate count per report, nothing else")
+		require.Zero(t, reads.Reads.Load()-r0, "forged strings cost no read")
+		require.EqualValues(t, api.LeakReportsPerMinute, reads.Writes.Load()-w0, "one rate count per report, nothing else")
 		require.Equal(t, http.StatusTooManyRequests, report("[2001:db8:1:2:ffff::1]"), "the same /64")
-		w1 := reads.writes.Load()
+		w1 := reads.Writes.Load()
 		for i := 0; i < 5; i++ {
 			require.Equal(t, http.StatusTooManyRequests, report("[2001:db8:1:2::99]"))
 		}
-		require.Equal(t, w1, reads.writes.Load(), "a 429 writes nothing")
+		require.Equal(t, w1, reads.Writes.Load(), "a 429 writes nothing")
 		out, err := f.table.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.table.Name), Key: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: "RATE#LEAK#2001:db8:1:2::/64"},
 			"sk": &types.AttributeValueMemberS{Value: fmt.Sprint(f.clock.Now().UTC().Truncate(time.Minute).Unix())},
@@ -278,7 +246,7 @@ func TestForgedTokensCostNothing(t *testing.T) {
 		require.Equal(t, fmt.Sprint(api.LeakReportsPerMinute), out.Item["count"].(*types.AttributeValueMemberN).Value)
 		require.Equal(t, http.StatusAccepted, report("[2001:db8:1:3::1]"), "another /64 is another reporter")
 		require.Equal(t, http.StatusAccepted, report("198.51.100.1"))
-		require.Zero(t, reads.reads.Load()-r0)
+		require.Zero(t, reads.Reads.Load()-r0)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"tokengate/infra/localtest"
 	"tokengate/shared/authorizer"
 	"tokengate/shared/restriction"
 	"tokengate/shared/token"
@@ -19,7 +20,7 @@ import (
 // and the writes, counted at the SDK transport, are a small fraction of the requests.
 func TestLeasedRateLimitIsExact(t *testing.T) {
 	f := newFixture(t, 0)
-	tb, ct := counted(t, f.table)
+	tb, ct := localtest.Counted(t, f.table)
 	const instances, workers, limit = 3, 4, 600
 	c := f.create(t, token.CreateInput{RateLimit: &restriction.RateLimit{Limit: limit, Per: "minute"}})
 	s := c.Plaintext.Reveal()
@@ -30,7 +31,7 @@ func TestLeasedRateLimitIsExact(t *testing.T) {
 		as = append(as, a)
 	}
 	for window := 0; window < 3; window++ {
-		w0 := ct.writes.Load()
+		w0 := ct.Writes.Load()
 		var allowedN, requests atomic.Int64
 		var wg sync.WaitGroup
 		for _, a := range as {
@@ -56,7 +57,7 @@ func TestLeasedRateLimitIsExact(t *testing.T) {
 			}
 		}
 		wg.Wait()
-		writes := ct.writes.Load() - w0
+		writes := ct.Writes.Load() - w0
 		t.Logf("window %d: %d requests, %d allowed, %d writes (%.3f per allowed request)", window, requests.Load(), allowedN.Load(), writes, float64(writes)/float64(allowedN.Load()))
 		require.EqualValues(t, limit, allowedN.Load(), "exactly the limit in window %d", window)
 		require.LessOrEqual(t, float64(writes), 0.1*float64(allowedN.Load()), "at most one write per ten allowed requests")

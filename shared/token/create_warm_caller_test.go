@@ -2,21 +2,16 @@ package token_test
 
 import (
 	"context"
-	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
 	"tokengate/infra/localtest"
 	"tokengate/shared/access"
 	"tokengate/shared/audit"
 	"tokengate/shared/authorizer"
-	"tokengate/shared/boot"
 	"tokengate/shared/fault"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
@@ -46,34 +41,6 @@ func newWarmFixture(t *testing.T) *warmFixture {
 
 func (f *warmFixture) check(s string) authorizer.Decision {
 	return f.auth.Check(context.Background(), authorizer.Request{Token: s, SourceIP: "203.0.113.9", Route: "GET /things"})
-}
-
-// countingTransport counts the DynamoDB requests an SDK client sends, reads apart.
-type countingTransport struct {
-	next          http.RoundTripper
-	reads, writes atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	target := r.Header.Get("X-Amz-Target") // DynamoDB_20120810.GetItem
-	switch target[strings.LastIndex(target, ".")+1:] {
-	case "GetItem", "BatchGetItem", "Query", "Scan":
-		c.reads.Add(1)
-	default:
-		c.writes.Add(1)
-	}
-	return c.next.RoundTrip(r)
-}
-
-// counted is tb through an SDK client whose every request is counted.
-func counted(t testing.TB, tb *store.Table) (*store.Table, *countingTransport) {
-	ct := &countingTransport{next: http.DefaultTransport}
-	client := dynamodb.NewFromConfig(localtest.Clients(t).AWS.Copy(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = boot.Endpoint("DynamoDB")
-		o.DisableValidateResponseChecksum = true
-		o.HTTPClient = &http.Client{Transport: ct}
-	})
-	return &store.Table{Client: client, Name: tb.Name, Retention: tb.Retention}, ct
 }
 
 // A create of a token for the caller itself reads nothing: the authorizer read the owner
@@ -110,8 +77,8 @@ func written(t *testing.T, tb *store.Table, owner string) (tokens, records int) 
 }
 
 // countedService is f's service with every DynamoDB request counted.
-func countedService(t *testing.T, f *warmFixture) (*token.Service, *countingTransport) {
-	tb, ct := counted(t, f.table)
+func countedService(t *testing.T, f *warmFixture) (*token.Service, *localtest.CountingTransport) {
+	tb, ct := localtest.Counted(t, f.table)
 	svc := *f.svc
 	svc.Store, svc.Principals = tb, tb
 	return &svc, ct
@@ -131,8 +98,8 @@ func TestCreateOwnTokenReadsOnlyItsParent(t *testing.T) {
 	svc, ct := countedService(t, f)
 	created, err := svc.Create(context.Background(), c, session("ci"))
 	require.NoError(t, err)
-	require.EqualValues(t, 1, ct.reads.Load(), "one read: the calling token")
-	require.EqualValues(t, 1, ct.writes.Load(), "one TransactWriteItems")
+	require.EqualValues(t, 1, ct.Reads.Load(), "one read: the calling token")
+	require.EqualValues(t, 1, ct.Writes.Load(), "one TransactWriteItems")
 	require.Equal(t, token.ID(c.TokenID), created.Token.ParentID)
 	require.Equal(t, c.OwnerIncarnation, created.Token.OwnerIncarnation)
 	cold := authorizer.New(authorizer.Config{Tokens: f.table, Keys: f.svc.Keys, Catalog: f.svc.Catalog, Prefix: "tg", Now: f.clock.Now})
@@ -152,11 +119,11 @@ func TestCreateReusesItsCallingToken(t *testing.T) {
 	svc.CallingTokens = token.NewCallingTokens(10, time.Minute)
 	_, err := svc.Create(ctx, c, session("first"))
 	require.NoError(t, err)
-	require.EqualValues(t, 1, ct.reads.Load(), "the calling token, once")
+	require.EqualValues(t, 1, ct.Reads.Load(), "the calling token, once")
 	_, err = svc.Create(ctx, c, session("second"))
 	require.NoError(t, err)
-	require.EqualValues(t, 1, ct.reads.Load(), "no read for the second")
-	require.EqualValues(t, 2, ct.writes.Load())
+	require.EqualValues(t, 1, ct.Reads.Load(), "no read for the second")
+	require.EqualValues(t, 2, ct.Writes.Load())
 
 	// The calling token gets an IP allowlist; this instance still has it as it was, and
 	// so does the caller (a warm authorizer).
@@ -164,8 +131,8 @@ func TestCreateReusesItsCallingToken(t *testing.T) {
 	require.NoError(t, err)
 	out, err := svc.Create(ctx, c, session("after"))
 	require.NoError(t, err)
-	require.EqualValues(t, 2, ct.reads.Load(), "read again after the write found the parent changed")
-	require.EqualValues(t, 4, ct.writes.Load(), "one refused write, one that wrote")
+	require.EqualValues(t, 2, ct.Reads.Load(), "read again after the write found the parent changed")
+	require.EqualValues(t, 4, ct.Writes.Load(), "one refused write, one that wrote")
 	require.Len(t, out.Token.Bounds.IPAllowlists, 1, "decided on the parent as it is now")
 }
 
@@ -218,17 +185,17 @@ func TestCreateAfterTheOwnerChanged(t *testing.T) {
 			c := d.Caller
 			svc, ct := countedService(t, f)
 			created, err := svc.Create(context.Background(), c, session("after"))
-			require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner once, after the first write found it changed")
+			require.EqualValues(t, 2, ct.Reads.Load(), "the calling token, and the owner once, after the first write found it changed")
 			if tt.want != nil {
 				require.ErrorIs(t, err, tt.want)
-				require.EqualValues(t, 1, ct.writes.Load(), "one write, which wrote nothing")
+				require.EqualValues(t, 1, ct.Writes.Load(), "one write, which wrote nothing")
 				gotTokens, gotRecords := written(t, f.table, "alice")
 				require.Equal(t, tokens, gotTokens, "no token written")
 				require.Equal(t, records, gotRecords, "no audit record written")
 				return
 			}
 			require.NoError(t, err)
-			require.EqualValues(t, 2, ct.writes.Load(), "the write that found the owner changed, then the one that wrote")
+			require.EqualValues(t, 2, ct.Writes.Load(), "the write that found the owner changed, then the one that wrote")
 			p, err := f.table.GetPrincipal(context.Background(), "alice")
 			require.NoError(t, err)
 			require.Equal(t, p.Incarnation, created.Token.OwnerIncarnation)
@@ -258,7 +225,7 @@ func TestCreateWithADelegatedToken(t *testing.T) {
 	svc, ct := countedService(t, f)
 	created, err := svc.Create(ctx, c, session("for alice"))
 	require.NoError(t, err)
-	require.EqualValues(t, 1, ct.reads.Load(), "the calling token")
+	require.EqualValues(t, 1, ct.Reads.Load(), "the calling token")
 	require.Equal(t, "admin", created.Token.MintedBy, "the minter follows the chain")
 
 	_, err = svc.Create(ctx, c, token.CreateInput{Name: "for bob", OwnerID: "bob", Type: token.TypeTemporary, Scopes: []string{access.TokensRead}})
@@ -287,7 +254,7 @@ func TestCreateWithAForgedOwner(t *testing.T) {
 	svc, ct := countedService(t, f)
 	_, err := svc.Create(ctx, later, session("later"))
 	require.NoError(t, err)
-	require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner")
+	require.EqualValues(t, 2, ct.Reads.Load(), "the calling token, and the owner")
 
 	other := c
 	other.OwnerIncarnation = "00000000000000000000000000000000"
@@ -303,8 +270,8 @@ func TestCreateWithAForgedOwner(t *testing.T) {
 	svc, ct = countedService(t, f)
 	_, err = svc.Create(ctx, none, session("unknown"))
 	require.NoError(t, err, "no owner in the context (an older authorizer): read, as before")
-	require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner")
-	require.EqualValues(t, 1, ct.writes.Load())
+	require.EqualValues(t, 2, ct.Reads.Load(), "the calling token, and the owner")
+	require.EqualValues(t, 1, ct.Writes.Load())
 }
 
 // racingPrincipals runs change once, right after the first read of a principal: the
@@ -333,8 +300,8 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 	svc, ct := countedService(t, f)
 	_, err := svc.Create(ctx, admin, in)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, ct.reads.Load(), "the calling token, and the owner")
-	require.EqualValues(t, 1, ct.writes.Load())
+	require.EqualValues(t, 2, ct.Reads.Load(), "the calling token, and the owner")
+	require.EqualValues(t, 1, ct.Writes.Load())
 
 	svc, ct = countedService(t, f)
 	svc.Principals = &racingPrincipals{Principals: svc.Principals, change: func() {
@@ -345,8 +312,8 @@ func TestCreateForAnotherPrincipal(t *testing.T) {
 	var invalid *fault.InvalidError
 	require.ErrorAs(t, err, &invalid, "alice no longer holds tokens:write")
 	require.Equal(t, "scopes", invalid.Fields[0].Field)
-	require.EqualValues(t, 3, ct.reads.Load(), "the calling token; alice, then alice again after the write found her changed")
-	require.EqualValues(t, 1, ct.writes.Load())
+	require.EqualValues(t, 3, ct.Reads.Load(), "the calling token; alice, then alice again after the write found her changed")
+	require.EqualValues(t, 1, ct.Writes.Load())
 	gotTokens, gotRecords := written(t, f.table, "alice")
 	require.Equal(t, tokens, gotTokens)
 	require.Equal(t, records, gotRecords)
