@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -111,7 +112,7 @@ func errorPayload(err error) []byte {
 	b, _ := json.Marshal(struct {
 		Message string `json:"errorMessage"`
 		Type    string `json:"errorType"`
-	}{err.Error(), fmt.Sprintf("%T", errors.Unwrap(err))})
+	}{err.Error(), strings.TrimPrefix(fmt.Sprintf("%T", err), "*")})
 	return b
 }
 
