@@ -863,7 +863,8 @@ async function renderPrincipals() {
 function roleBoxes(cat, ticked) {
   const boxes = cat.roles.map((r) => h("input", { type: "checkbox", value: r.name, checked: ticked.includes(r.name) }));
   const set = h("fieldset", { "aria-describedby": "roles-err" }, h("legend", {}, "Roles"),
-    h("div", { class: "inline" }, cat.roles.map((r, i) => h("label", { title: r.description }, boxes[i], r.name, " ", badge(r.risk)))),
+    cat.roles.length ? h("div", { class: "inline" }, cat.roles.map((r, i) => h("span", { class: "role-pick" }, h("label", { title: r.description }, boxes[i], r.name), badge(`${r.risk} risk`, r.risk))))
+      : h("p", { class: "hint" }, "The catalog has no roles."),
     h("p", { class: "error", id: "roles-err", "data-field": "roles" }));
   return [set, () => boxes.filter((b) => b.checked).map((b) => b.value)];
 }
@@ -1019,7 +1020,7 @@ async function openEditPrincipal(p) {
 
 async function principalTokens(panel, p) {
   const cols = ["Name", "Token", "Scopes", "Status", "Created", "Expires"];
-  const add = h("button", { type: "button", "aria-label": `Add a token for ${p.id}`, onclick: () => openGenerate({ ownerId: p.id, onClose: () => renderPrincipal(p.id, "tokens") }) }, "+ Add");
+  const add = h("button", { type: "button", id: "add-owned", onclick: () => openGenerate({ ownerId: p.id, onClose: () => renderPrincipal(p.id, "tokens") }) }, "+ Add");
   panel.replaceChildren(h("div", { class: "bar" }, h("p", { class: "hint grow" }, `Tokens owned by ${p.id}. A token you add here is ${p.id}'s, under the same rules as the API's.`), add),
     h("p", { class: "muted" }, "Loading…"));
   try {
