@@ -33,9 +33,12 @@ type consoleStack struct {
 	xssID           token.ID
 }
 
-func newConsoleStack(t *testing.T) *consoleStack {
+func newConsoleStack(t *testing.T, catalog ...*access.Catalog) *consoleStack {
 	t.Helper()
 	svc := localtest.Service(t, nil)
+	if len(catalog) > 0 {
+		svc.Catalog = catalog[0]
+	}
 	tb := svc.Store.(*store.Table)
 	s := testServer(t, localtest.Template(t), svc, 0, nil)
 	srv := httptest.NewServer(s.Handler)
@@ -476,6 +479,8 @@ func TestConsoleLayoutsAndList(t *testing.T) {
 		{"activity", "#/tokens/" + string(mine.Token.ID) + "/activity", "detail-Activity"},
 		{"approvals", "#/approvals", "approvals"},
 		{"principals", "#/principals", "principals"},
+		{"principal", "#/principals/admin", "principal-Details"},
+		{"principal tokens", "#/principals/admin/tokens", "principal-Tokens"},
 	}
 	for _, size := range []struct{ w, h int64 }{{1280, 900}, {375, 800}} {
 		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
@@ -567,4 +572,108 @@ func TestConsoleLayoutsAndList(t *testing.T) {
 	})
 	_ = pending
 	require.Empty(t, errs.take(), "no errors in the page")
+}
+
+// TestConsolePrincipals walks an administrator through the Principals pages at 1280 and
+// 375 px: add a principal (a refusal first, in whole sentences), its page, a token for it
+// through its Tokens tab's "+ Add", an enrollment mail (read back from the SES emulator),
+// and an edit of its roles and email; no page is wider than the window, none logs an error.
+func TestConsolePrincipals(t *testing.T) {
+	localtest.SES(t)
+	cat, err := access.ParseCatalog([]byte(`{"roles": {"reader": {"description": "Reads tokens", "scopes": ["tokens:read"]},
+		"writer": {"description": "Manages its own tokens", "scopes": ["tokens:read", "tokens:write"]}}}`))
+	require.NoError(t, err)
+	st := newConsoleStack(t, cat)
+	tb := st.svc.Store.(*store.Table)
+	ctx := context.Background()
+	b := browser(t)
+	shots := screenshotDir(t)
+	errs := watchErrors(t, b)
+	console := st.url + "/console/"
+	require.NoError(t, chromedpNavigate(b, console))
+	fill(t, b, "textbox", "API token", st.root)
+	click(t, b, "button", "Sign in")
+	waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens"`)
+	ready := func(what string) { waitJS(t, b, `document.querySelector("main").dataset.ready === "`+what+`"`) }
+
+	for _, size := range []struct{ w, h int64 }{{1280, 900}, {375, 800}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			require.NoError(t, chromedp.Do(b, chromedp.EmulateViewport(size.w, size.h)))
+			id := fmt.Sprintf("dana-%d", size.w)
+			addr := localtest.Address("dana")
+			require.NoError(t, chromedpNavigate(b, console+"#/principals"))
+			ready("principals")
+			fits(t, b, "principals")
+
+			click(t, b, "button", "Add principal")
+			ax(t, b, "heading", "Add principal")
+			ax(t, b, "checkbox", "Superuser") // root is a superuser
+			fits(t, b, "add principal dialog")
+			fill(t, b, "textbox", "ID", id)
+			click(t, b, "button", "Add")
+			waitJS(t, b, `document.querySelector("#add-principal [data-field=name]").textContent !== ""`)
+			msg := eval[string](t, b, `document.querySelector("#add-principal [data-field=name]").textContent`)
+			require.Regexp(t, `^Name .+\.$`, msg, "a refusal as a whole sentence")
+			for _, e := range errs.take() {
+				require.Regexp(t, `\b400\b.*/principals$`, e, "only the refusal")
+			}
+			fill(t, b, "textbox", "Name", "Dana")
+			fill(t, b, "textbox", "Email", addr)
+			click(t, b, "checkbox", "reader")
+			click(t, b, "button", "Add")
+			ready("principal-Details")
+			require.Contains(t, eval[string](t, b, `document.getElementById("principal-status").textContent`), "An enrollment mail went to "+addr)
+			require.Len(t, localtest.Mails(t, addr), 1, "the enrollment mail, once")
+			meta := eval[string](t, b, `document.querySelector("dl.meta").textContent`)
+			require.Contains(t, meta, addr)
+			require.Contains(t, meta, "reader")
+			fits(t, b, "principal page")
+			if size.w == 375 {
+				screenshot(t, b, shots, "console-phone-principal")
+			}
+
+			click(t, b, "button", "Send enrollment")
+			waitJS(t, b, `document.getElementById("principal-status").textContent.startsWith("An enrollment mail went to")`)
+			require.Len(t, localtest.Mails(t, addr), 2, "sent again")
+			require.NotRegexp(t, enrollSecret, eval[string](t, b, `document.body.textContent`), "the admin never sees the enrollment secret")
+
+			click(t, b, "button", "Edit")
+			ax(t, b, "heading", "Edit "+id)
+			fits(t, b, "edit dialog")
+			click(t, b, "checkbox", "reader")
+			click(t, b, "checkbox", "writer")
+			click(t, b, "button", "Save")
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "principal-Details" && document.getElementById("principal-status").textContent.startsWith("Saved")`)
+			require.Contains(t, eval[string](t, b, `document.querySelector("dl.meta").textContent`), "writer")
+			p, err := tb.GetPrincipal(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, []string{"writer"}, p.Roles)
+			require.Equal(t, addr, p.Email)
+
+			click(t, b, "tab", "Tokens")
+			ready("principal-Tokens")
+			require.Contains(t, eval[string](t, b, `document.querySelector("table[aria-label=Tokens]").textContent`), "has no tokens yet")
+			fits(t, b, "principal tokens")
+			click(t, b, "button", "+ Add")
+			ax(t, b, "heading", "Generate token")
+			require.Contains(t, eval[string](t, b, `document.getElementById("gen-owner").textContent`), id)
+			fill(t, b, "textbox", "Token name", "dana's laptop")
+			click(t, b, "checkbox", "tokens:read")
+			click(t, b, "button", "Generate")
+			click(t, b, "button", "Copy")
+			secret := eval[string](t, b, `document.getElementById("new-token").value`)
+			require.Regexp(t, `^tg_`, secret)
+			click(t, b, "button", "Done")
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "principal-Tokens" && document.querySelector("table[aria-label=Tokens] tr[data-id]") !== null`)
+			tokID := eval[string](t, b, `document.querySelector("table[aria-label=Tokens] tr[data-id]").dataset.id`)
+			tok, err := st.svc.Get(ctx, localtest.Admin, token.ID(tokID))
+			require.NoError(t, err)
+			require.Equal(t, id, tok.OwnerID, "the token is the principal's")
+			require.Equal(t, "dana's laptop", tok.Name)
+			require.NotContains(t, eval[string](t, b, `document.body.textContent + JSON.stringify(sessionStorage) + JSON.stringify(localStorage)`), secret,
+				"the secret is gone once the dialog closes")
+			fits(t, b, "principal tokens, one token")
+			require.Empty(t, errs.take(), "no errors in the page")
+		})
+	}
 }

@@ -181,6 +181,7 @@ async function signOut() {
 function endSession(message) {
   sessionStorage.removeItem(SESSION);
   catalog = null;
+  myPrincipal = null;
   alerts = new Map();
   location.hash = "";
   renderSignIn(message);
@@ -419,7 +420,9 @@ function expiryChoices(forRotate) {
   return presets.filter(([v, , days]) => (v === "never" ? max === Infinity : v === "custom" ? !forRotate : days <= max));
 }
 
-async function openGenerate() {
+// openGenerate opens the Generate dialog; with opts.ownerId the token is that principal's
+// (an admin's "+ Add" on a principal's Tokens tab), and opts.onClose redraws that page.
+async function openGenerate(opts = {}) {
   const cat = await loadCatalog();
   const held = session().scopes;
   const name = h("input", { type: "text", maxlength: 100, required: true });
@@ -459,6 +462,7 @@ async function openGenerate() {
   const dlg = h("dialog", { "aria-labelledby": "gen-title", id: "generate" });
   const form = h("form", { novalidate: true },
     h("h2", { id: "gen-title" }, "Generate token"),
+    opts.ownerId ? h("p", { class: "notice", id: "gen-owner" }, "For ", h("code", {}, opts.ownerId), ": the token is theirs; the scopes you may give are those you hold.") : null,
     field("Token name", name, "name"),
     field("Description", desc, "description"),
     field("Role", role, "role", "A role expands to its scopes, beside any you tick."),
@@ -481,6 +485,7 @@ async function openGenerate() {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const req = { name: name.value, type: type.value };
+    if (opts.ownerId) req.ownerId = opts.ownerId;
     if (desc.value) req.description = desc.value;
     if (role.value) req.role = role.value;
     const scopes = scopeBoxes.filter((b) => b.checked).map((b) => b.value);
@@ -503,7 +508,7 @@ async function openGenerate() {
     } catch (e) { showErrors(form, e); }
   });
   dlg.append(form);
-  dlg.addEventListener("close", () => { dlg.remove(); if (location.hash === "#/tokens" || location.hash === "") renderTokens(); });
+  dlg.addEventListener("close", () => { dlg.remove(); if (opts.onClose) opts.onClose(); else if (location.hash === "#/tokens" || location.hash === "") renderTokens(); });
   document.body.append(dlg);
   dlg.showModal();
   name.focus();
@@ -829,18 +834,203 @@ async function renderApprovals() {
   main.dataset.ready = "approvals";
 }
 
+// me is the caller's own principal (GET /principals/{own id}: anyone may read its own);
+// the console asks once per sign-in, to know whether the caller is a superuser.
+let myPrincipal = null;
+async function me() {
+  if (!myPrincipal) myPrincipal = await call("GET", `principals/${encodeURIComponent(session().ownerId)}`).catch(() => ({ superuser: false }));
+  return myPrincipal;
+}
+let flash = ""; // a sentence the next principal page shows once (where an enrollment went)
+
 async function renderPrincipals() {
   const err = h("p", { class: "error", role: "alert" });
   const slot = h("div", {}, h("p", { class: "muted" }, "Loading…"));
-  main.replaceChildren(h("h1", {}, "Principals"), err, slot);
+  main.replaceChildren(h("h1", {}, "Principals"),
+    h("div", { class: "bar" }, h("p", { class: "hint grow" }, "The people and applications that own tokens. Open one to see its tokens, add one or send its enrollment."),
+      h("button", { type: "button", onclick: () => openAddPrincipal() }, "Add principal")), err, slot);
   const cols = ["ID", "Name", "Kind", "Roles", "Holds", "Email"];
   try {
     const res = await call("GET", "principals?limit=100");
     slot.replaceChildren(cardTable("Principals", cols, res.items.map((p) => row({ "data-id": p.id }, cols, [
-      [h("code", {}, p.id), p.superuser ? [" ", badge("superuser", "high")] : null], p.name, p.kind,
+      [h("a", { href: `#/principals/${encodeURIComponent(p.id)}` }, h("code", {}, p.id)), p.superuser ? [" ", badge("superuser", "high")] : null], p.name, p.kind,
       p.roles.join(", ") || "—", h("div", { class: "scopes" }, p.holds.map((s) => h("code", {}, s))), p.email || "—"]))));
   } catch (e) { err.textContent = sentence(e); slot.replaceChildren(); }
   main.dataset.ready = "principals";
+}
+
+// roleBoxes are a checkbox per role of the catalog, the given ones ticked.
+function roleBoxes(cat, ticked) {
+  const boxes = cat.roles.map((r) => h("input", { type: "checkbox", value: r.name, checked: ticked.includes(r.name) }));
+  const set = h("fieldset", { "aria-describedby": "roles-err" }, h("legend", {}, "Roles"),
+    cat.roles.length ? h("div", { class: "inline" }, cat.roles.map((r, i) => h("span", { class: "role-pick" }, h("label", { title: r.description }, boxes[i], r.name), badge(`${r.risk} risk`, r.risk))))
+      : h("p", { class: "hint" }, "The catalog has no roles."),
+    h("p", { class: "error", id: "roles-err", "data-field": "roles" }));
+  return [set, () => boxes.filter((b) => b.checked).map((b) => b.value)];
+}
+
+function enrollmentText(en) {
+  if (!en) return "It has no email address, so no enrollment mail was sent.";
+  if (en.status === "sent") return `An enrollment mail went to ${en.sentTo}; its link works until ${fmtTime(en.expiresAt)}.`;
+  return phrase({ message: en.detail || "The enrollment mail could not be sent." }, false);
+}
+
+async function openAddPrincipal() {
+  const [cat, self] = await Promise.all([loadCatalog(), me()]);
+  const id = h("input", { type: "text", maxlength: 100, required: true, autocomplete: "off", placeholder: "alice" });
+  const name = h("input", { type: "text", maxlength: 100, required: true });
+  const email = h("input", { type: "email", maxlength: 254, autocomplete: "off", class: "wide" });
+  const kind = h("select", {}, h("option", { value: "user" }, "User"), h("option", { value: "application" }, "Application"));
+  const [rolesSet, roles] = roleBoxes(cat, []);
+  const superuser = h("input", { type: "checkbox" });
+  const dlg = h("dialog", { "aria-labelledby": "addp-title", id: "add-principal" });
+  const form = h("form", { novalidate: true },
+    h("h2", { id: "addp-title" }, "Add principal"),
+    field("ID", id, "id", "Letters, digits, dots, dashes; it cannot change later."),
+    field("Name", name, "name"),
+    field("Email", email, "email", "With an address, an enrollment mail goes out at once: the principal gets its first token from it."),
+    field("Kind", kind, "kind"),
+    rolesSet,
+    self.superuser ? h("div", {}, h("label", { class: "inline" }, superuser, "Superuser"), h("p", { class: "error", "data-field": "superuser" })) : null,
+    h("p", { class: "error", "data-field": "", role: "alert" }),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "quiet", onclick: () => dlg.close() }, "Cancel"),
+      h("button", { type: "submit" }, "Add")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const req = { id: id.value.trim(), name: name.value.trim(), kind: kind.value, roles: roles() };
+    if (email.value.trim()) req.email = email.value.trim();
+    if (self.superuser && superuser.checked) req.superuser = true;
+    try {
+      const p = await call("POST", "principals", req);
+      flash = `Principal ${p.id} added. ${enrollmentText(p.enrollment)}`;
+      dlg.close();
+      location.hash = `#/principals/${encodeURIComponent(p.id)}`;
+    } catch (e) { showErrors(form, e); }
+  });
+  dlg.append(form);
+  dlg.addEventListener("close", () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  id.focus();
+}
+
+const ptabs = ["Details", "Tokens"];
+
+async function renderPrincipal(id, tab) {
+  tab = ptabs.find((t) => t.toLowerCase() === (tab || "").toLowerCase()) || "Details";
+  let p;
+  try {
+    [p] = await Promise.all([call("GET", `principals/${encodeURIComponent(id)}`), loadCatalog()]);
+  } catch (e) {
+    main.replaceChildren(h("h1", {}, "Principal"), h("p", { class: "error", role: "alert" }, e.status === 404 ? "No such principal." : sentence(e)));
+    return;
+  }
+  const base = `#/principals/${encodeURIComponent(id)}`;
+  const tablist = h("div", { role: "tablist", class: "tabs", "aria-label": "Principal sections" },
+    ptabs.map((name) => h("button", {
+      type: "button", role: "tab", id: `tab-${name}`, "aria-selected": String(name === tab), "aria-controls": "tabpanel",
+      tabindex: name === tab ? "0" : "-1", onclick: () => { location.hash = `${base}/${name.toLowerCase()}`; },
+    }, name)));
+  tablist.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") location.hash = `${base}/${ptabs[(ptabs.indexOf(tab) + 1) % 2].toLowerCase()}`;
+  });
+  const status = h("p", { class: "notice", role: "status", id: "principal-status", hidden: !flash }, flash);
+  flash = "";
+  const panel = h("div", { role: "tabpanel", id: "tabpanel", "aria-labelledby": `tab-${tab}`, tabindex: "0" });
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/principals" }, "← Principals")),
+    h("h1", {}, p.name, " ", h("code", {}, p.id), p.superuser ? [" ", badge("superuser", "high")] : null),
+    status, tablist, panel);
+  if (tab === "Details") principalDetails(panel, p, status);
+  else await principalTokens(panel, p);
+  main.dataset.ready = `principal-${tab}`;
+}
+
+function principalDetails(panel, p, status) {
+  const codes = (list) => (list.length ? h("div", { class: "scopes" }, list.map((s) => h("code", {}, s))) : "—");
+  const rows = [
+    ["ID", h("code", {}, p.id)], ["Name", p.name], ["Kind", p.kind], ["Email", p.email || "—"],
+    ["Roles", p.roles.join(", ") || "—"], ["Scopes granted directly", codes(p.scopes)], ["Holds", codes(p.holds)],
+    ["Superuser", p.superuser ? "Yes" : "No"], ["Created", fmtTime(p.createdAt) || "—"], ["Updated", fmtTime(p.updatedAt) || "—"],
+  ];
+  const sent = async (btn) => {
+    btn.disabled = true;
+    try {
+      const en = await call("POST", `principals/${encodeURIComponent(p.id)}/enrollment`, {});
+      status.className = "notice";
+      status.textContent = enrollmentText(en);
+    } catch (e) {
+      status.className = "notice error";
+      status.textContent = sentence(e);
+    }
+    status.hidden = false;
+    btn.disabled = false;
+  };
+  const enroll = h("button", { type: "button", class: "quiet", disabled: !p.email, title: p.email ? null : "Give it an email address first" }, "Send enrollment");
+  enroll.addEventListener("click", () => sent(enroll));
+  panel.replaceChildren(
+    h("dl", { class: "meta" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    h("div", { class: "actions start" },
+      h("button", { type: "button", onclick: () => openEditPrincipal(p) }, "Edit"), enroll),
+    h("p", { class: "hint" }, "An enrollment mails a one-time link; the principal exchanges it for its first token of its own. A new one replaces the last."));
+}
+
+async function openEditPrincipal(p) {
+  const cat = await loadCatalog();
+  const email = h("input", { type: "email", maxlength: 254, value: p.email || "", autocomplete: "off", class: "wide" });
+  const [rolesSet, roles] = roleBoxes(cat, p.roles);
+  const dlg = h("dialog", { "aria-labelledby": "editp-title", id: "edit-principal" });
+  const form = h("form", { novalidate: true },
+    h("h2", { id: "editp-title" }, `Edit ${p.id}`),
+    field("Email", email, "email", "Leave empty to remove it."),
+    rolesSet,
+    h("p", { class: "error", "data-field": "", role: "alert" }),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "quiet", onclick: () => dlg.close() }, "Cancel"),
+      h("button", { type: "submit" }, "Save")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    const e = email.value.trim();
+    if (e !== (p.email || "")) body.email = e || null;
+    const r = roles();
+    if ([...r].sort().join() !== [...p.roles].sort().join()) body.roles = r;
+    if (!Object.keys(body).length) { dlg.close(); return; }
+    try {
+      const res = await fetch(new URL(`principals/${encodeURIComponent(p.id)}`, API), {
+        method: "PATCH", body: JSON.stringify(body), credentials: "omit", cache: "no-store",
+        headers: { Authorization: `Bearer ${session().token}`, "Content-Type": "application/json", "If-Match": `"${p.version}"` },
+      });
+      const data = await res.json().catch(() => null);
+      if (res.status === 409) throw new APIError(409, { detail: "Someone changed this principal since you opened it. Close this, and edit again from what it is now." });
+      if (!res.ok) throw new APIError(res.status, data);
+      if (p.id === session().ownerId) myPrincipal = null;
+      flash = `Saved the changes to ${p.id}.`;
+      dlg.close();
+      route();
+    } catch (err) { showErrors(form, err); }
+  });
+  dlg.append(form);
+  dlg.addEventListener("close", () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  email.focus();
+}
+
+async function principalTokens(panel, p) {
+  const cols = ["Name", "Token", "Scopes", "Status", "Created", "Expires"];
+  const add = h("button", { type: "button", id: "add-owned", onclick: () => openGenerate({ ownerId: p.id, onClose: () => renderPrincipal(p.id, "tokens") }) }, "+ Add");
+  panel.replaceChildren(h("div", { class: "bar" }, h("p", { class: "hint grow" }, `Tokens owned by ${p.id}. A token you add here is ${p.id}'s, under the same rules as the API's.`), add),
+    h("p", { class: "muted" }, "Loading…"));
+  try {
+    const res = await call("GET", `tokens?ownerId=${encodeURIComponent(p.id)}&limit=100`);
+    const items = res.items.filter((t) => !isSession(t)).sort((a, b) => (ORDER[a.status] ?? 3) - (ORDER[b.status] ?? 3));
+    panel.lastChild.replaceWith(cardTable("Tokens", cols, items.map((t) => row({ "data-id": t.id }, cols, [
+      h("a", { href: `#/tokens/${t.id}` }, t.name), h("code", {}, t.hint), h("div", { class: "scopes" }, t.scopes.map((s) => h("code", {}, s))),
+      badge(t.status), h("td", { class: "nowrap" }, fmtDate(t.createdAt)), h("td", { class: "nowrap" }, t.expiresAt ? fmtDate(t.expiresAt) : "Never")])),
+    `${p.id} has no tokens yet. “+ Add” makes one.`));
+  } catch (e) { panel.lastChild.replaceWith(h("p", { class: "error", role: "alert" }, sentence(e))); }
 }
 
 // ---- routing ------------------------------------------------------------------------
@@ -853,6 +1043,7 @@ async function route() {
   await refreshBanner();
   if (parts[0] === "tokens" && parts[1]) return renderDetail(parts[1], parts[2]);
   if (parts[0] === "approvals") return renderApprovals();
+  if (parts[0] === "principals" && parts[1]) return renderPrincipal(parts[1], parts[2]);
   if (parts[0] === "principals") return renderPrincipals();
   return renderTokens();
 }
