@@ -40,6 +40,7 @@ type createRequest struct {
 	IPAllowlist     []string                `json:"ipAllowlist"`
 	RateLimit       *restriction.RateLimit  `json:"rateLimit"`
 	TimeRestriction *restriction.TimeWindow `json:"timeRestriction"`
+	OnReuse         string                  `json:"onReuse"`
 }
 
 // CreateToken serves POST /tokens: 201 with the token and, this once, its secret.
@@ -58,6 +59,7 @@ func CreateToken(d Issuing) http.Handler {
 			Name: req.Name, Description: req.Description, Scopes: req.Scopes, ExpiresIn: req.ExpiresIn,
 			Type: token.Type(req.Type), OwnerID: req.OwnerID, Reason: req.Reason, Role: req.Role,
 			IPAllowlist: req.IPAllowlist, RateLimit: req.RateLimit, TimeRestriction: req.TimeRestriction,
+			OnReuse: req.OnReuse,
 		}
 		if req.ExpiresAt != "" {
 			at, err := time.Parse(time.RFC3339, req.ExpiresAt)
@@ -163,11 +165,12 @@ type updateRequest struct {
 	IPAllowlist     json.RawMessage `json:"ipAllowlist"`
 	RateLimit       json.RawMessage `json:"rateLimit"`
 	TimeRestriction json.RawMessage `json:"timeRestriction"`
+	OnReuse         *string         `json:"onReuse"`
 }
 
 // input turns the request into an UpdateInput, telling absent fields from null ones.
 func (u updateRequest) input() (token.UpdateInput, error) {
-	in := token.UpdateInput{Name: u.Name, Description: u.Description, Reason: u.Reason}
+	in := token.UpdateInput{Name: u.Name, Description: u.Description, Reason: u.Reason, OnReuse: u.OnReuse}
 	if u.IPAllowlist != nil {
 		var l []string
 		if err := optional(u.IPAllowlist, "ipAllowlist", &l); err != nil {

@@ -32,6 +32,11 @@ type tokenView struct {
 	IPAllowlist        []string                `json:"ipAllowlist"`
 	RateLimit          *restriction.RateLimit  `json:"rateLimit"`
 	TimeRestriction    *restriction.TimeWindow `json:"timeRestriction"`
+	// OnReuse is what a reuse of a rotated-away secret does beside alerting: alert or
+	// revoke; ReuseDetectedAt and ReuseIP the last one recorded.
+	OnReuse         token.ReuseAction `json:"onReuse"`
+	ReuseDetectedAt *string           `json:"reuseDetectedAt,omitempty"`
+	ReuseIP         *string           `json:"reuseSourceIp,omitempty"`
 	// Lineage: the token that minted it (null for a root), what that token's limits
 	// impose on it, the tokens a temporary one lives and dies with, and the latest it may
 	// ever expire.
@@ -150,6 +155,13 @@ func view(t *token.Token, cat *access.Catalog, now time.Time) tokenView {
 		v.IPAllowlist = append(v.IPAllowlist, p.String())
 	}
 	v.RateLimit, v.TimeRestriction = t.Restrictions.RateLimit, t.Restrictions.TimeRestriction
+	v.OnReuse = token.ReuseAlertOnly
+	if t.OnReuse.Revokes() {
+		v.OnReuse = token.ReuseRevoke
+	}
+	if !t.ReuseDetectedAt.IsZero() {
+		v.ReuseDetectedAt, v.ReuseIP = timePtr(t.ReuseDetectedAt), strPtr(t.ReuseIP)
+	}
 	v.MintedBy, v.Delegated = t.Minter(), t.Delegated()
 	v.ParentID, v.InheritedRestrictions, v.LatestExpiry = strPtr(string(t.ParentID)), viewBounds(t.Bounds), timePtr(t.NotAfter)
 	for _, id := range t.EndsWith {
@@ -172,6 +184,7 @@ func view(t *token.Token, cat *access.Catalog, now time.Time) tokenView {
 	setBy("ipAllowlist", r.IPAllowlistSetBy, len(r.IPAllowlist) > 0)
 	setBy("rateLimit", r.RateLimitSetBy, r.RateLimit != nil)
 	setBy("timeRestriction", r.TimeRestrictionSetBy, r.TimeRestriction != nil)
+	setBy("onReuse", t.OnReuseSetBy, t.OnReuse.Revokes())
 	if t.EmergencyActive(now) {
 		v.EmergencyUntil = timePtr(t.EmergencyUntil)
 	}

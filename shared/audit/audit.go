@@ -35,14 +35,26 @@ const (
 	// EventEnrollSend: an admin had an enrollment secret mailed to a principal (tokenId
 	// empty, ownerId the principal); it supersedes any earlier unused one.
 	EventEnrollSend EventType = "enroll.send"
+	// EventReuseDetected: a secret rotated away was presented after its grace period
+	// (actor ReuseDetector); recorded at most once per token an hour, with the source IP.
+	// With the token's onReuse "revoke" the same record revokes it.
+	EventReuseDetected EventType = "reuse-detected"
 )
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []EventType{EventCreate, EventUpdate, EventRotate, EventDisable, EventEnable, EventRevoke,
-	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend}
+	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend, EventReuseDetected}
 
 // LeakReporter is the actor of a revocation by a leaked-token report: anyone may report.
 const LeakReporter = "leak-report"
+
+// ReuseDetector is the actor of a reuse-detected record: the authorizer that refused a
+// rotated-away secret.
+const ReuseDetector = "reuse-detection"
+
+// SystemActor reports whether id is one of tokengate's own actors, which no principal
+// may be named: its records would pass for theirs (and reuse alerts are found by actor).
+func SystemActor(id string) bool { return id == LeakReporter || id == ReuseDetector }
 
 // Event is one audit record: who changed which token, when, why, and what changed. It
 // never holds a secret: Changes are computed from auditFields, which has none.
@@ -51,7 +63,7 @@ type Event struct {
 	Time         time.Time
 	Version      int64 // the token's version after the change: orders one token's records within a second
 	Type         EventType
-	ActorID      string // the principal who made the change, or LeakReporter
+	ActorID      string // the principal who made the change, LeakReporter or ReuseDetector
 	ActorTokenID string // the token the change was made with
 	// ActorMintedBy is set when that token was delegated: the principal who minted it
 	// for ActorID (its owner). Both are named, so a borrowed token never hides its minter.

@@ -43,6 +43,7 @@ const (
 	ReasonForged      Reason = "forged" // well-formed, but the tag does not verify
 	ReasonUnknown     Reason = "unknown_token"
 	ReasonBadSecret   Reason = "bad_secret"
+	ReasonReused      Reason = "reuse_detected" // a secret rotated away, presented after its grace period
 	ReasonInactive    Reason = "inactive"
 	ReasonExpired     Reason = "expired"
 	ReasonOwnerGone   Reason = "owner_gone"
@@ -122,6 +123,9 @@ type Config struct {
 	// Leases, when set, counts rate limits in leased slices of each window's budget
 	// (lease.go) instead of one write per request through Rates.
 	Leases RateLeaser
+	// Reuse records a detected reuse of a rotated-away secret (reuse.go); nil: reuses
+	// are refused and logged, not recorded.
+	Reuse ReuseRecorder
 }
 
 // DefaultNegativeTTL is how long a refusing read is reused. It is short: a token
@@ -141,6 +145,7 @@ type Authorizer struct {
 	unknown   *expirable.LRU[token.ID, time.Time]      // ids the table does not have, until when
 	owners    *expirable.LRU[string, cachedOwner]      // by owner reference
 	ancestors *expirable.LRU[token.ID, cachedAncestor] // tokens others descend from, as read
+	reuses    *reuseMemo                               // tokens whose reuse this instance recorded lately
 
 	feed          *feedState   // nil: no feed
 	leases        *leases      // nil: Rates counts every request
@@ -168,6 +173,7 @@ type cached struct {
 	t        *token.Token
 	owner    *access.Principal
 	secretOK bool
+	reused   bool           // the secret is one rotated away (token.Token.Reused)
 	alive    bool           // every token it lives with (EndsWith) is active
 	lineage  []*token.Token // its ancestors as read (Ancestors; nil where gone)
 	scopes   []string       // the token's scopes that the owner holds, worked out once per read
@@ -226,6 +232,7 @@ func New(cfg Config) *Authorizer {
 	if cfg.Leases != nil {
 		a.leases = &leases{store: cfg.Leases, max: cfg.CacheSize}
 	}
+	a.reuses = newReuseMemo(cfg.CacheSize)
 	return a
 }
 
@@ -316,6 +323,9 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 	}
 	d := decide(entry, id, req, a.routes, now)
 	if !d.Allow {
+		if d.Reason == ReasonReused {
+			a.recordReuse(ctx, entry.t, req.SourceIP, now)
+		}
 		return d
 	}
 	t := entry.t
@@ -340,6 +350,9 @@ func (a *Authorizer) check(ctx context.Context, req Request, start time.Time) De
 func decide(entry *cached, id token.ID, req Request, routes *RouteTable, now time.Time) Decision {
 	t, owner := entry.t, entry.owner
 	if !entry.secretOK {
+		if entry.reused {
+			return Decision{Reason: ReasonReused, TokenID: id}
+		}
 		return Decision{Reason: ReasonBadSecret, TokenID: id}
 	}
 	switch t.EffectiveStatus(now) {
@@ -612,6 +625,7 @@ func (a *Authorizer) lookup(ctx context.Context, p token.Presented, now time.Tim
 	entry := &cached{t: t, owner: owner}
 	var until time.Time
 	entry.secretOK, until = t.VerifyUntil(a.cfg.Keys, p.Secret, now)
+	entry.reused = !entry.secretOK && t.Reused(a.cfg.Keys, p.Secret, now)
 	lifeUntil := time.Time{}
 	entry.alive = true
 	if (len(t.Ancestors) > 0 || len(t.EndsWith) > 0) && entry.secretOK {

@@ -421,7 +421,7 @@ func TestANewSecretIsReadAtOnceAndThePreviousOneLastsItsGracePeriod(t *testing.T
 	})
 	require.True(t, check(a, g.Plaintext.Reveal()).Allow, "another secret for a cached id is another key: read at once")
 	w.clock.Add(time.Minute)
-	require.Equal(t, authorizer.ReasonBadSecret, reason(a, old), "past the grace period, within CacheTTL of the rotation")
+	require.Equal(t, authorizer.ReasonReused, reason(a, old), "past the grace period, within CacheTTL of the rotation: a reuse")
 
 	// An instance that reads the previous secret within its grace period keeps it no longer.
 	w.tokens.change(tok.ID, func(t *token.Token) { t.PrevValidUntil = w.clock.Now().Add(2 * time.Second) })
@@ -431,7 +431,7 @@ func TestANewSecretIsReadAtOnceAndThePreviousOneLastsItsGracePeriod(t *testing.T
 	require.True(t, check(fresh, old).Allow)
 	reads := w.tokens.roundTrips()
 	w.clock.Add(time.Second)
-	require.Equal(t, authorizer.ReasonBadSecret, reason(fresh, old), "the entry ends with the grace period")
+	require.Equal(t, authorizer.ReasonReused, reason(fresh, old), "the entry ends with the grace period")
 	require.Equal(t, reads+1, w.tokens.roundTrips(), "read again")
 }
 

@@ -73,9 +73,9 @@ func TestWhatTheOwnerDidShowsOnEveryInstance(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, allow(p.a, r.Plaintext.Reveal()).Allow, "the warm instance, old secret cached")
 		require.True(t, allow(p.b, r.Plaintext.Reveal()).Allow)
-		require.Equal(t, authorizer.ReasonBadSecret, allow(p.b, old).Reason, "an instance that never cached it refuses at once")
+		require.Equal(t, authorizer.ReasonReused, allow(p.b, old).Reason, "an instance that never cached it refuses at once")
 		p.clock.Add(cacheTTL)
-		require.Equal(t, authorizer.ReasonBadSecret, allow(p.a, old).Reason, "refused within AUTH_CACHE_TTL")
+		require.Equal(t, authorizer.ReasonReused, allow(p.a, old).Reason, "refused within AUTH_CACHE_TTL")
 		require.True(t, allow(p.a, r.Plaintext.Reveal()).Allow)
 	})
 	t.Run("rotate with grace: both work at once, the old one until the grace ends", func(t *testing.T) {
@@ -90,10 +90,10 @@ func TestWhatTheOwnerDidShowsOnEveryInstance(t *testing.T) {
 			require.True(t, allow(a, old).Allow)
 		}
 		p.clock.Add(10 * time.Second)
-		require.Equal(t, authorizer.ReasonBadSecret, allow(p.b, old).Reason, "read during the grace period: kept no longer than it")
+		require.Equal(t, authorizer.ReasonReused, allow(p.b, old).Reason, "read during the grace period: kept no longer than it")
 		require.True(t, allow(p.b, r.Plaintext.Reveal()).Allow)
 		p.clock.Add(cacheTTL - 10*time.Second)
-		require.Equal(t, authorizer.ReasonBadSecret, allow(p.a, old).Reason, "cached before the rotation: refused within AUTH_CACHE_TTL")
+		require.Equal(t, authorizer.ReasonReused, allow(p.a, old).Reason, "cached before the rotation: refused within AUTH_CACHE_TTL")
 		require.True(t, allow(p.a, r.Plaintext.Reveal()).Allow)
 	})
 	t.Run("approve a pending token: works at once", func(t *testing.T) {

@@ -69,6 +69,8 @@ func NewAuthorizer(s Settings, tb *store.Table, keys *token.Keyring, log io.Writ
 		Tokens: tb, Keys: keys, Catalog: cat, Prefix: s.Prefix,
 		Routes: routes, CacheTTL: s.AuthCacheTTL, Usage: usage, Rates: tb, Log: log,
 		Feed: tb, Leases: tb, // revocations within 2 s, rate limits in leased slices
+		// A rotated-away secret presented: recorded, alerted, and revoked if so set.
+		Reuse: &token.Service{Store: tb, Principals: tb, Keys: keys, Catalog: cat, Policy: s.Policy, Prefix: s.Prefix, Now: time.Now},
 	})
 	return a, usage, nil
 }

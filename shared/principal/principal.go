@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/audit"
 	"tokengate/shared/fault"
 	"tokengate/shared/token"
 )
@@ -188,6 +189,8 @@ func decideCreate(cat *access.Catalog, c access.Caller, in CreateInput, now time
 		bad.Add("id", "is required")
 	case !token.ValidOwnerID(in.ID):
 		bad.Add("id", "must be 1-128 characters: letters, digits and . _ @ : -, starting with a letter or digit")
+	case audit.SystemActor(in.ID):
+		bad.Add("id", fmt.Sprintf("%q is reserved for tokengate's own audit records", in.ID))
 	}
 	token.CheckName(bad, in.Name, true)
 	checkEmail(bad, in.Email)

@@ -100,7 +100,13 @@ type tokenItem struct {
 	PrevHash          []byte   `dynamodbav:"prevHash,omitempty"`
 	PrevPepperVersion int      `dynamodbav:"prevPepperVersion,omitempty"`
 	PrevValidUntil    string   `dynamodbav:"prevValidUntil,omitempty"`
-	TTL               int64    `dynamodbav:"ttl,omitempty"` // epoch seconds: DynamoDB TTL removes the item after it
+	// Older rotated-away secrets' keyed hashes (token.Token.Retired), newest first.
+	Retired         []retiredItem `dynamodbav:"retired,omitempty"`
+	OnReuse         string        `dynamodbav:"onReuse,omitempty"`
+	OnReuseSetBy    string        `dynamodbav:"onReuseSetBy,omitempty"`
+	ReuseDetectedAt string        `dynamodbav:"reuseDetectedAt,omitempty"`
+	ReuseIP         string        `dynamodbav:"reuseIp,omitempty"`
+	TTL             int64         `dynamodbav:"ttl,omitempty"` // epoch seconds: DynamoDB TTL removes the item after it
 
 	IPAllowlist     []string                `dynamodbav:"ipAllowlist,omitempty"`
 	RateLimit       *restriction.RateLimit  `dynamodbav:"rateLimit,omitempty"`
@@ -132,6 +138,12 @@ type tokenItem struct {
 	NotAfter          string                   `dynamodbav:"notAfter,omitempty"`
 }
 
+// retiredItem is a token.RetiredSecret as stored.
+type retiredItem struct {
+	Hash          []byte `dynamodbav:"h"`
+	PepperVersion int    `dynamodbav:"v"`
+}
+
 // rateBoundItem is a restriction.RateBound as stored.
 type rateBoundItem struct {
 	Key   string `dynamodbav:"key"`
@@ -145,7 +157,8 @@ var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCou
 
 // clearable are the optional attributes Put removes when the token no longer has them.
 var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl", "ipAllowlist", "rateLimit", "timeRestriction", "emergencyUntil",
-	"mintedBy", "disabledBy", "ipAllowlistSetBy", "rateLimitSetBy", "timeRestrictionSetBy"}
+	"mintedBy", "disabledBy", "ipAllowlistSetBy", "rateLimitSetBy", "timeRestrictionSetBy",
+	"retired", "onReuse", "onReuseSetBy", "reuseDetectedAt", "reuseIp"}
 
 func (tb *Table) toItem(t *token.Token) tokenItem {
 	created := formatTime(t.CreatedAt) + "#" + string(t.ID)
@@ -169,6 +182,11 @@ func (tb *Table) toItem(t *token.Token) tokenItem {
 		RateLimitSetBy:       t.Restrictions.RateLimitSetBy,
 		TimeRestrictionSetBy: t.Restrictions.TimeRestrictionSetBy,
 		OwnerIncarnation:     t.OwnerIncarnation,
+
+		OnReuse: string(t.OnReuse), OnReuseSetBy: t.OnReuseSetBy, ReuseDetectedAt: formatTime(t.ReuseDetectedAt), ReuseIP: t.ReuseIP,
+	}
+	for _, r := range t.Retired {
+		it.Retired = append(it.Retired, retiredItem{Hash: r.Hash, PepperVersion: r.PepperVersion})
 	}
 	for _, p := range t.Restrictions.IPAllowlist {
 		it.IPAllowlist = append(it.IPAllowlist, p.String())
@@ -242,6 +260,14 @@ func fromItem(it tokenItem) *token.Token {
 			IPAllowlistSetBy: it.IPAllowlistSetBy, RateLimitSetBy: it.RateLimitSetBy, TimeRestrictionSetBy: it.TimeRestrictionSetBy},
 
 		OwnerIncarnation: it.OwnerIncarnation,
+
+		OnReuse: token.ReuseAction(it.OnReuse), OnReuseSetBy: it.OnReuseSetBy, ReuseDetectedAt: at("reuseDetectedAt", it.ReuseDetectedAt), ReuseIP: it.ReuseIP,
+	}
+	if it.OnReuse != "" && !token.ValidReuseAction(it.OnReuse) {
+		bad = append(bad, "onReuse")
+	}
+	for _, r := range it.Retired {
+		t.Retired = append(t.Retired, token.RetiredSecret{Hash: r.Hash, PepperVersion: r.PepperVersion})
 	}
 	for _, s := range it.IPAllowlist {
 		p, err := netip.ParsePrefix(s)

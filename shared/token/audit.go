@@ -21,6 +21,10 @@ func auditFields(t *Token) map[string]string {
 		// The chain: the token that minted it and whose authority it carries.
 		"parentId": string(t.ParentID), "mintedBy": t.MintedBy,
 	}
+	f["onReuse"] = "" // alert, the default: no noise in every create's record
+	if t.OnReuse.Revokes() {
+		f["onReuse"] = string(ReuseRevoke)
+	}
 	var ips []string
 	for _, p := range t.Restrictions.IPAllowlist {
 		ips = append(ips, p.String())

@@ -294,8 +294,25 @@ func TestRotateEdit(t *testing.T) {
 			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = []byte("older"), 1, now.Add(time.Hour)
 		})
 		require.NoError(t, rotate(t, writer, tok, RotateInput{}))
-		require.Nil(t, tok.PrevHash)
-		require.True(t, tok.PrevValidUntil.IsZero())
+		require.False(t, tok.Verify(ruleKeys, old.Secret, now), "the secret rotated away works no longer")
+		require.Equal(t, now, tok.PrevValidUntil, "no grace period: it ended now")
+		require.Equal(t, []RetiredSecret{{Hash: []byte("older"), PepperVersion: 1}}, tok.Retired, "the one before is retired")
+	})
+	t.Run("rotated-away secrets are reuse, kept for MaxRetired rotations more", func(t *testing.T) {
+		tok := withOld(nil)
+		require.False(t, tok.Reused(ruleKeys, old.Secret, now), "never rotated: nothing is reuse")
+		require.NoError(t, rotate(t, writer, tok, RotateInput{GracePeriod: time.Hour}))
+		require.False(t, tok.Reused(ruleKeys, old.Secret, now), "within the grace period it is no reuse")
+		require.True(t, tok.Reused(ruleKeys, old.Secret, now.Add(time.Hour)), "past it, it is")
+		require.False(t, tok.Reused(ruleKeys, fresh.Secret, now), "the current secret is no reuse")
+		for i := 0; i < MaxRetired; i++ {
+			require.NoError(t, rotate(t, writer, tok, RotateInput{}))
+			require.True(t, tok.Reused(ruleKeys, old.Secret, now.Add(time.Hour)), "rotation %d", i+2)
+		}
+		require.Len(t, tok.Retired, MaxRetired)
+		require.NoError(t, rotate(t, writer, tok, RotateInput{}))
+		require.False(t, tok.Reused(ruleKeys, old.Secret, now.Add(time.Hour)), "forgotten after MaxRetired+1 rotations")
+		require.Len(t, tok.Retired, MaxRetired)
 	})
 	t.Run("whoever rotates mints: an admin rotating alice's token delegates it", func(t *testing.T) {
 		tok := withOld(nil)

@@ -32,7 +32,7 @@ func checkAudit(c access.Caller, f audit.Filter) error {
 	if f.TokenID != "" && !ValidID(string(f.TokenID)) {
 		return fault.Invalid("tokenId", "is not a token id")
 	}
-	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && f.ActorID != audit.LeakReporter {
+	if f.ActorID != "" && !ValidOwnerID(f.ActorID) && !audit.SystemActor(f.ActorID) {
 		return fault.Invalid("actor", "is not a principal id")
 	}
 	return nil

@@ -54,6 +54,9 @@ type CreateInput struct {
 	IPAllowlist     []string
 	RateLimit       *restriction.RateLimit
 	TimeRestriction *restriction.TimeWindow
+	// OnReuse is what a reuse of a rotated-away secret does beside alerting: "alert"
+	// (the default, also when empty) or "revoke".
+	OnReuse string
 
 	// Idempotency, when set, makes the create safe to send again: the same request with
 	// the same key creates nothing more (audit.IdempotencyReplayError).
@@ -122,6 +125,7 @@ func planCreate(c access.Caller, in CreateInput, cat *access.Catalog, p Policy, 
 	restrict := restriction.Set{IPAllowlist: restriction.ParseAllowlist(bad, in.IPAllowlist), RateLimit: in.RateLimit, TimeRestriction: in.TimeRestriction}
 	restriction.CheckRateLimit(bad, in.RateLimit)
 	restriction.CheckTimeWindow(bad, in.TimeRestriction)
+	checkOnReuse(bad, in.OnReuse)
 	if len(restrict.IPAllowlist) == 0 {
 		restrict.IPAllowlist = nil
 	}
@@ -326,7 +330,17 @@ func (pl createPlan) token(c access.Caller, g Generated, pep Pepper, prefix stri
 		Version:      1,
 	}
 	t.Restrictions.SetBy(c.Minter(), true, true, true)
+	if in.OnReuse == string(ReuseRevoke) {
+		t.OnReuse, t.OnReuseSetBy = ReuseRevoke, c.Minter()
+	}
 	return t
+}
+
+// checkOnReuse validates an onReuse setting.
+func checkOnReuse(bad *fault.InvalidError, s string) {
+	if s != "" && !ValidReuseAction(s) {
+		bad.Add("onReuse", fmt.Sprintf("must be %q or %q, not %q", ReuseAlertOnly, ReuseRevoke, fault.Excerpt(s, 32)))
+	}
 }
 
 func expiry(bad *fault.InvalidError, in CreateInput, now time.Time, p Policy) time.Time {
@@ -537,11 +551,12 @@ type UpdateInput struct {
 	IPAllowlist     *[]string                // empty: no allowlist
 	RateLimit       **restriction.RateLimit  // points to nil: no rate limit
 	TimeRestriction **restriction.TimeWindow // points to nil: any time
+	OnReuse         *string                  // "alert" or "revoke"
 	Reason          string
 }
 
 func (in UpdateInput) security() bool {
-	return in.IPAllowlist != nil || in.RateLimit != nil || in.TimeRestriction != nil
+	return in.IPAllowlist != nil || in.RateLimit != nil || in.TimeRestriction != nil || in.OnReuse != nil
 }
 
 // Update changes a token's name or description.
@@ -557,7 +572,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id ID, in UpdateI
 func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
 	bad := &fault.InvalidError{}
 	if in.Name == nil && in.Description == nil && !in.security() {
-		bad.Add("", "nothing to change: give name, description, ipAllowlist, rateLimit or timeRestriction")
+		bad.Add("", "nothing to change: give name, description, ipAllowlist, rateLimit, timeRestriction or onReuse")
 	}
 	if in.Name != nil {
 		CheckName(bad, *in.Name, false)
@@ -577,9 +592,15 @@ func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
 	if in.TimeRestriction != nil {
 		restriction.CheckTimeWindow(bad, *in.TimeRestriction)
 	}
+	if in.OnReuse != nil {
+		if *in.OnReuse == "" {
+			bad.Add("onReuse", fmt.Sprintf("must be %q or %q", ReuseAlertOnly, ReuseRevoke))
+		}
+		checkOnReuse(bad, *in.OnReuse)
+	}
 	if in.security() {
 		if strings.TrimSpace(in.Reason) == "" {
-			bad.Add("reason", "is required to change ipAllowlist, rateLimit or timeRestriction")
+			bad.Add("reason", "is required to change ipAllowlist, rateLimit, timeRestriction or onReuse")
 		} else {
 			checkReason(bad, in.Reason, access.RiskLow)
 		}
@@ -616,6 +637,11 @@ func updateEdit(c access.Caller, in UpdateInput, allow []netip.Prefix) edit {
 				return false, err
 			}
 		}
+		if in.OnReuse != nil && t.OnReuse.Revokes() && *in.OnReuse != string(ReuseRevoke) {
+			if err := mayLoosen(c, t, t.OnReuseSetBy, "onReuse"); err != nil {
+				return false, err
+			}
+		}
 		if err := withinBounds(restriction.Set{IPAllowlist: allow, TimeRestriction: deref(in.TimeRestriction)}, t.Bounds); err != nil {
 			return false, err
 		}
@@ -630,6 +656,14 @@ func updateEdit(c access.Caller, in UpdateInput, allow []netip.Prefix) edit {
 		if in.TimeRestriction != nil {
 			r.TimeRestrictionSetBy = confirmedBy(c, t, r.TimeRestrictionSetBy, r.TimeRestriction != nil, *in.TimeRestriction != nil)
 			r.TimeRestriction = *in.TimeRestriction
+		}
+		if in.OnReuse != nil {
+			revoke := *in.OnReuse == string(ReuseRevoke)
+			t.OnReuseSetBy = confirmedBy(c, t, t.OnReuseSetBy, t.OnReuse.Revokes(), revoke)
+			t.OnReuse = ""
+			if revoke {
+				t.OnReuse = ReuseRevoke
+			}
 		}
 		return true, nil
 	}
@@ -843,14 +877,27 @@ func (pl rotatePlan) edit(c access.Caller, via *Token, g Generated, pep Pepper, 
 		if err != nil {
 			return false, err
 		}
-		t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = nil, 0, time.Time{}
-		if pl.grace > 0 && grant.status == StatusActive {
-			t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(pl.grace)
-		}
+		retire(t, now, pl.grace, grant.status == StatusActive)
 		t.Hash, t.PepperVersion, t.Hint = pep.Hash(g.Secret), pep.Version, g.Plaintext.Hint(prefix)
 		t.MintedBy, t.Status, t.ExpiresAt = grant.mintedBy, grant.status, grant.expiresAt
 		return true, nil
 	}
+}
+
+// retire moves t's secret to PrevHash, which verifies during the grace period only (none
+// unless the token stays active), and the previous one to the front of Retired (at most
+// MaxRetired): presented later, any of them is a reuse.
+func retire(t *Token, now time.Time, grace time.Duration, active bool) {
+	if len(t.PrevHash) > 0 {
+		t.Retired = append([]RetiredSecret{{Hash: t.PrevHash, PepperVersion: t.PrevPepperVersion}}, t.Retired...)
+		if len(t.Retired) > MaxRetired {
+			t.Retired = t.Retired[:MaxRetired]
+		}
+	}
+	if !active {
+		grace = 0
+	}
+	t.PrevHash, t.PrevPepperVersion, t.PrevValidUntil = t.Hash, t.PepperVersion, now.Add(grace)
 }
 
 // Disable suspends an active token; disabling a disabled token changes nothing.

@@ -101,6 +101,19 @@ type Token struct {
 	PrevHash          []byte
 	PrevPepperVersion int
 	PrevValidUntil    time.Time
+	// Retired are the secrets rotated away before the previous one, newest first, at most
+	// MaxRetired: presenting one of them, or the previous one past its grace period, is
+	// reuse (Reused). Only their keyed hashes are kept.
+	Retired []RetiredSecret
+
+	// OnReuse is what a detected reuse does beside alerting: ReuseRevoke revokes the
+	// token (and with it the temporary tokens that live with it). OnReuseSetBy is who set
+	// it, as for restrictions: loosening it back to alert needs them or tokens:admin.
+	OnReuse      ReuseAction
+	OnReuseSetBy string
+	// ReuseDetectedAt and ReuseIP are the last reuse recorded (at most one an hour).
+	ReuseDetectedAt time.Time
+	ReuseIP         string
 
 	// Security settings, checked by the authorizer.
 	Restrictions restriction.Set
@@ -122,6 +135,31 @@ type Token struct {
 	// Version increases with every change; Store.Put writes only if it is unchanged.
 	Version int64
 }
+
+// RetiredSecret is the keyed hash of a secret rotated away.
+type RetiredSecret struct {
+	Hash          []byte
+	PepperVersion int
+}
+
+// MaxRetired bounds Token.Retired: reuse is detected for the secret rotated away last
+// (PrevHash) and the MaxRetired before it.
+const MaxRetired = 4
+
+// ReuseAction is what a detected reuse of a rotated-away secret does beside recording
+// and alerting it.
+type ReuseAction string
+
+const (
+	ReuseAlertOnly ReuseAction = "alert" // the default (also when empty)
+	ReuseRevoke    ReuseAction = "revoke"
+)
+
+// ValidReuseAction reports whether s names a ReuseAction.
+func ValidReuseAction(s string) bool { return s == string(ReuseAlertOnly) || s == string(ReuseRevoke) }
+
+// Revokes reports whether the action revokes the token.
+func (a ReuseAction) Revokes() bool { return a == ReuseRevoke }
 
 // IsExpired is checked on every read: DynamoDB TTL deletes items days late.
 func (t *Token) IsExpired(now time.Time) bool {
@@ -191,6 +229,21 @@ func (t *Token) VerifyUntil(k *Keyring, s Secret, now time.Time) (bool, time.Tim
 		return true, t.PrevValidUntil
 	}
 	return false, time.Time{}
+}
+
+// Reused reports whether s is a secret rotated away from t: the previous one after its
+// grace period, or a retired one. It is asked only of a secret that did not verify, so a
+// token never rotated costs nothing more.
+func (t *Token) Reused(k *Keyring, s Secret, now time.Time) bool {
+	if len(t.PrevHash) > 0 && !now.Before(t.PrevValidUntil) && k.Verify(s, t.PrevPepperVersion, t.PrevHash) {
+		return true
+	}
+	for _, r := range t.Retired {
+		if k.Verify(s, r.PepperVersion, r.Hash) {
+			return true
+		}
+	}
+	return false
 }
 
 // Verify reports whether s is the token's secret, or its previous secret during a
