@@ -118,6 +118,11 @@ func TestRolesAreExact(t *testing.T) {
 		ok(200, admin, "GET", "/approvals", "")
 		ok(200, admin, "POST", "/approvals/"+p["id"].(string)+"/"+verdict, `{"reason":"roles test"}`)
 	}
+	// Reuse: a rotated-away secret presented is recorded by the authorizer (audit record,
+	// feed entry) and shows in GET /alerts.
+	reused := ok(201, admin, "POST", "/tokens", `{"name":"reused","scopes":["tokens:read"],"expiresIn":"1w"}`)
+	ok(200, admin, "POST", "/tokens/"+reused["id"].(string)+"/rotate", `{}`)
+	ok(401, reused["token"].(string), "GET", "/tokens/self", "")
 	ok(200, admin, "GET", "/alerts", "")
 	for _, q := range []string{"", "?actor=admin", "?tokenId=" + id} {
 		ok(200, admin, "GET", "/audit"+q, "")

@@ -30,6 +30,8 @@ func Notifier(_ context.Context, getenv func(string) string) (*expirynotice.Noti
 		Window:     s.Policy.DetectionWindow,
 		Backoff:    s.Backoff,
 		Recipients: s.Recipients,
-		Now:        time.Now,
+		// Reuses of rotated-away secrets the authorizer recorded: mailed to the owner.
+		Reuses: tb, ReuseMailer: mailer,
+		Now: time.Now,
 	}, nil
 }

@@ -53,8 +53,12 @@ type Notifier struct {
 	Backoff time.Duration
 	// Recipients are EXPIRY_NOTIFICATION_EMAILS: they get every token's notice.
 	Recipients []string
-	Now        func() time.Time
-	Log        *slog.Logger // slog.Default() when nil
+	// Reuses and ReuseMailer, when both set, mail owners the reuses of rotated-away
+	// secrets the authorizer recorded (reuse.go).
+	Reuses      ReuseTokens
+	ReuseMailer ReuseMailer
+	Now         func() time.Time
+	Log         *slog.Logger // slog.Default() when nil
 }
 
 // Summary is what one run did; it is logged as one line at the end of the run.
@@ -66,6 +70,7 @@ type Summary struct {
 	Failures    int           // claims, owner look-ups and messages that failed
 	Unreadable  int           // stored token items that do not decode: skipped, each logged by id
 	Unconfirmed int           // messages whose answer was lost: kept as sent, not mailed again before the backoff
+	ReuseMails  int           // mails about reuses of rotated-away secrets that SES accepted
 	Duration    time.Duration // wall time of the run
 }
 
@@ -106,7 +111,7 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 		sum.Duration = time.Since(start)
 		log.InfoContext(ctx, "expiry notifier run",
 			"tokensRead", sum.TokensRead, "notified", sum.Notified, "skipped", sum.Skipped,
-			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "unreadable", sum.Unreadable, "unconfirmed", sum.Unconfirmed, "durationMs", sum.Duration.Milliseconds())
+			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "unreadable", sum.Unreadable, "unconfirmed", sum.Unconfirmed, "reuseMails", sum.ReuseMails, "durationMs", sum.Duration.Milliseconds())
 	}()
 
 	alerts, err := token.ExpiringWithin(ctx, n.Tokens, now, n.Window)
@@ -166,6 +171,7 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 			log.ErrorContext(ctx, "expiry notice not released: retried after the backoff", "tokenId", nt.alert.Token.ID, "err", err)
 		}
 	}
+	n.mailReuses(ctx, now, &sum, log)
 	return sum, nil
 }
 

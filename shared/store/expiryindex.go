@@ -136,3 +136,49 @@ func (tb *Table) ReleaseNotice(ctx context.Context, id token.ID, at, prev time.T
 	}
 	return nil
 }
+
+// ClaimReuseNotice marks the mail about t's last recorded reuse as sent, unless it was
+// already claimed or another reuse was recorded since t was read; ok reports whether
+// this call won. prev is what it replaced (zero: no reuse mail ever).
+func (tb *Table) ClaimReuseNotice(ctx context.Context, t *token.Token) (prev time.Time, ok bool, err error) {
+	out, err := tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(tb.Name), Key: tokenKey(t.ID),
+		UpdateExpression: aws.String("SET reuseNotifiedAt = :d"),
+		ConditionExpression: aws.String("reuseDetectedAt = :d AND (attribute_not_exists(reuseNotifiedAt) OR reuseNotifiedAt < :d)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberS{Value: formatTime(t.ReuseDetectedAt)}},
+		ReturnValues:              types.ReturnValueUpdatedOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("claim reuse notice of %s: %w", t.ID, err)
+	}
+	if s, ok := out.Attributes["reuseNotifiedAt"].(*types.AttributeValueMemberS); ok {
+		prev = parseTime(s.Value)
+	}
+	return prev, true, nil
+}
+
+// ReleaseReuseNotice undoes a claim of the mail about the reuse recorded at detected,
+// so that a later run retries: reuseNotifiedAt goes back to prev (removed when zero),
+// only while the claim still stands.
+func (tb *Table) ReleaseReuseNotice(ctx context.Context, id token.ID, detected, prev time.Time) error {
+	update := "REMOVE reuseNotifiedAt"
+	values := map[string]types.AttributeValue{":d": &types.AttributeValueMemberS{Value: formatTime(detected)}}
+	if !prev.IsZero() {
+		update = "SET reuseNotifiedAt = :prev"
+		values[":prev"] = &types.AttributeValueMemberS{Value: formatTime(prev)}
+	}
+	_, err := tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(tb.Name), Key: tokenKey(id),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String("reuseNotifiedAt = :d"),
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("release reuse notice of %s: %w", id, err)
+	}
+	return nil
+}

@@ -124,6 +124,8 @@ type tokenItem struct {
 	UseCount   int64  `dynamodbav:"useCount,omitempty"`
 	// Only the notifier's conditional claim writes this (ClaimNotice).
 	LastNotifiedAt string `dynamodbav:"lastNotifiedAt,omitempty"`
+	// Only the notifier's conditional claim of a reuse mail writes this (ClaimReuseNotice).
+	ReuseNotifiedAt string `dynamodbav:"reuseNotifiedAt,omitempty"`
 
 	OwnerIncarnation string `dynamodbav:"ownerIncarnation,omitempty"`
 
@@ -153,7 +155,7 @@ type rateBoundItem struct {
 
 // usageAttrs are never written by Put: a Put that replaced them would lose the
 // authorizer's concurrent adds, or the notifier's claims (lastNotifiedAt).
-var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true, "lastNotifiedAt": true}
+var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true, "lastNotifiedAt": true, "reuseNotifiedAt": true}
 
 // clearable are the optional attributes Put removes when the token no longer has them.
 var clearable = []string{"gsi2pk", "gsi2sk", "createdBy", "description", "expiresAt", "endedAt", "prevHash", "prevPepperVersion", "prevValidUntil", "ttl", "ipAllowlist", "rateLimit", "timeRestriction", "emergencyUntil",
@@ -253,7 +255,7 @@ func fromItem(it tokenItem) *token.Token {
 		Hash: it.Hash, PepperVersion: it.PepperVersion,
 		PrevHash: it.PrevHash, PrevPepperVersion: it.PrevPepperVersion, PrevValidUntil: at("prevValidUntil", it.PrevValidUntil),
 		LastUsedAt: parseTime(it.LastUsedAt), LastUsedIP: it.LastUsedIP, UseCount: it.UseCount,
-		LastNotifiedAt: parseTime(it.LastNotifiedAt),
+		LastNotifiedAt: parseTime(it.LastNotifiedAt), ReuseNotifiedAt: parseTime(it.ReuseNotifiedAt),
 		Version:        it.Version,
 		EmergencyUntil: at("emergencyUntil", it.EmergencyUntil),
 		Restrictions: restriction.Set{RateLimit: it.RateLimit, TimeRestriction: it.TimeRestriction,

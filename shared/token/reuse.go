@@ -96,32 +96,35 @@ type ReuseAlert struct {
 	Revoked    bool // the record revoked the token (onReuse revoke)
 }
 
-// ReuseAlerts returns the reuses recorded within ReuseAlertWindow of the tokens the
-// caller may see (its own, or all with tokens:admin), the newest of each token, newest
-// first. It reads the detector's records (one Query of byOwner, bounded by one record
-// per token an hour) and the tokens they name.
-func (s *Service) ReuseAlerts(ctx context.Context, c access.Caller) ([]ReuseAlert, error) {
-	if !canRead(c) {
-		return nil, &fault.ForbiddenError{Reason: "reading alerts needs the tokens:read scope"}
-	}
-	now := s.now()
-	evs, _, err := s.Store.Events(ctx, audit.Filter{ActorID: audit.ReuseDetector, Type: audit.EventReuseDetected, Since: now.Add(-ReuseAlertWindow), Limit: maxReuseAlerts})
+// ReuseSource reads what recent reuses are made of: the detector's audit records and the
+// tokens they name (Store has both; so has shared/store.Table for the notifier).
+type ReuseSource interface {
+	Get(ctx context.Context, id ID) (*Token, error)
+	Events(ctx context.Context, f audit.Filter) (page []*audit.Event, next string, err error)
+}
+
+// RecentReuses returns the reuses recorded within ReuseAlertWindow before now of the
+// tokens of owner ("": every owner's), the newest of each token, newest first: one Query of the detector's records in byOwner (bounded by
+// one record per token an hour, and by maxReuseAlerts), and a GetItem of each token they
+// name. A token gone since (TTL) is left out.
+func RecentReuses(ctx context.Context, src ReuseSource, owner string, now time.Time) ([]ReuseAlert, error) {
+	evs, _, err := src.Events(ctx, audit.Filter{ActorID: audit.ReuseDetector, Type: audit.EventReuseDetected, Since: now.Add(-ReuseAlertWindow), Limit: maxReuseAlerts})
 	if err != nil {
-		return nil, fmt.Errorf("reuse alerts for %s: %w", c.OwnerID, err)
+		return nil, fmt.Errorf("recent reuses: %w", err)
 	}
 	var out []ReuseAlert
 	seen := map[string]bool{}
 	for _, e := range evs {
-		if seen[e.TokenID] || (e.OwnerID != c.OwnerID && !c.Has(access.TokensAdmin)) {
+		if seen[e.TokenID] || (owner != "" && e.OwnerID != owner) {
 			continue
 		}
 		seen[e.TokenID] = true
-		t, err := s.Store.Get(ctx, ID(e.TokenID))
+		t, err := src.Get(ctx, ID(e.TokenID))
 		if errors.Is(err, fault.ErrNotFound) {
-			continue // removed by TTL since
+			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reuse alerts: %w", err)
+			return nil, fmt.Errorf("recent reuses: %w", err)
 		}
 		a := ReuseAlert{Token: t, DetectedAt: e.Time, SourceIP: t.ReuseIP}
 		for _, ch := range e.Changes {
@@ -133,6 +136,23 @@ func (s *Service) ReuseAlerts(ctx context.Context, c access.Caller) ([]ReuseAler
 			}
 		}
 		out = append(out, a)
+	}
+	return out, nil
+}
+
+// ReuseAlerts returns the RecentReuses of the tokens the caller may see: its own, or all
+// with tokens:admin.
+func (s *Service) ReuseAlerts(ctx context.Context, c access.Caller) ([]ReuseAlert, error) {
+	if !canRead(c) {
+		return nil, &fault.ForbiddenError{Reason: "reading alerts needs the tokens:read scope"}
+	}
+	owner := c.OwnerID
+	if c.Has(access.TokensAdmin) {
+		owner = ""
+	}
+	out, err := RecentReuses(ctx, s.Store, owner, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("reuse alerts for %s: %w", c.OwnerID, err)
 	}
 	return out, nil
 }

@@ -114,6 +114,9 @@ type Token struct {
 	// ReuseDetectedAt and ReuseIP are the last reuse recorded (at most one an hour).
 	ReuseDetectedAt time.Time
 	ReuseIP         string
+	// ReuseNotifiedAt is the ReuseDetectedAt whose mail the notifier claimed; only its
+	// conditional claim writes it, never Store.Put.
+	ReuseNotifiedAt time.Time
 
 	// Security settings, checked by the authorizer.
 	Restrictions restriction.Set
