@@ -143,8 +143,8 @@ func (tb *Table) ReleaseNotice(ctx context.Context, id token.ID, at, prev time.T
 func (tb *Table) ClaimReuseNotice(ctx context.Context, t *token.Token) (prev time.Time, ok bool, err error) {
 	out, err := tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(tb.Name), Key: tokenKey(t.ID),
-		UpdateExpression: aws.String("SET reuseNotifiedAt = :d"),
-		ConditionExpression: aws.String("reuseDetectedAt = :d AND (attribute_not_exists(reuseNotifiedAt) OR reuseNotifiedAt < :d)"),
+		UpdateExpression:          aws.String("SET reuseNotifiedAt = :d"),
+		ConditionExpression:       aws.String("reuseDetectedAt = :d AND (attribute_not_exists(reuseNotifiedAt) OR reuseNotifiedAt < :d)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberS{Value: formatTime(t.ReuseDetectedAt)}},
 		ReturnValues:              types.ReturnValueUpdatedOld,
 	})
