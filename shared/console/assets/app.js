@@ -239,19 +239,34 @@ async function loadCatalog() {
 }
 function riskOf(scope) { const s = (catalog ? catalog.scopes : []).find((x) => x.name === scope); return s ? s.risk : "low"; }
 
-// refreshBanner shows, on every page, the tokens the caller can see that expire within
-// the detection window (GET /alerts).
+// refreshBanner shows, on every page, what GET /alerts says about the tokens the caller
+// can see: reuses of rotated-away secrets first (a security alert), then the tokens that
+// expire within the detection window.
 async function refreshBanner() {
   try {
     const res = await call("GET", "alerts");
-    alerts = new Map(res.items.map((a) => [a.id, a.daysLeft]));
+    const expiring = res.items.filter((a) => a.kind !== "reuse-detected");
+    const reused = res.items.filter((a) => a.kind === "reuse-detected");
+    alerts = new Map(expiring.map((a) => [a.id, a.daysLeft]));
     if (!res.items.length) { bannerEl.hidden = true; return; }
-    const first = res.items[0];
-    const n = res.items.length;
-    bannerEl.replaceChildren(
-      h("strong", {}, n === 1 ? "1 token expires soon: " : `${n} tokens expire soon. The first: `),
-      h("a", { href: `#/tokens/${first.id}` }, first.name),
-      ` expires ${fmtTime(first.expiresAt)} (in less than ${first.daysLeft} day${first.daysLeft === 1 ? "" : "s"}). Rotate it with a new expiry before then.`);
+    const parts = [];
+    if (reused.length) {
+      const r = reused[0];
+      parts.push(h("p", { class: "reuse-alert" },
+        h("strong", {}, reused.length === 1 ? "Security alert: " : `Security alert (${reused.length} tokens): `),
+        "an old secret of ", h("a", { href: `#/tokens/${r.id}` }, r.name),
+        ` was used ${fmtTime(r.detectedAt)} from ${r.sourceIp || "an unknown address"} after it was rotated away. `,
+        r.revoked ? "The token was revoked, as its on-reuse setting asks." : "It was refused; the token still works. Revoke it if you did not expect this."));
+    }
+    if (expiring.length) {
+      const first = expiring[0];
+      const n = expiring.length;
+      parts.push(h("p", {},
+        h("strong", {}, n === 1 ? "1 token expires soon: " : `${n} tokens expire soon. The first: `),
+        h("a", { href: `#/tokens/${first.id}` }, first.name),
+        ` expires ${fmtTime(first.expiresAt)} (in less than ${first.daysLeft} day${first.daysLeft === 1 ? "" : "s"}). Rotate it with a new expiry before then.`));
+    }
+    bannerEl.replaceChildren(...parts);
     bannerEl.hidden = false;
   } catch { bannerEl.hidden = true; }
 }
