@@ -599,8 +599,10 @@ func checkUpdate(in UpdateInput) ([]netip.Prefix, error) {
 		checkOnReuse(bad, *in.OnReuse)
 	}
 	if in.security() {
-		if strings.TrimSpace(in.Reason) == "" {
-			bad.Add("reason", "is required to change ipAllowlist, rateLimit, timeRestriction or onReuse")
+		if strings.TrimSpace(in.Reason) == "" && in.OnReuse != nil && in.IPAllowlist == nil && in.RateLimit == nil && in.TimeRestriction == nil {
+			bad.Add("reason", "is required to change onReuse, a security setting")
+		} else if strings.TrimSpace(in.Reason) == "" {
+			bad.Add("reason", "is required to change ipAllowlist, rateLimit or timeRestriction")
 		} else {
 			checkReason(bad, in.Reason, access.RiskLow)
 		}

@@ -87,6 +87,7 @@ const LABELS = {
   role: "Role", expiresIn: "Expiration", expiresAt: "Expiration date", reason: "Reason", ipAllowlist: "IP allowlist",
   rateLimit: "Rate limit", timeRestriction: "Time window", emergencyAccessUntil: "Emergency access until",
   parentId: "Minted by token", mintedBy: "Minted by", gracePeriod: "Grace period", duration: "Duration",
+  onReuse: "On reuse", sourceIp: "Source IP",
   secret: "Secret", email: "Email", roles: "Roles", superuser: "Superuser", kind: "Kind", id: "ID", token: "API token",
 };
 // In the change history a field is what the token shows: "Expires", not "Expiration date".
