@@ -47,7 +47,7 @@ func TestArchitectureDocNamesEveryPackage(t *testing.T) {
 
 // TestImportDirection holds the rules docs/architecture.md states.
 func TestImportDirection(t *testing.T) {
-	domain := []string{"shared/fault", "shared/access", "shared/restriction", "shared/audit", "shared/token", "shared/principal", "shared/expirynotice"}
+	domain := []string{"shared/fault", "shared/access", "shared/restriction", "shared/audit", "shared/token", "shared/principal", "shared/settings", "shared/expirynotice"}
 	adapters := []string{"shared/store", "shared/pepper", "shared/email"}
 	for p, imports := range packages(t) {
 		for _, imp := range imports {
@@ -95,7 +95,7 @@ func testImports(t *testing.T) (internal, external map[string][]string) {
 // without the stack; tests under shared/ reach infra/ only through infra/localtest, the
 // local stack's helpers; nothing imports functions/.
 func TestTestImportDirection(t *testing.T) {
-	domain := []string{"shared/fault", "shared/access", "shared/restriction", "shared/audit", "shared/token", "shared/principal", "shared/expirynotice"}
+	domain := []string{"shared/fault", "shared/access", "shared/restriction", "shared/audit", "shared/token", "shared/principal", "shared/settings", "shared/expirynotice"}
 	internal, external := testImports(t)
 	for p, imports := range internal {
 		for _, imp := range append(slices.Clone(imports), external[p]...) {
@@ -121,7 +121,7 @@ func TestTestImportDirection(t *testing.T) {
 func TestBootOnlyAssembles(t *testing.T) {
 	assembles := []string{"shared/access", "shared/api", "shared/authorizer", "shared/email", "shared/expirynotice",
 		"shared/fault", "shared/lambdahttp", "shared/lambdaruntime", "shared/logging", "shared/pepper",
-		"shared/principal", "shared/store", "shared/token"}
+		"shared/principal", "shared/settings", "shared/store", "shared/token"}
 	for _, imp := range packages(t)["shared/boot"] {
 		if proj := strings.TrimPrefix(imp, "tokengate/"); proj != imp {
 			require.Contains(t, assembles, proj, "shared/boot imports %s", proj)

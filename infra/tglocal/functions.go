@@ -45,6 +45,9 @@ var functions = map[string]function{
 	"EnrollFunction":          serves(boot.Exchange, api.Enroll),
 	"ReportLeakedFunction":    serves(boot.LeakReporting, api.ReportLeaked),
 
+	"GetSettingsFunction":    serves(boot.SystemSettings, api.GetSettings),
+	"UpdateSettingsFunction": serves(boot.SystemSettings, api.UpdateSettings),
+
 	// No boot, so no AWS client linked: the catalog only, or nothing at all.
 	"ListScopesFunction": onCatalog(api.Scopes),
 	"ListRolesFunction":  onCatalog(api.Roles),

@@ -148,6 +148,10 @@ func TestRolesAreExact(t *testing.T) {
 	leaked := ok(201, admin, "POST", "/tokens", `{"name":"leaked","scopes":["tokens:read"],"expiresIn":"1w"}`)
 	ok(202, "", "POST", "/leaked-tokens", fmt.Sprintf(`{"tokens":[%q]}`, leaked["token"].(string)))
 
+	// The run-time settings: read by an admin, changed by a superuser.
+	ok(200, admin, "GET", "/settings", "")
+	ok(200, root, "PATCH", "/settings", `{"backoff":"12h","reason":"roles test"}`)
+
 	// The catalog, the console.
 	ok(200, admin, "GET", "/scopes", "")
 	ok(200, admin, "GET", "/roles", "")

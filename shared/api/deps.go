@@ -4,6 +4,7 @@ import (
 	"tokengate/shared/access"
 	"tokengate/shared/principal"
 	"tokengate/shared/restriction"
+	"tokengate/shared/settings"
 	"tokengate/shared/token"
 )
 
@@ -42,4 +43,5 @@ type Services struct {
 	Rates       restriction.RateCounter
 	Enroller    *principal.Enroller // mails through SES
 	LeakNotices LeakNotifier
+	Settings    *settings.Service // the run-time settings (GET and PATCH /settings)
 }

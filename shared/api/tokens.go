@@ -140,7 +140,11 @@ func SelfToken(svc *token.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, selfView{view(t, svc.Catalog, svc.Now()), viewPolicy(svc.Policy)})
+		p, err := svc.EffectivePolicy(r.Context())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, selfView{view(t, svc.Catalog, svc.Now()), viewPolicy(p)})
 		return nil
 	})
 }

@@ -39,11 +39,14 @@ const (
 	// (actor ReuseDetector); recorded at most once per token an hour, with the source IP.
 	// With the token's onReuse "revoke" the same record revokes it.
 	EventReuseDetected EventType = "reuse-detected"
+	// EventSettingsChange: a superuser changed the run-time settings (shared/settings);
+	// tokenId and ownerId are empty, Version is the settings' version after the change.
+	EventSettingsChange EventType = "settings.change"
 )
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []EventType{EventCreate, EventUpdate, EventRotate, EventDisable, EventEnable, EventRevoke,
-	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend, EventReuseDetected}
+	EventApprove, EventReject, EventEmergencyOn, EventEmergencyOff, EventLeakedRevoke, EventBootstrap, EventEnroll, EventEnrollSend, EventReuseDetected, EventSettingsChange}
 
 // LeakReporter is the actor of a revocation by a leaked-token report: anyone may report.
 const LeakReporter = "leak-report"

@@ -21,6 +21,7 @@ import (
 	"tokengate/shared/logging"
 	"tokengate/shared/pepper"
 	"tokengate/shared/principal"
+	"tokengate/shared/settings"
 	"tokengate/shared/store"
 	"tokengate/shared/token"
 )
@@ -67,6 +68,8 @@ var (
 	LeakReporting = Parts[api.LeakReporting]{name: "LeakReporting", pepper: true, mail: true, from: func(s api.Services) api.LeakReporting {
 		return api.LeakReporting{Tokens: s.Tokens, Notices: s.LeakNotices, Rates: s.Rates}
 	}}
+	// SystemSettings: the run-time settings (GET and PATCH /settings).
+	SystemSettings = Parts[*settings.Service]{name: "SystemSettings", from: func(s api.Services) *settings.Service { return s.Settings }}
 	// Everything: every operation's parts, as the local gateway and the tests run them.
 	Everything = Parts[api.Services]{name: "Everything", pepper: true, mail: true, from: func(s api.Services) api.Services { return s }}
 )
@@ -129,6 +132,7 @@ func LoadWith[D any](ctx context.Context, s Settings, parts Parts[D]) (D, error)
 // senders, from s.Sender. LoadWith uses it, and so do the tests that give each function
 // its own table client.
 func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Catalog, mail *Clients) api.Services {
+	runtime := RuntimeSettings(s, tb)
 	out := api.Services{
 		Catalog: cat, Rates: tb,
 		Tokens: &token.Service{
@@ -136,8 +140,10 @@ func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Cata
 			Prefix: s.Prefix, Now: time.Now,
 			// A calling token read once serves its later issuances at the same version.
 			CallingTokens: token.NewCallingTokens(1000, 5*time.Minute),
+			Settings:      runtime,
 		},
 		Principals: &principal.Service{Store: tb, Catalog: cat, Now: time.Now},
+		Settings:   &settings.Service{Source: runtime, Principals: tb, Now: time.Now},
 	}
 	if keys != nil {
 		// Exchanging an enrollment secret needs the pepper; mailing one needs SES too.
@@ -151,6 +157,15 @@ func Assemble(s Settings, tb *store.Table, keys *token.Keyring, cat *access.Cata
 		}
 	}
 	return out
+}
+
+// RuntimeSettings is the run-time settings on tb, read at most once a minute, with the
+// deployment's as their defaults.
+func RuntimeSettings(s Settings, tb *store.Table) *settings.Source {
+	return &settings.Source{Store: tb, Now: time.Now, Defaults: settings.Values{
+		DetectionWindow: s.Policy.DetectionWindow, Backoff: s.Backoff, Recipients: s.Recipients,
+		TemporaryTTL: s.Policy.TemporaryTTL, MaxTemporaryLifetime: s.Policy.MaxTemporaryLifetime,
+	}}
 }
 
 // newMailer is the SES mailer of s on c's configuration: notices from NOTIFICATION_SENDER,

@@ -30,6 +30,8 @@ func Notifier(_ context.Context, getenv func(string) string) (*expirynotice.Noti
 		Window:     s.Policy.DetectionWindow,
 		Backoff:    s.Backoff,
 		Recipients: s.Recipients,
+		// What a superuser set at run time (PATCH /settings), over the three above.
+		Settings: RuntimeSettings(s, tb),
 		// Reuses of rotated-away secrets the authorizer recorded: mailed to the owner.
 		Reuses: tb, ReuseMailer: mailer,
 		Now: time.Now,

@@ -15,6 +15,7 @@ import (
 
 	"tokengate/shared/access"
 	"tokengate/shared/fault"
+	"tokengate/shared/settings"
 	"tokengate/shared/token"
 )
 
@@ -53,6 +54,10 @@ type Notifier struct {
 	Backoff time.Duration
 	// Recipients are EXPIRY_NOTIFICATION_EMAILS: they get every token's notice.
 	Recipients []string
+	// Settings, when set, gives Window, Backoff and Recipients as a superuser set them
+	// at run time (shared/settings; the fields above are then its defaults). A run whose
+	// read of them fails sends nothing and fails: the next run tries again.
+	Settings *settings.Source
 	// Reuses and ReuseMailer, when both set, mail owners the reuses of rotated-away
 	// secrets the authorizer recorded (reuse.go).
 	Reuses      ReuseTokens
@@ -114,12 +119,21 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 			"emailsSent", sum.EmailsSent, "failures", sum.Failures, "unreadable", sum.Unreadable, "unconfirmed", sum.Unconfirmed, "reuseMails", sum.ReuseMails, "durationMs", sum.Duration.Milliseconds())
 	}()
 
-	alerts, err := token.ExpiringWithin(ctx, n.Tokens, now, n.Window)
+	window, backoff, recipients := n.Window, n.Backoff, n.Recipients
+	if n.Settings != nil {
+		v, err := n.Settings.Current(ctx)
+		if err != nil {
+			sum.Failures++
+			return sum, fmt.Errorf("expiry notifier: %w", err)
+		}
+		window, backoff, recipients = v.DetectionWindow, v.Backoff, v.Recipients
+	}
+	alerts, err := token.ExpiringWithin(ctx, n.Tokens, now, window)
 	if err := found(&sum, alerts, err); err != nil {
 		return sum, err
 	}
 
-	since := now.Add(-n.Backoff)
+	since := now.Add(-backoff)
 	var notices []*notice
 	for _, a := range due(&sum, alerts, since) {
 		prev, ok, err := n.Tokens.ClaimNotice(ctx, a.Token, now, since)
@@ -151,7 +165,7 @@ func (n *Notifier) Run(ctx context.Context) (Summary, error) {
 		owners[id] = a
 	}
 
-	for _, m := range mailingsOf(notices, owners, n.Recipients) {
+	for _, m := range mailingsOf(notices, owners, recipients) {
 		err := n.Mailer.Send(ctx, m.to, m.alerts())
 		switch delivered(&sum, m, err) {
 		case unconfirmed:

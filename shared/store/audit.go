@@ -59,7 +59,10 @@ func toAuditItem(e *audit.Event) auditItem {
 		changes = []audit.Change{}
 	}
 	pk := "AUDIT#" + string(e.TokenID)
-	if e.TokenID == "" {
+	switch {
+	case e.Type == audit.EventSettingsChange:
+		pk = "AUDIT#SETTINGS" // a change of the run-time settings (settings.go)
+	case e.TokenID == "":
 		pk = "AUDIT#PRINCIPAL#" + e.OwnerID // an action on a principal that concerns no token
 	}
 	return auditItem{
@@ -125,18 +128,27 @@ func (tb *Table) transact(ctx context.Context, update *types.Update, events []au
 	if replay := tb.cancelledByReplay(ctx, err, events); replay != nil {
 		return replay
 	}
-	var cancelled *types.TransactionCanceledException
-	if errors.As(err, &cancelled) {
-		for _, r := range cancelled.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return fault.ErrConflict
-			}
-		}
+	if conditionFailed(err) {
+		return fault.ErrConflict
 	}
 	if err != nil {
 		return fmt.Errorf("transact write: %w", err)
 	}
 	return nil
+}
+
+// conditionFailed reports whether a transaction was cancelled because a condition of
+// one of its items failed.
+func conditionFailed(err error) bool {
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		for _, r := range cancelled.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Events returns a page of audit records, newest first: one token's history (pk), one

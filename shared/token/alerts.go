@@ -86,7 +86,11 @@ func (s *Service) Alerts(ctx context.Context, c access.Caller) ([]Alert, error) 
 	if !canRead(c) {
 		return nil, &fault.ForbiddenError{Reason: "reading alerts needs the tokens:read scope"}
 	}
-	all, err := ExpiringWithin(ctx, s.Store, s.now(), s.Policy.detectionWindow())
+	p, err := s.EffectivePolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := ExpiringWithin(ctx, s.Store, s.now(), p.detectionWindow())
 	var skipped *SkippedError // logged by id where read; the listing shows the others
 	if err != nil && !errors.As(err, &skipped) {
 		return nil, fmt.Errorf("alerts for %s: %w", c.OwnerID, err)

@@ -40,6 +40,9 @@ func (s *Service) Enroll(ctx context.Context, p *access.Principal) (Created, err
 
 // mintOwn mints an active permanent token that owner mints for itself, with the
 // default expiry, written with its audit record of type typ.
+//
+// It decides on the deployment's Policy, not the run-time settings: what it mints is
+// permanent, and the settings change only temporary tokens' lifetimes and the alerts.
 func (s *Service) mintOwn(ctx context.Context, owner *access.Principal, scopes []string, typ audit.EventType, name, description, reason string) (Created, error) {
 	now := s.now()
 	id, err := NewID(owner.ID, s.Rand)

@@ -32,6 +32,25 @@ type Service struct {
 	Rand       io.Reader // crypto/rand when nil
 	// CallingTokens, when set, keeps calling tokens read for issuance (nil: read each).
 	CallingTokens *CallingTokens
+	// Settings, when set, overlays the lifetimes of temporary tokens and the detection
+	// window a superuser set at run time (shared/settings) on Policy, the deployment's.
+	Settings PolicySettings
+}
+
+// PolicySettings gives the policy in effect: the deployment's with the run-time
+// settings over it (shared/settings.Source, read at most once a minute).
+type PolicySettings interface {
+	Policy(ctx context.Context, deployed Policy) (Policy, error)
+}
+
+// EffectivePolicy is the policy in effect now: Policy with the run-time settings over
+// it. A failed read of the settings is an error, never the deployment's defaults (they
+// may be looser than what was set).
+func (s *Service) EffectivePolicy(ctx context.Context) (Policy, error) {
+	if s.Settings == nil {
+		return s.Policy, nil
+	}
+	return s.Settings.Policy(ctx, s.Policy)
 }
 
 // MaxGracePeriod bounds how long an old secret keeps working after a rotation.
@@ -155,15 +174,19 @@ const ownerAttempts = 3
 // holds, and decides again; a principal deleted (and perhaps created again under the same
 // id) is refused. A token for another principal reads that owner first.
 func (s *Service) Create(ctx context.Context, c access.Caller, in CreateInput) (Created, error) {
-	if _, err := planCreate(c, in, s.Catalog, s.Policy, s.now()); err != nil {
-		return Created{}, err // bad input costs no read
+	p, err := s.EffectivePolicy(ctx)
+	if err != nil {
+		return Created{}, err
+	}
+	if _, err := planCreate(c, in, s.Catalog, p, s.now()); err != nil {
+		return Created{}, err // bad input costs no read but the settings' (at most one a minute)
 	}
 	via, err := s.via(ctx, c, true)
 	if err != nil {
 		return Created{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		out, err := s.create(ctx, c, via, in)
+		out, err := s.create(ctx, c, via, in, p)
 		switch {
 		case attempt == ownerAttempts:
 			return out, err
@@ -232,9 +255,9 @@ func (s *Service) owner(ctx context.Context, c access.Caller, ownerID string, sc
 
 // create is one attempt of Create: check the fields, decide the issuance through via
 // (the calling token as read), then write with the owner and parent checks.
-func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in CreateInput) (Created, error) {
+func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in CreateInput, p Policy) (Created, error) {
 	now := s.now()
-	plan, err := planCreate(c, in, s.Catalog, s.Policy, now)
+	plan, err := planCreate(c, in, s.Catalog, p, now)
 	if err != nil {
 		return Created{}, err
 	}
@@ -249,7 +272,7 @@ func (s *Service) create(ctx context.Context, c access.Caller, via *Token, in Cr
 	}
 	t := plan.token(c, g, s.Keys.Current(), s.Prefix, now)
 	grant, err := decideIssue(issueRequest{kind: IssueCreate, caller: c, via: via, token: t,
-		defaultExpiry: plan.defaultExpiry, expiryField: plan.expiryField}, s.Catalog, s.Policy, now)
+		defaultExpiry: plan.defaultExpiry, expiryField: plan.expiryField}, s.Catalog, p, now)
 	if err != nil {
 		return Created{}, err
 	}
@@ -794,7 +817,11 @@ type RotateInput struct {
 // rotated by anyone but its owner goes back to pending until a second admin approves.
 // The lineage (parent, creator, bounds, latest end) never changes.
 func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateInput) (Created, error) {
-	plan, err := planRotate(in, s.Policy, s.now())
+	p, err := s.EffectivePolicy(ctx)
+	if err != nil {
+		return Created{}, err
+	}
+	plan, err := planRotate(in, p, s.now())
 	if err != nil {
 		return Created{}, err
 	}
@@ -819,7 +846,7 @@ func (s *Service) Rotate(ctx context.Context, c access.Caller, id ID, in RotateI
 			return Created{}, err
 		}
 	}
-	t, err = s.apply(ctx, c, t, 0, op{typ: audit.EventRotate, extra: plan.extra(), idempotency: in.Idempotency}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, s.Policy))
+	t, err = s.apply(ctx, c, t, 0, op{typ: audit.EventRotate, extra: plan.extra(), idempotency: in.Idempotency}, plan.edit(c, via, g, s.Keys.Current(), s.Prefix, s.Catalog, p))
 	if err != nil {
 		return Created{}, err
 	}

@@ -1,0 +1,9 @@
+// Command updatesettings serves PATCH /settings as a Lambda function.
+package main
+
+import (
+	"tokengate/shared/api"
+	"tokengate/shared/boot"
+)
+
+func main() { boot.Serve(boot.SystemSettings, api.UpdateSettings) }
