@@ -677,3 +677,99 @@ func TestConsolePrincipals(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleSettings: a superuser changes the run-time settings on the Settings page,
+// refusals name the field beside it, what was saved is what the API and notifier read;
+// an admin who is no superuser sees them read only. The Security tab sets onReuse. Both
+// at 1280 and 375 px, with no page wider than the window and no errors in the page.
+func TestConsoleSettings(t *testing.T) {
+	st := newConsoleStack(t)
+	tb := st.svc.Store.(*store.Table)
+	ctx := context.Background()
+	b := browser(t)
+	shots := screenshotDir(t)
+	errs := watchErrors(t, b)
+	console := st.url + "/console/"
+	ready := func(what string) { waitJS(t, b, `document.querySelector("main").dataset.ready === "`+what+`"`) }
+	signIn := func(tok string) {
+		require.NoError(t, chromedpNavigate(b, console))
+		_ = eval[bool](t, b, `(sessionStorage.clear(), true)`)
+		require.NoError(t, chromedpReload(b))
+		fill(t, b, "textbox", "API token", tok)
+		click(t, b, "button", "Sign in")
+		ready("tokens")
+	}
+	signIn(st.root)
+	for i, size := range []struct{ w, h int64 }{{1280, 900}, {375, 800}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			require.NoError(t, chromedp.Do(b, chromedp.EmulateViewport(size.w, size.h)))
+			require.NoError(t, chromedpNavigate(b, console+"#/settings"))
+			ready("settings")
+			fits(t, b, "settings")
+			require.Equal(t, []string{"7", "14"}[i], eval[string](t, b, `document.getElementById("set-detectionWindow").value`), "in days: the 168h default, then what was saved")
+
+			// A refusal beside its field, as a whole sentence, and nothing saved.
+			days := fmt.Sprint(14 + i)
+			fill(t, b, "spinbutton", "Detection window (days)", days)
+			fill(t, b, "textbox", "Extra recipients of expiry notices", "security@example.com\nnot-an-address")
+			click(t, b, "button", "Save settings")
+			waitJS(t, b, `document.querySelector("form[aria-label=Settings] [data-field=recipients]").textContent !== ""`)
+			require.Regexp(t, `^Extra recipients \(item 2\) is not an email address`, eval[string](t, b, `document.querySelector("form[aria-label=Settings] [data-field=recipients]").textContent`))
+			require.Regexp(t, `^Reason is required`, eval[string](t, b, `document.querySelector("form[aria-label=Settings] [data-field=reason]").textContent`))
+			for _, e := range errs.take() {
+				require.Regexp(t, `\b400\b.*/settings$`, e, "only the refusal")
+			}
+			stored, err := tb.GetSettings(ctx)
+			require.NoError(t, err)
+			require.EqualValues(t, i, stored.Version, "a refusal changes nothing")
+			require.False(t, eval[bool](t, b, `document.querySelector("#set-detectionWindow").closest(".setting").querySelector("input[type=checkbox]").checked`),
+				"typing a value turns off the default")
+			fits(t, b, "settings with errors")
+
+			fill(t, b, "textbox", "Extra recipients of expiry notices", "security@example.com")
+			fill(t, b, "textbox", "Reason for this change", "two weeks' notice")
+			click(t, b, "button", "Save settings")
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "settings" && document.getElementById("settings-status").textContent.startsWith("Saved")`)
+			require.Contains(t, eval[string](t, b, `document.getElementById("settings-changed").textContent`), "Last changed by root")
+			stored, err = tb.GetSettings(ctx)
+			require.NoError(t, err)
+			require.EqualValues(t, i+1, stored.Version)
+			require.Equal(t, time.Duration(14+i)*24*time.Hour, *stored.DetectionWindow)
+			require.Equal(t, []string{"security@example.com"}, *stored.Recipients)
+			require.Nil(t, stored.Backoff, "a field left alone stays the default")
+			fits(t, b, "settings saved")
+			if size.w == 375 {
+				screenshot(t, b, shots, "console-phone-settings")
+			} else {
+				screenshot(t, b, shots, "console-settings")
+			}
+
+			// onReuse on the Security tab.
+			c, err := st.svc.Create(ctx, access.Caller{OwnerID: "root", TokenID: "x", Scopes: []string{access.TokensRead, access.TokensWrite, access.TokensAdmin}},
+				token.CreateInput{Name: fmt.Sprintf("deploy %d", size.w), Scopes: []string{access.TokensRead}, ExpiresIn: "1m"})
+			require.NoError(t, err)
+			require.NoError(t, chromedpNavigate(b, console+"#/tokens/"+string(c.Token.ID)+"/security"))
+			ready("detail-Security")
+			click(t, b, "radio", "Alert and revoke this token and its temporary children")
+			fill(t, b, "textbox", "Reason for this change", "CI secret: revoke on reuse")
+			_ = eval[bool](t, b, `(document.querySelector("form[aria-label='Security settings']").dataset.before = "1", true)`)
+			click(t, b, "button", "Save restrictions")
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "detail-Security" && !document.querySelector("form[aria-label='Security settings']").dataset.before && document.querySelector("input[name=onReuse][value=revoke]").checked`)
+			tok, err := st.svc.Get(ctx, localtest.Admin, c.Token.ID)
+			require.NoError(t, err)
+			require.Equal(t, token.ReuseRevoke, tok.OnReuse)
+			fits(t, b, "security tab")
+			require.Empty(t, errs.take(), "no errors in the page")
+		})
+	}
+
+	// An admin who is no superuser reads them, and cannot change them.
+	signIn(st.admin)
+	require.NoError(t, chromedpNavigate(b, console+"#/settings"))
+	ready("settings")
+	require.Contains(t, eval[string](t, b, `document.querySelector("main").textContent`), "Only a superuser may change these.")
+	require.True(t, eval[bool](t, b, `document.getElementById("set-detectionWindow").disabled`))
+	require.Equal(t, 0, eval[int](t, b, `document.querySelectorAll("form[aria-label=Settings] button[type=submit]").length`))
+	require.Equal(t, "15", eval[string](t, b, `document.getElementById("set-detectionWindow").value`))
+	require.Empty(t, errs.take(), "no errors in the page")
+}

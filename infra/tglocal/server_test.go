@@ -21,6 +21,7 @@ func testSettings(svc *token.Service, cacheTTL time.Duration) boot.Settings {
 	return boot.Settings{
 		TableName: tb.Name, Prefix: "tg", Policy: svc.Policy, AuthCacheTTL: cacheTTL,
 		UsageFlushInterval: time.Minute, Sender: localSender,
+		Backoff: 24 * time.Hour, // LoadSettings' default
 	}
 }
 

@@ -2,9 +2,12 @@ package api
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"tokengate/shared/access"
+	"tokengate/shared/fault"
 	"tokengate/shared/settings"
 )
 
@@ -83,7 +86,7 @@ func UpdateSettings(svc *settings.Service) http.Handler {
 		if err := decode(w, r, &req, false); err != nil {
 			return err
 		}
-		ifVersion, err := ifMatch(r)
+		ifVersion, err := settingsIfMatch(r)
 		if err != nil {
 			return err
 		}
@@ -98,4 +101,18 @@ func UpdateSettings(svc *settings.Service) http.Handler {
 		writeJSON(w, http.StatusOK, viewSettings(v))
 		return nil
 	})
+}
+
+// settingsIfMatch reads an optional If-Match: the settings' version last read, where 0
+// (never changed) is a version too. nil means no header.
+func settingsIfMatch(r *http.Request) (*int64, error) {
+	s := strings.Trim(r.Header.Get("If-Match"), `"`)
+	if r.Header.Get("If-Match") == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return nil, fault.Invalid("If-Match", "must be the version number last read")
+	}
+	return &n, nil
 }

@@ -144,6 +144,10 @@ func TestSettingsRefusals(t *testing.T) {
 	// If-Match: the version last read, or 409.
 	res = e.do(root, "PATCH", "/settings", ok, "If-Match", "3")
 	require.Equal(t, http.StatusConflict, res.status, res.raw)
+	res = e.do(root, "PATCH", "/settings", ok, "If-Match", `"0"`)
+	require.Equal(t, http.StatusOK, res.status, "0 is the version of settings never changed: %s", res.raw)
+	res = e.do(root, "PATCH", "/settings", ok, "If-Match", `"0"`)
+	require.Equal(t, http.StatusConflict, res.status, "changed since: %s", res.raw)
 }
 
 // Concurrent changes of different fields, on different instances (each its own source),
@@ -183,7 +187,7 @@ func TestSettingsConcurrentChangesLoseNothing(t *testing.T) {
 					p.MaxTemporaryLifetime = &s
 				}
 			}
-			_, err := svc.Update(t.Context(), root, p, 0)
+			_, err := svc.Update(t.Context(), root, p, nil)
 			errs <- err
 		}()
 	}

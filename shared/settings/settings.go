@@ -423,10 +423,10 @@ func (s *Service) Get(ctx context.Context, c access.Caller) (View, error) {
 const updateAttempts = 5
 
 // Update applies p for c, a superuser with a token of its own and tokens:admin, with an
-// audit record of what changed and why. With ifVersion (not 0) the settings must still
-// be at that version; without it, a concurrent change is read again and p applied on
-// top of it.
-func (s *Service) Update(ctx context.Context, c access.Caller, p Patch, ifVersion int64) (View, error) {
+// audit record of what changed and why. With ifVersion (not nil) the settings must still
+// be at that version (0: never changed); without it, a concurrent change is read again
+// and p applied on top of it.
+func (s *Service) Update(ctx context.Context, c access.Caller, p Patch, ifVersion *int64) (View, error) {
 	if err := mayChange(c); err != nil {
 		return View{}, err
 	}
@@ -448,7 +448,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, p Patch, ifVersio
 		if err != nil {
 			return View{}, fmt.Errorf("read settings: %w", err)
 		}
-		if ifVersion != 0 && st.Version != ifVersion {
+		if ifVersion != nil && st.Version != *ifVersion {
 			return View{}, fault.ErrConflict
 		}
 		next, err := p.apply(st, &s.Source.Defaults)
@@ -463,7 +463,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, p Patch, ifVersio
 			Reason: strings.TrimSpace(p.Reason), Changes: audit.Diff(st.text(), next.text()),
 		}
 		err = s.Source.Store.PutSettings(ctx, next, st.Version, ev)
-		if errors.Is(err, fault.ErrConflict) && ifVersion == 0 && attempt < updateAttempts {
+		if errors.Is(err, fault.ErrConflict) && ifVersion == nil && attempt < updateAttempts {
 			continue
 		}
 		if err != nil {

@@ -33,7 +33,7 @@ func TestSettingsReachAnotherProcessWithinAMinute(t *testing.T) {
 	require.Equal(t, 168*time.Hour, v.DetectionWindow)
 
 	one := &settings.Service{Source: &settings.Source{Store: tb, Defaults: defaults, Now: clock.Now}, Principals: tb, Now: clock.Now}
-	_, err = one.Update(ctx, root, settings.Patch{DetectionWindow: ptr("72h"), Reason: "three days"}, 0)
+	_, err = one.Update(ctx, root, settings.Patch{DetectionWindow: ptr("72h"), Reason: "three days"}, nil)
 	require.NoError(t, err)
 
 	for range 10 {

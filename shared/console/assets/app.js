@@ -88,6 +88,8 @@ const LABELS = {
   rateLimit: "Rate limit", timeRestriction: "Time window", emergencyAccessUntil: "Emergency access until",
   parentId: "Minted by token", mintedBy: "Minted by", gracePeriod: "Grace period", duration: "Duration",
   onReuse: "On reuse", sourceIp: "Source IP",
+  detectionWindow: "Detection window", backoff: "Time between notices", recipients: "Extra recipients",
+  temporaryTokenTtl: "Default temporary token lifetime", maxTemporaryTokenLifetime: "Longest temporary token lifetime", reset: "Reset",
   secret: "Secret", email: "Email", roles: "Roles", superuser: "Superuser", kind: "Kind", id: "ID", token: "API token",
 };
 // In the change history a field is what the token shows: "Expires", not "Expiration date".
@@ -95,6 +97,8 @@ const SHOWN = { expiresAt: "Expires", ownerId: "Owner", type: "Type" };
 const API_WORDS = /\b(ipAllowlist|rateLimit|timeRestriction|expiresIn|expiresAt|gracePeriod|ownerId)\b/g;
 function inWords(m) { return m.replace(API_WORDS, (f) => (/^[A-Z]{2}/.test(LABELS[f]) ? LABELS[f] : LABELS[f].toLowerCase())); }
 function label(f) {
+  const item = /^(\w+)\[(\d+)\]$/.exec(f); // recipients[1]: the second of the list
+  if (item) return `${LABELS[item[1]] || item[1]} (item ${Number(item[2]) + 1})`;
   const [root, ...rest] = f.split(".");
   const l = LABELS[root] || root;
   return rest.length ? `${l} (${rest.join(".")})` : l;
@@ -125,7 +129,7 @@ function showErrors(form, err) {
   const general = form.querySelector(".error[data-field='']") || form.querySelector(".error.general");
   const rest = [];
   for (const fe of err.errors || []) {
-    const root = fe.field.split(".")[0];
+    const root = fe.field.split(/[.[]/)[0];
     const slot = form.querySelector(`.error[data-field="${CSS.escape(root)}"]`);
     if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${phrase(fe)}` : phrase(fe);
     else rest.push(phrase(fe));
@@ -619,6 +623,7 @@ const EVENTS = {
   create: "Created", update: "Changed", rotate: "Rotated", disable: "Disabled", enable: "Enabled", revoke: "Revoked",
   approve: "Approved", reject: "Rejected", "emergency.on": "Emergency access on", "emergency.off": "Emergency access off",
   "leaked.revoke": "Revoked as leaked", bootstrap: "Bootstrapped", enroll: "Enrolled", "enroll.send": "Enrollment sent",
+  "reuse-detected": "Reuse of an old secret detected", "settings.change": "Settings changed",
 };
 function eventItem(e) {
   return h("li", {},
@@ -664,12 +669,18 @@ function security(panel, t, reload) {
   const startH = h("input", { type: "number", min: 0, max: 23, value: tw ? tw.startHour : "" });
   const endH = h("input", { type: "number", min: 1, max: 24, value: tw ? tw.endHour : "" });
   const reason = h("input", { type: "text", maxlength: 500 });
+  const onReuse = ["alert", "revoke"].map((v) => h("input", { type: "radio", name: "onReuse", value: v, checked: (t.onReuse || "alert") === v }));
   const settings = h("form", { "aria-label": "Security settings" },
     h("h2", {}, "Restrictions"),
     field("IP allowlist", ips, "ipAllowlist", "Empty: any address."),
     h("fieldset", {}, h("legend", {}, "Rate limit"), h("div", { class: "row" }, rateN, rateP), h("p", { class: "hint" }, "Empty: no limit."), h("p", { class: "error", "data-field": "rateLimit" })),
     h("fieldset", {}, h("legend", {}, "Time window (UTC)"), h("div", { class: "inline" }, days.map((d) => h("label", {}, d, d.value))),
       hours(startH, endH), h("p", { class: "error", "data-field": "timeRestriction" })),
+    h("fieldset", {}, h("legend", {}, "When an old secret is used"),
+      h("p", { class: "hint" }, "A secret rotated away and presented after its grace period is refused and alerted (banner, email to the owner)."),
+      h("label", { class: "inline" }, onReuse[0], "Alert only"),
+      h("label", { class: "inline" }, onReuse[1], "Alert and revoke this token and its temporary children"),
+      h("p", { class: "error", "data-field": "onReuse" })),
     field("Reason for this change", reason, "reason", "Required: every change here is audited."),
     h("p", { class: "error", "data-field": "", role: "alert" }),
     h("div", { class: "actions" }, h("button", { type: "submit", disabled: !live }, "Save restrictions")));
@@ -682,6 +693,8 @@ function security(panel, t, reload) {
       rateLimit: rateN.value ? { limit: Number(rateN.value), per: rateP.value } : null,
       timeRestriction: dsel.length || startH.value || endH.value ? { days: dsel, startHour: Number(startH.value || 0), endHour: Number(endH.value || 24) } : null,
     };
+    const reuse = onReuse.find((r) => r.checked).value;
+    if (reuse !== (t.onReuse || "alert")) body.onReuse = reuse;
     try { await patch(t, body); reload(); } catch (e) { showErrors(settings, e); }
   });
 
@@ -1049,6 +1062,114 @@ async function principalTokens(panel, p) {
   } catch (e) { panel.lastChild.replaceWith(h("p", { class: "error", role: "alert" }, sentence(e))); }
 }
 
+// ---- settings -----------------------------------------------------------------------
+
+// hoursOfDuration reads a Go duration as the API answers it ("168h", "90m", "1h30m",
+// "45s") in hours.
+function hoursOfDuration(s) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s || "");
+  return m ? Number(m[1] || 0) + Number(m[2] || 0) / 60 + Number(m[3] || 0) / 3600 : NaN;
+}
+function daysText(s) { const d = hoursOfDuration(s) / 24; return `${+d.toFixed(2)} day${d === 1 ? "" : "s"}`; }
+function hoursText(s) { const x = hoursOfDuration(s); return `${+x.toFixed(2)} hour${x === 1 ? "" : "s"}`; }
+
+// SETTINGS are the run-time settings as the page edits them: the API field, the label,
+// how a value is shown and read, and the hint.
+const SETTINGS = [
+  { field: "detectionWindow", unit: "days", show: (v) => +(hoursOfDuration(v) / 24).toFixed(2), send: (x) => `${Math.round(x * 24)}h`, min: 1 / 24, max: 366,
+    hint: "How long before its expiry a token is announced: notices and alerts.", text: daysText },
+  { field: "backoff", unit: "hours", show: (v) => +hoursOfDuration(v).toFixed(2), send: (x) => `${Math.round(x * 60)}m`, min: 1 / 60, max: 8784,
+    hint: "The least time between two notices of one token.", text: hoursText },
+  { field: "temporaryTokenTtl", unit: "minutes", show: (v) => Math.round(hoursOfDuration(v) * 60), send: (x) => `${Math.round(x)}m`, min: 1, max: 1440,
+    hint: "How long a temporary token lives when no expiry is given.", text: (v) => `${Math.round(hoursOfDuration(v) * 60)} minutes` },
+  { field: "maxTemporaryTokenLifetime", unit: "minutes", show: (v) => Math.round(hoursOfDuration(v) * 60), send: (x) => `${Math.round(x)}m`, min: 1, max: 1440,
+    hint: "The longest a temporary token lives after it is made or rotated.", text: (v) => `${Math.round(hoursOfDuration(v) * 60)} minutes` },
+];
+
+// renderSettings is the Settings page: what the notifier and the API use now, each with
+// the deployment's default; a superuser changes them with a reason.
+async function renderSettings() {
+  let st, self;
+  try {
+    [st, self] = await Promise.all([call("GET", "settings"), me()]);
+  } catch (e) {
+    main.replaceChildren(h("h1", {}, "Settings"), h("p", { class: "error", role: "alert" }, sentence(e)));
+    main.dataset.ready = "settings";
+    return;
+  }
+  const may = !!self.superuser;
+  const rows = SETTINGS.map((d) => {
+    const input = h("input", { type: "number", step: "any", min: d.min, max: d.max, value: d.show(st[d.field]), disabled: !may, class: "narrow" });
+    const useDefault = h("input", { type: "checkbox", checked: !st.set[d.field], disabled: !may });
+    // Typing a value turns "use the default" off; ticking it puts the default back.
+    useDefault.addEventListener("change", () => { if (useDefault.checked) input.value = d.show(st.defaults[d.field]); });
+    input.addEventListener("input", () => { useDefault.checked = false; });
+    const id = `set-${d.field}`;
+    input.id = id;
+    input.setAttribute("aria-describedby", `${id}-err`);
+    return { d, input, useDefault, el: h("div", { class: "setting" },
+      h("label", { for: id }, `${LABELS[d.field]} (${d.unit})`), input,
+      h("label", { class: "inline" }, useDefault, `Use the default: ${d.text(st.defaults[d.field])}`),
+      h("p", { class: "hint" }, d.hint),
+      h("p", { class: "error", id: `${id}-err`, "data-field": d.field })) };
+  });
+  const rcpt = h("textarea", { rows: 3, disabled: !may, class: "wide" }, st.recipients.join("\n"));
+  const rcptDefault = h("input", { type: "checkbox", checked: !st.set.recipients, disabled: !may });
+  rcptDefault.addEventListener("change", () => { if (rcptDefault.checked) rcpt.value = st.defaults.recipients.join("\n"); });
+  rcpt.addEventListener("input", () => { rcptDefault.checked = false; });
+  const reason = h("input", { type: "text", maxlength: 500, disabled: !may, class: "wide" });
+  const form = h("form", { "aria-label": "Settings", novalidate: true },
+    rows.map((r) => r.el),
+    h("div", { class: "setting" },
+      field("Extra recipients of expiry notices", rcpt, "recipients", "One address per line. They get every token's notice, besides its owner; empty: none."),
+      h("label", { class: "inline" }, rcptDefault, `Use the default: ${st.defaults.recipients.join(", ") || "none"}`)),
+    may ? field("Reason for this change", reason, "reason", "Required: every change is audited.") : null,
+    h("p", { class: "error", "data-field": "", role: "alert" }),
+    may ? h("div", { class: "actions start" }, h("button", { type: "submit" }, "Save settings")) : null);
+  const status = h("p", { class: "notice", role: "status", id: "settings-status", hidden: !flash }, flash);
+  flash = "";
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { reason: reason.value, reset: [] };
+    const local = [];
+    for (const r of rows) {
+      const { field: f } = r.d;
+      if (r.useDefault.checked) { if (st.set[f]) body.reset.push(f); continue; }
+      const x = Number(r.input.value);
+      if (r.input.value === "" || !Number.isFinite(x) || x < r.d.min || x > r.d.max) {
+        local.push({ field: f, message: `must be a number of ${r.d.unit} from ${+r.d.min.toFixed(3)} to ${r.d.max}` });
+        continue;
+      }
+      const v = r.d.send(x);
+      if (!st.set[f] || hoursOfDuration(v) !== hoursOfDuration(st[f])) body[f] = v;
+    }
+    if (rcptDefault.checked) { if (st.set.recipients) body.reset.push("recipients"); } else {
+      const list = rcpt.value.split(/[\s,;]+/).filter(Boolean);
+      if (!st.set.recipients || list.join() !== st.recipients.join()) body.recipients = list;
+    }
+    if (local.length) { showErrors(form, { errors: local }); return; }
+    if (!body.reset.length) delete body.reset;
+    if (Object.keys(body).length === 1) { showErrors(form, { errors: [{ field: "", message: "Nothing changed." }] }); return; }
+    try {
+      const res = await fetch(new URL("settings", API), {
+        method: "PATCH", body: JSON.stringify(body), credentials: "omit", cache: "no-store",
+        headers: { Authorization: `Bearer ${session().token}`, "Content-Type": "application/json", "If-Match": `"${st.version}"` },
+      });
+      const data = await res.json().catch(() => null);
+      if (res.status === 409) throw new APIError(409, { detail: "Someone changed the settings since you opened them. Reload the page and make your change again." });
+      if (!res.ok) throw new APIError(res.status, data);
+      flash = "Saved. Every function uses the new settings within a minute.";
+      renderSettings();
+    } catch (e) { showErrors(form, e); }
+  });
+  main.replaceChildren(...[h("h1", {}, "Settings"),
+    h("p", { class: "hint" }, "What the expiry notifier and the API use now. The deployment's parameters are the defaults; a change here needs no redeploy and reaches every function within a minute."),
+    !may ? h("p", { class: "notice" }, "Only a superuser may change these.") : null,
+    st.updatedAt ? h("p", { class: "muted", id: "settings-changed" }, `Last changed by ${st.updatedBy}, ${fmtTime(st.updatedAt)}.`) : null,
+    status, form].filter(Boolean));
+  main.dataset.ready = "settings";
+}
+
 // ---- routing ------------------------------------------------------------------------
 
 async function route() {
@@ -1061,6 +1182,7 @@ async function route() {
   if (parts[0] === "approvals") return renderApprovals();
   if (parts[0] === "principals" && parts[1]) return renderPrincipal(parts[1], parts[2]);
   if (parts[0] === "principals") return renderPrincipals();
+  if (parts[0] === "settings") return renderSettings();
   return renderTokens();
 }
 
