@@ -132,7 +132,7 @@ screenshots: tools browser $(LOCAL_BIN) ## PNGs of the console's main pages and 
 	@bash infra/install.sh stack
 	@$(LOCAL_BIN) stack up -mode test
 	@set -a && source <($(LOCAL_BIN) stack env -mode test) && set +a && \
-		TG_SCREENSHOTS_DIR=$(CURDIR)/docs/img CI=true go test -count=1 -run '^(TestConsoleInBrowser|TestConsoleLayoutsAndList|TestConsolePrincipals|TestConsoleSettings|TestExpiryEmailAt600px)$$' ./infra/tglocal ; status=$$?; \
+		TG_SCREENSHOTS_DIR=$(CURDIR)/docs/img CI=true go test -count=1 -run '^(TestConsoleInBrowser|TestConsoleLayoutsAndList|TestConsolePrincipals|TestConsoleSettings|TestConsoleUsesChart|TestExpiryEmailAt600px)$$' ./infra/tglocal ; status=$$?; \
 		$(LOCAL_BIN) stack down -mode test >/dev/null; ls -l docs/img; exit $$status
 
 build: tools ## one stripped linux/arm64 bootstrap per function in bin/<function>/, the scope catalog beside it

@@ -678,6 +678,72 @@ func TestConsolePrincipals(t *testing.T) {
 	}
 }
 
+// TestConsoleUsesChart: a token's Overview draws its uses of the last 30 days as 30 bars,
+// each labelled with its day and count, with the total and the largest day as text, at
+// 1280 and at 375 px without sideways scrolling or an error in the page; a token without
+// uses in that time gets one line instead of an empty chart.
+func TestConsoleUsesChart(t *testing.T) {
+	st := newConsoleStack(t)
+	tb := st.svc.Store.(*store.Table)
+	ctx := context.Background()
+	busy, err := st.svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "busy", Scopes: []string{access.TokensRead}})
+	require.NoError(t, err)
+	idle, err := st.svc.Create(ctx, localtest.Admin, token.CreateInput{Name: "idle", Scopes: []string{access.TokensRead}})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	day := func(ago int) string { return now.AddDate(0, 0, -ago).Format(token.DayFormat) }
+	for _, u := range []struct {
+		ago int
+		n   int64
+	}{{40, 500}, {29, 1}, {1, 12}, {0, 3}} { // oldest first, as flushes come
+		require.NoError(t, tb.RecordUse(ctx, busy.Token.ID, u.n, now.AddDate(0, 0, -u.ago), "192.0.2.9"))
+	}
+	require.NoError(t, tb.RecordUse(ctx, idle.Token.ID, 7, now.AddDate(0, 0, -35), "192.0.2.9"))
+
+	b := browser(t)
+	shots := screenshotDir(t)
+	errs := watchErrors(t, b)
+	console := st.url + "/console/"
+	require.NoError(t, chromedpNavigate(b, console))
+	fill(t, b, "textbox", "API token", st.root)
+	click(t, b, "button", "Sign in")
+	waitJS(t, b, `document.querySelector("main").dataset.ready === "tokens"`)
+
+	for _, size := range []struct{ w, h int64 }{{1280, 900}, {375, 800}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			require.NoError(t, chromedp.Do(b, chromedp.EmulateViewport(size.w, size.h)))
+			require.NoError(t, chromedpNavigate(b, console+"#/tokens/"+string(busy.Token.ID)))
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "detail-Overview"`)
+			ax(t, b, "heading", "Uses, last 30 days")
+			require.Equal(t, 30, eval[int](t, b, `document.querySelectorAll("figure.uses svg rect").length`))
+			require.Equal(t, []string{day(29), day(0)}, eval[[]string](t, b, `[...document.querySelectorAll("figure.uses svg rect")].filter((r, i, all) => i === 0 || i === all.length - 1).map(r => r.dataset.day)`),
+				"oldest first, ending today")
+			require.Equal(t, day(1)+": 12 uses", eval[string](t, b, `document.querySelector("figure.uses rect[data-day='`+day(1)+`'] title").textContent`))
+			// Each bar is an image to a screen reader (role img; chromium names the role "image").
+			ax(t, b, "image", day(1)+": 12 uses")
+			ax(t, b, "image", day(29)+": 1 use")
+			ax(t, b, "image", day(2)+": 0 uses")
+			require.Equal(t, "16 uses in the last 30 days", eval[string](t, b, `document.querySelector("figure.uses .uses-total").textContent`), "day 40 is outside the window")
+			require.Equal(t, "12", eval[string](t, b, `document.querySelector("figure.uses .uses-max").textContent`))
+			require.True(t, eval[bool](t, b, `(() => { const r = document.querySelector("figure.uses svg").getBoundingClientRect(); return r.width > 100 && r.left >= 0 && r.right <= innerWidth; })()`),
+				"the chart scales to its container")
+			require.True(t, eval[bool](t, b, `(() => { const r = [...document.querySelectorAll("figure.uses rect")].map(e => e.getBoundingClientRect()); return r.every((x, i) => i === 0 || x.left > r[i - 1].left) && r[28].height > r[29].height && r[29].height > r[0].height; })()`),
+				"bars left to right, as high as their counts")
+			fits(t, b, "overview with uses")
+			_ = eval[bool](t, b, `(document.querySelector("figure.uses").scrollIntoView(), true)`)
+			screenshot(t, b, shots, fmt.Sprintf("console-uses-%d", size.w))
+
+			require.NoError(t, chromedpNavigate(b, console+"#/tokens/"+string(idle.Token.ID)))
+			waitJS(t, b, `document.querySelector("main").dataset.ready === "detail-Overview"`)
+			require.Equal(t, "No uses in the last 30 days", eval[string](t, b, `document.querySelector("figure.uses p").textContent`))
+			require.Equal(t, 0, eval[int](t, b, `document.querySelectorAll("figure.uses svg").length`), "no empty chart")
+			require.Equal(t, "7", eval[string](t, b, `[...document.querySelectorAll("dl.meta dt")].find(dt => dt.textContent === "Uses").nextElementSibling.textContent`))
+			fits(t, b, "overview without uses")
+			require.Empty(t, errs.take(), "no errors in the page")
+		})
+	}
+}
+
 // TestConsoleSettings: a superuser changes the run-time settings on the Settings page,
 // refusals name the field beside it, what was saved is what the API and notifier read;
 // an admin who is no superuser sees them read only. The Security tab sets onReuse. Both

@@ -561,3 +561,40 @@ func TestNoSecretInTable(t *testing.T) {
 		}
 	}
 }
+
+// TestUsesByDay: GET /tokens/{id} shows the uses of each of the last 30 UTC days, oldest
+// first and ending today, from what the usage flush recorded; a rotation keeps them, and
+// only the one-token answer carries them.
+func TestUsesByDay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tb := e.svc.Store.(*store.Table)
+	id := e.create(alice, temp("busy"))["id"].(string)
+	now := e.clock.Now()
+	day := func(ago int) string { return now.AddDate(0, 0, -ago).UTC().Format("2006-01-02") }
+	for _, u := range []struct {
+		ago int
+		n   int64
+	}{{0, 5}, {0, 2}, {1, 3}, {29, 4}, {30, 100}, {40, 100}} {
+		require.NoError(t, tb.RecordUse(ctx, token.ID(id), u.n, now.AddDate(0, 0, -u.ago), "192.0.2.7"))
+	}
+	rotated := e.do(alice, "POST", "/tokens/"+id+"/rotate", nil)
+	require.Equal(t, http.StatusOK, rotated.status, rotated.raw)
+	require.NotContains(t, rotated.body, "usesByDay", "only GET /tokens/{id} carries them")
+
+	res := e.do(alice, "GET", "/tokens/"+id, nil)
+	require.Equal(t, http.StatusOK, res.status, res.raw)
+	require.EqualValues(t, 214, res.body["useCount"])
+	days := res.body["usesByDay"].([]any)
+	require.Len(t, days, 30)
+	want := map[string]float64{day(0): 7, day(1): 3, day(29): 4}
+	for i, d := range days {
+		d := d.(map[string]any)
+		require.Equal(t, day(29-i), d["day"], "oldest first, ending today")
+		require.Equal(t, want[d["day"].(string)], d["uses"], d["day"])
+	}
+
+	list := e.do(alice, "GET", "/tokens", nil)
+	require.Equal(t, http.StatusOK, list.status, list.raw)
+	require.NotContains(t, list.body["items"].([]any)[0], "usesByDay")
+}

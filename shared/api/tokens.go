@@ -149,14 +149,14 @@ func SelfToken(svc *token.Service) http.Handler {
 	})
 }
 
-// GetToken serves GET /tokens/{id}.
+// GetToken serves GET /tokens/{id}: the token and its uses per day.
 func GetToken(svc *token.Service) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, c access.Caller) error {
 		t, err := svc.Get(r.Context(), c, token.ID(r.PathValue("id")))
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, view(t, svc.Catalog, svc.Now()))
+		writeJSON(w, http.StatusOK, viewDetail(t, svc.Catalog, svc.Now()))
 		return nil
 	})
 }

@@ -53,6 +53,30 @@ type tokenView struct {
 	Version           int64             `json:"version"`
 }
 
+// usesDays is how many UTC days of uses GET /tokens/{id} shows.
+const usesDays = 30
+
+// detailView is GET /tokens/{id}: a token and its uses per UTC day of the last usesDays
+// days, oldest first. Only the one-token answer carries them, not lists and changes.
+type detailView struct {
+	tokenView
+	UsesByDay []dayUsesView `json:"usesByDay"`
+}
+
+// dayUsesView is a token's uses on one UTC day (token.DayUses).
+type dayUsesView struct {
+	Day  string `json:"day"`
+	Uses int64  `json:"uses"`
+}
+
+func viewDetail(t *token.Token, cat *access.Catalog, now time.Time) detailView {
+	v := detailView{tokenView: view(t, cat, now)}
+	for _, d := range t.DailyUses(now, usesDays) {
+		v.UsesByDay = append(v.UsesByDay, dayUsesView{Day: d.Day, Uses: d.Uses})
+	}
+	return v
+}
+
 // inheritedView is a token's Bounds as the API shows them.
 type inheritedView struct {
 	IPAllowlists     [][]string               `json:"ipAllowlists,omitempty"`

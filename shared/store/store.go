@@ -154,7 +154,8 @@ type rateBoundItem struct {
 }
 
 // usageAttrs are never written by Put: a Put that replaced them would lose the
-// authorizer's concurrent adds, or the notifier's claims (lastNotifiedAt).
+// authorizer's concurrent adds, or the notifier's claims (lastNotifiedAt). The day
+// attributes (usage.go) are not tokenItem's fields: Put neither sets nor removes them.
 var usageAttrs = map[string]bool{"lastUsedAt": true, "lastUsedIp": true, "useCount": true, "lastNotifiedAt": true, "reuseNotifiedAt": true}
 
 // clearable are the optional attributes Put removes when the token no longer has them.
@@ -369,11 +370,7 @@ func (tb *Table) Get(ctx context.Context, id token.ID) (*token.Token, error) {
 	if out.Item == nil {
 		return nil, fault.ErrNotFound
 	}
-	var it tokenItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode token item: %w", err)
-	}
-	return fromItem(it), nil
+	return decodeToken(out.Item)
 }
 
 // Put writes every attribute of t but the usage counters, in one UpdateItem conditioned
@@ -437,33 +434,6 @@ func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, event
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
 	return conditional(err, "update item: %w")
-}
-
-// RecordUse adds n uses to a token and sets its last use, in one atomic UpdateItem that
-// never creates an item (a token deleted by TTL stays deleted).
-func (tb *Table) RecordUse(ctx context.Context, id token.ID, n int64, at time.Time, ip string) error {
-	values := map[string]types.AttributeValue{
-		":n":  &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)},
-		":at": &types.AttributeValueMemberS{Value: formatTime(at)},
-	}
-	update := "ADD useCount :n SET lastUsedAt = :at"
-	if ip != "" {
-		values[":ip"] = &types.AttributeValueMemberS{Value: ip}
-		update += ", lastUsedIp = :ip"
-	}
-	_, err := tb.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(tb.Name), Key: tokenKey(id),
-		UpdateExpression: aws.String(update), ConditionExpression: aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: values,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fault.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("record use of %s: %w", id, err)
-	}
-	return nil
 }
 
 // conditional maps the outcome of a conditional write: a failed condition (the item
@@ -621,11 +591,9 @@ func (tb *Table) GetWithOwner(ctx context.Context, id token.ID) (*token.Token, *
 			owner = p
 			continue
 		}
-		var it tokenItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, nil, fmt.Errorf("decode token item: %w", err)
+		if t, err = decodeToken(av); err != nil {
+			return nil, nil, err
 		}
-		t = fromItem(it)
 	}
 	if t == nil {
 		return nil, nil, fault.ErrNotFound
@@ -659,11 +627,10 @@ func (tb *Table) GetMany(ctx context.Context, ids []token.ID) (map[token.ID]*tok
 		return nil, fmt.Errorf("get tokens: %w", err)
 	}
 	for _, av := range items {
-		var it tokenItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("decode token item: %w", err)
+		t, err := decodeToken(av)
+		if err != nil {
+			return nil, err
 		}
-		t := fromItem(it)
 		out[t.ID] = t
 	}
 	return out, nil

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"tokengate/shared/token"
@@ -22,14 +21,14 @@ import (
 func decodeTokens(ctx context.Context, what string, items []map[string]types.AttributeValue) (toks []*token.Token, skipped []token.ID) {
 	toks = make([]*token.Token, 0, len(items))
 	for _, av := range items {
-		var it tokenItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		t, err := decodeToken(av)
+		if err != nil {
 			id := itemID(av)
 			slog.WarnContext(ctx, "stored token item does not decode: skipped", "tokenId", string(id), "read", what, "err", err)
 			skipped = append(skipped, id)
 			continue
 		}
-		toks = append(toks, fromItem(it))
+		toks = append(toks, t)
 	}
 	return toks, skipped
 }

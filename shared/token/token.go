@@ -127,6 +127,10 @@ type Token struct {
 	LastUsedAt time.Time
 	LastUsedIP string
 	UseCount   int64
+	// UsesByDay are the uses of each recent UTC day, keyed by date ("2006-01-02"): the
+	// same flush that adds to UseCount adds to its day. Only the last few weeks are kept;
+	// see DailyUses.
+	UsesByDay map[string]int64
 	// LastNotifiedAt is when the expiry notifier last claimed a notice of the token;
 	// only its conditional claim writes it, never Store.Put.
 	LastNotifiedAt time.Time

@@ -28,6 +28,23 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// svg builds an SVG element (createElementNS): attrs are set as attributes, children as
+// text nodes; as with h, nothing is parsed.
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.setAttribute("class", v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
 let uid = 0;
 // field is a labelled control with a place for its error, named after the API field.
 function field(label, control, apiField, hint) {
@@ -612,11 +629,41 @@ async function overview(panel, t) {
   if (t.emergencyAccessUntil) rows.push(["Emergency access until", fmtTime(t.emergencyAccessUntil)]);
   const timeline = h("ol", { class: "timeline", "aria-label": "Change history" }, h("li", { class: "muted" }, "Loading…"));
   panel.replaceChildren(h("dl", { class: "meta" }, rows.map(([k, ...v]) => [h("dt", {}, k), h("dd", {}, v)])),
-    h("h2", {}, "Change history"), timeline);
+    usesChart(t.usesByDay || []), h("h2", {}, "Change history"), timeline);
   try {
     const hist = await call("GET", `tokens/${encodeURIComponent(t.id)}/history?limit=50`);
     timeline.replaceChildren(...hist.items.map(eventItem));
   } catch (e) { timeline.replaceChildren(h("li", { class: "error" }, sentence(e))); }
+}
+
+const usesText = (n) => `${n} use${n === 1 ? "" : "s"}`;
+
+// usesChart is the Overview's "Uses, last 30 days": a bar per UTC day of usesByDay (oldest
+// first), as wide as the panel (the viewBox scales to it), each bar labelled with its day
+// and count; the total and the largest day as text. No uses at all: one line instead.
+function usesChart(days) {
+  const total = days.reduce((n, d) => n + d.uses, 0);
+  const fig = h("figure", { class: "uses", "aria-labelledby": "uses-title" }, h("h2", { id: "uses-title" }, "Uses, last 30 days"));
+  if (total === 0) {
+    fig.append(h("p", { class: "muted uses-none" }, "No uses in the last 30 days"));
+    return fig;
+  }
+  const max = Math.max(...days.map((d) => d.uses));
+  const W = 10 * days.length, H = 100; // view units: a bar is 10 wide, with a gap of 2
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "group", "aria-label": `Uses per day, ${days[0].day} to ${days[days.length - 1].day}` },
+    days.map((d, i) => {
+      const height = d.uses === 0 ? 1 : Math.max(3, (d.uses / max) * H);
+      const label = `${d.day}: ${usesText(d.uses)}`;
+      return svg("rect", { class: d.uses === 0 ? "bar zero" : "bar", x: i * 10 + 1, y: H - height, width: 8, height,
+        role: "img", "aria-label": label, "data-day": d.day, "data-uses": d.uses }, svg("title", {}, label));
+    }));
+  fig.append(
+    h("p", { class: "uses-total" }, `${usesText(total)} in the last 30 days`),
+    h("div", { class: "uses-plot" },
+      h("div", { class: "uses-y", "aria-hidden": "true" }, h("span", { class: "uses-max" }, String(max)), h("span", {}, "0")),
+      chart,
+      h("div", { class: "uses-x", "aria-hidden": "true" }, h("span", {}, days[0].day), h("span", {}, days[days.length - 1].day))));
+  return fig;
 }
 
 const EVENTS = {
