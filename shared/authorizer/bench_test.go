@@ -102,14 +102,21 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 	// rawCreate is a create's transaction as raw SDK items, keyed apart by prefix and n:
 	// a token-sized item, an audit record, the ConditionCheck of the owner principal and,
 	// with a parent, the ConditionCheck of the parent token.
-	rawCreate := func(prefix string, n int, parent string) []types.TransactWriteItem {
+	rawCreate := func(prefix string, n int, parent string, indexed bool) []types.TransactWriteItem {
+		tokenItem := map[string]types.AttributeValue{
+			"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%s%d", prefix, n)},
+			"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
+			"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
+			"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
+		}
+		if indexed { // in the three indexes a new permanent token is in: byOwner, byExpiry, byCreated
+			for k, v := range map[string]string{"gsi1pk": "OWNER#bench", "gsi2pk": "EXP#2027-12-03", "gsi3pk": "BENCHTOKENS"} {
+				tokenItem[k] = &types.AttributeValueMemberS{Value: v}
+				tokenItem[k[:4]+"sk"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("2026-12-03T00:00:00Z#%s%d", prefix, n)}
+			}
+		}
 		items := []types.TransactWriteItem{
-			{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
-				"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%s%d", prefix, n)},
-				"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
-				"name": &types.AttributeValueMemberS{Value: "raw put of a token-sized item"},
-				"hash": &types.AttributeValueMemberB{Value: make([]byte, 32)},
-			}}},
+			{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: tokenItem}},
 			{Put: &types.Put{TableName: aws.String(f.table.Name), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
 				"pk":   &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#audit-%s%d", prefix, n)},
 				"sk":   &types.AttributeValueMemberS{Value: "BENCH"},
@@ -163,7 +170,7 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		// The three items of a create, as raw SDK types: a token-sized item, an audit
 		// record, and the ConditionCheck of the owner principal.
 		{"raw-TransactWriteItems", func() error {
-			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx", n, "")})
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx", n, "", false)})
 			return err
 		}},
 		{"create-for-other", func() error {
@@ -178,7 +185,23 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 		{"validate-miss-warm-child", func() error { return check(warm, warmChildren[n]) }},
 		// A create's four items: the three above and the ConditionCheck of its parent.
 		{"raw-TransactWriteItems-4", func() error {
-			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx-four-", n, caller.TokenID)})
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx-four-", n, caller.TokenID, false)})
+			return err
+		}},
+		// The least a cold miss can cost: the token and its owner in one strongly
+		// consistent BatchGetItem (DynamoDB Local answers it slower than one GetItem).
+		{"raw-BatchGetItem", func() error {
+			_, err := raw.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{f.table.Name: {
+				Keys: []map[string]types.AttributeValue{key, {
+					"pk": &types.AttributeValueMemberS{Value: "PRINCIPAL#" + tok.Token.ID.OwnerRef()},
+					"sk": &types.AttributeValueMemberS{Value: "PRINCIPAL"},
+				}}, ConsistentRead: aws.Bool(true)}}})
+			return err
+		}},
+		// The four items of a create with the token item in its three indexes, as the
+		// table keeps a new permanent token: the least a create can cost.
+		{"raw-TransactWriteItems-4-indexed", func() error {
+			_, err := raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: rawCreate("tx-four-ix-", n, caller.TokenID, true)})
 			return err
 		}},
 	}
@@ -211,6 +234,9 @@ func BenchmarkLocalSideBySide(b *testing.B) {
 	b.ReportMetric(p50[9]/p50[0], "cold-miss-child/GetItem")
 	b.ReportMetric(p50[10]/p50[0], "warm-miss-child/GetItem")
 	b.ReportMetric(p50[5]/p50[11], "create/TransactWriteItems-4")
+	b.ReportMetric(p50[2]/p50[12], "cold-miss/BatchGetItem")
+	b.ReportMetric(p50[12]/p50[0], "BatchGetItem/GetItem")
+	b.ReportMetric(p50[5]/p50[13], "create/TransactWriteItems-4-indexed")
 	usage.FlushDue(ctx, time.Now())
 }
 
