@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"tokengate/infra/localstack"
@@ -66,8 +67,14 @@ func notifyOnce(ctx context.Context, state, tmplPath string) error {
 	}
 	fmt.Fprintf(os.Stderr, "✓ notifier run: %d expiring tokens read, %d notified, %d skipped (within the backoff), %d emails sent, %d failures\n",
 		sum.TokensRead, sum.Notified, sum.Skipped, sum.EmailsSent, sum.Failures)
-	if to := env.Getenv("EXPIRY_NOTIFICATION_EMAILS"); to != "" {
-		fmt.Fprintf(os.Stderr, "  every notice also goes to %s (EXPIRY_NOTIFICATION_EMAILS)\n", to)
+	// The recipients in effect: the run-time settings' (PATCH /settings) when a superuser
+	// set them, else EXPIRY_NOTIFICATION_EMAILS.
+	if v, err := n.Settings.Current(ctx); err == nil && len(v.Recipients) > 0 {
+		from := "EXPIRY_NOTIFICATION_EMAILS"
+		if st, _ := n.Settings.Stored(ctx); st.Recipients != nil {
+			from = "the run-time settings, PATCH /settings"
+		}
+		fmt.Fprintf(os.Stderr, "  every notice also goes to %s (%s)\n", strings.Join(v.Recipients, "; "), from)
 	}
 	if ses := env.Getenv("AWS_ENDPOINT_URL_SES"); ses != "" {
 		fmt.Fprintf(os.Stderr, "  the mails are at %s\n", ses)
