@@ -404,6 +404,11 @@ func (tb *Table) Put(ctx context.Context, t *token.Token, ifVersion int64, event
 			removes = append(removes, "#"+k)
 		}
 	}
+	for i, k := range staleUseDays(t.UsesByDay, t.UpdatedAt) {
+		n := "#staleDay" + strconv.Itoa(i)
+		names[n] = k
+		removes = append(removes, n)
+	}
 	update := "SET " + strings.Join(sets, ", ")
 	if len(removes) > 0 {
 		update += " REMOVE " + strings.Join(removes, ", ")

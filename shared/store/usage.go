@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -106,4 +107,23 @@ func (tb *Table) RecordUse(ctx context.Context, id token.ID, n int64, at time.Ti
 		return fmt.Errorf("record use of %s: %w", id, err)
 	}
 	return nil
+}
+
+// staleUseDays are the day attributes among days (a token's UsesByDay as read) more
+// than keptUseDays before at: a change of the token (Put) removes them, so that a day no
+// flush reached in the prunedUseDays after it left the window does not stay for good.
+// Only today's day is ever added to, so removing older ones loses no use.
+func staleUseDays(days map[string]int64, at time.Time) []string {
+	if at.IsZero() {
+		return nil
+	}
+	oldest := at.UTC().AddDate(0, 0, -keptUseDays).Format(token.DayFormat)
+	var out []string
+	for day := range days {
+		if day < oldest {
+			out = append(out, dayUsesPrefix+day)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -98,6 +98,21 @@ func TestRecordUseByDay(t *testing.T) {
 		require.EqualValues(t, 2, got.DailyUses(today, 30)[29].Uses)
 	})
 
+	t.Run("a change of the token removes the days no flush can reach any more", func(t *testing.T) {
+		old := localtest.PutToken(t, tb, localtest.NewToken(t, "alice", "long pause", time.Time{}))
+		for _, ago := range []int{100, 46, 30, 0} {
+			require.NoError(t, tb.RecordUse(ctx, old.ID, 1, at(ago), ""))
+		}
+		require.Len(t, dayAttrs(t, tb.Client, tb.Name, old.ID), 4)
+		got, err := tb.Get(ctx, old.ID)
+		require.NoError(t, err)
+		localtest.Change(t, tb, got, func(tok *token.Token) { tok.Description = "renamed"; tok.UpdatedAt = today })
+		require.Equal(t, map[string]string{"uses" + day(30): "1", "uses" + day(0): "1"}, dayAttrs(t, tb.Client, tb.Name, old.ID))
+		again, err := tb.Get(ctx, old.ID)
+		require.NoError(t, err)
+		require.EqualValues(t, 4, again.UseCount, "the total keeps every use")
+	})
+
 	t.Run("a use of a token that is gone creates nothing", func(t *testing.T) {
 		gone := localtest.NewToken(t, "alice", "never stored", time.Time{})
 		require.ErrorIs(t, tb.RecordUse(ctx, gone.ID, 1, at(0), ""), fault.ErrNotFound)
