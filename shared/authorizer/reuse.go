@@ -49,7 +49,7 @@ func (a *Authorizer) recordReuse(ctx context.Context, t *token.Token, ip string,
 		return
 	}
 	if a.cfg.Reuse == nil {
-		slog.WarnContext(ctx, "reuse of a rotated-away secret refused; no recorder configured", "tokenId", string(t.ID), "sourceIp", ip)
+		slog.WarnContext(ctx, "reuse of a rotated-away credential refused; no recorder configured", "tokenId", string(t.ID), "sourceIp", ip)
 		a.reuses.until.Add(t.ID, now.Add(ReuseRecordEvery))
 		return
 	}
