@@ -40,7 +40,7 @@ func (l *accessLog) write(e accessLine) {
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(e.status), 10)
 	b = append(b, `,"duration_ms":`...)
-	b = strconv.AppendFloat(b, durationMs(e.duration), 'f', -1, 64)
+	b = appendMillis(b, e.duration)
 	b = append(b, `,"function":`...)
 	b = jsonline.AppendString(b, e.function)
 	b = append(b, "}\n"...)
@@ -52,3 +52,24 @@ func (l *accessLog) write(e accessLine) {
 
 // durationMs is a duration in milliseconds with microsecond precision.
 func durationMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// appendMillis appends durationMs(d) as strconv.AppendFloat(b, durationMs(d), 'f', -1, 64)
+// (and so slog) writes it, from the integer microseconds: the shortest decimal of a
+// float64 with at most 15 significant digits is those digits.
+func appendMillis(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us < 0 {
+		b, us = append(b, '-'), -us
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for digits[n-1] == '0' {
+		n--
+	}
+	return append(append(b, '.'), digits[:n]...)
+}

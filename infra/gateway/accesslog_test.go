@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 // TestAccessLogMatchesSlog: the default access log line is what slog's JSON handler
@@ -40,4 +42,21 @@ func TestAccessLogMatchesSlog(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAppendMillis: the hand-made milliseconds are strconv's, for every duration a
+// request can take (under a year), negative ones included.
+func TestAppendMillis(t *testing.T) {
+	check := func(t require.TestingT, d time.Duration) {
+		want := strconv.AppendFloat(nil, durationMs(d), 'f', -1, 64)
+		require.Equal(t, string(want), string(appendMillis(nil, d)), "%v", d)
+	}
+	for _, d := range []time.Duration{0, 999, time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond,
+		time.Millisecond, 1001 * time.Microsecond, 1010 * time.Microsecond, 1100 * time.Microsecond,
+		1234567 * time.Nanosecond, -1500 * time.Microsecond, -time.Microsecond, 365 * 24 * time.Hour} {
+		check(t, d)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		check(t, time.Duration(rapid.Int64Range(-int64(365*24*time.Hour), int64(365*24*time.Hour)).Draw(t, "d")))
+	})
 }

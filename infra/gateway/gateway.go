@@ -102,6 +102,12 @@ func NewWithOptions(routes []samtemplate.Route, handlers map[string]http.Handler
 		}
 		g.functions[pattern] = r.Function
 	}
+	// Any request no route matches: a REST API has no 405 and answers
+	// MISSING_AUTHENTICATION_TOKEN, whatever its credentials. A template route that already
+	// matches every request ("ANY /{proxy+}") conflicts with this pattern and leaves none.
+	_ = handle(g.mux, "/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		g.respond(w, "MISSING_AUTHENTICATION_TOKEN")
+	}))
 	return g, nil
 }
 
@@ -128,19 +134,11 @@ type gateway struct {
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
-	// Only the authorizer may name a caller: hide whatever came in with the request.
-	r = r.WithContext(withoutCaller{r.Context()})
-
-	// ServeMux would answer 405 for a known path with another method, and in text; a REST
-	// API has no such notion and answers MISSING_AUTHENTICATION_TOKEN for any request that
-	// matches no route, whatever its credentials.
-	function := ""
-	if _, pattern := g.mux.Handler(r); pattern == "" {
-		g.respond(rec, "MISSING_AUTHENTICATION_TOKEN")
-	} else {
-		function = g.functions[pattern]
-		g.mux.ServeHTTP(rec, r)
-	}
+	// One routing pass: ServeMux notes the pattern it matched in r.Pattern, which names
+	// the function (none for the catch-all).
+	r.Pattern = ""
+	g.mux.ServeHTTP(rec, r)
+	function := g.functions[r.Pattern]
 
 	// Never log headers or the query: they can carry tokens.
 	end := time.Now()
@@ -179,29 +177,33 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.respond(w, "THROTTLED")
 		return
 	}
-	if rt.Authorized {
-		// A REQUEST authorizer's identity sources must all be present: without one API
-		// Gateway refuses with 401 before the authorizer runs.
-		for _, h := range rt.identity {
-			if r.Header.Get(h) == "" {
-				rt.respond(w, "UNAUTHORIZED")
-				return
-			}
-		}
-		c, v := rt.auth(r)
-		switch v {
-		case Allow:
-			r = r.WithContext(access.WithCaller(r.Context(), c))
-		case Unauthorized:
+	if !rt.Authorized {
+		// Only the authorizer may name a caller: hide whatever came in with the request.
+		rt.next.ServeHTTP(w, r.WithContext(withoutCaller{r.Context()}))
+		return
+	}
+	// A REQUEST authorizer's identity sources must all be present: without one API
+	// Gateway refuses with 401 before the authorizer runs.
+	for _, h := range rt.identity {
+		if r.Header.Get(h) == "" {
 			rt.respond(w, "UNAUTHORIZED")
 			return
-		case Denied:
-			rt.respond(w, "ACCESS_DENIED")
-			return
-		default:
-			rt.respond(w, "AUTHORIZER_FAILURE")
-			return
 		}
+	}
+	c, v := rt.auth(r)
+	switch v {
+	case Allow:
+		// The caller the authorizer named hides whatever came in with the request.
+		r = r.WithContext(access.WithCaller(r.Context(), c))
+	case Unauthorized:
+		rt.respond(w, "UNAUTHORIZED")
+		return
+	case Denied:
+		rt.respond(w, "ACCESS_DENIED")
+		return
+	default:
+		rt.respond(w, "AUTHORIZER_FAILURE")
+		return
 	}
 	rt.next.ServeHTTP(w, r)
 }
