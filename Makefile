@@ -119,7 +119,7 @@ bench: tools $(LOCAL_BIN) ## benchmarks against the test stack, side by side wit
 	@# In-process work (parse, tag, hash, cached validation, forged refusal) runs for the
 	@# default benchtime; DynamoDB-bound benchmarks (BenchmarkLocal*) a fixed count, each
 	@# reporting medians and ratios to what they are compared with in the same loop (raw SDK
-	@# calls; for the local gateway's GET /demo/echo, a bare net/http handler, 16 loopback
+	@# calls; for the local gateway's GET /demo/echo, its handler mounted bare, 16 loopback
 	@# clients, 1000 requests each per side); the 100,000-token notifier
 	@# benchmark three runs (its Scan baseline takes ~40 s).
 	@set -a && source <($(LOCAL_BIN) stack env -mode test) && set +a && \
