@@ -121,10 +121,11 @@ bench: tools $(LOCAL_BIN) ## benchmarks against the test stack, side by side wit
 	@# reporting medians and ratios to what they are compared with in the same loop (raw SDK
 	@# calls; for the local gateway's GET /demo/echo, its handler mounted bare, 16 loopback
 	@# clients, 1000 requests each per side); the 100,000-token notifier
-	@# benchmark three runs (its Scan baseline takes ~40 s).
+	@# benchmark three runs (its Scan baseline takes ~40 s). One package at a time (-p 1):
+	@# no benchmark carries the load of another package's.
 	@set -a && source <($(LOCAL_BIN) stack env -mode test) && set +a && \
-		go test -run '^$$' -bench . -skip '^Benchmark(Local|Expiring)' -benchmem ./... && \
-		go test -run '^$$' -bench '^BenchmarkLocal' -benchtime 1000x ./... && \
+		go test -p 1 -run '^$$' -bench . -skip '^Benchmark(Local|Expiring)' -benchmem ./... && \
+		go test -p 1 -run '^$$' -bench '^BenchmarkLocal' -benchtime 1000x ./... && \
 		go test -run '^$$' -bench '^BenchmarkExpiring$$' -benchmem -benchtime 3x ./shared/store ; status=$$?; \
 		$(LOCAL_BIN) stack down -mode test >/dev/null; exit $$status
 
