@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -28,49 +30,14 @@ import (
 // p50 and p99 of each and the ratio of the requests/s (see the rounds below). Logs are
 // formatted, then discarded.
 func BenchmarkLocalGatewayEcho(b *testing.B) {
-	svc := localtest.Service(b, nil)
-	devnull, _ := os.Open(os.DevNull)
-	stderr := os.Stderr
-	os.Stderr = devnull // the gateway's access log: formatted, then discarded
-	// The stage's throttling (ApiRateLimit, 100 requests/s by default) would refuse most
-	// of this load: the copy raises every limit, so the bucket is still taken per request.
-	tmpl := *localtest.Template(b)
-	tmpl.Throttles = slices.Clone(tmpl.Throttles)
-	for i := range tmpl.Throttles {
-		tmpl.Throttles[i].Rate, tmpl.Throttles[i].Burst = 1e9, 1e9
-	}
-	s := testServer(b, &tmpl, svc, 30*time.Second, io.Discard) // decision lines: formatted, then discarded
-	os.Stderr = stderr
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	defer slog.SetDefault(old)
-	tok, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "bench", Scopes: []string{access.TokensRead}, Reason: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	gw := httptest.NewServer(s.Handler) // 127.0.0.1
+	gwHandler, bareHandler, auth := echoSides(b)
+	gw := httptest.NewServer(gwHandler) // 127.0.0.1
 	defer gw.Close()
-	// The caller the gateway's authorizer names, as the bare side's handler gets it.
-	decide, _, err := boot.NewAuthorizer(testSettings(svc, 30*time.Second), svc.Store.(*store.Table), svc.Keys, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := decide.Check(context.Background(), authorizer.Request{Token: tok.Plaintext.Reveal(), SourceIP: "127.0.0.1", Route: "GET /demo/echo"})
-	if !d.Allow {
-		b.Fatalf("the authorizer refused the bench token: %s", d.Reason)
-	}
-	caller := d.Caller
-	// The bare side is the same handler the gateway mounts, given the caller directly:
-	// the ratio is what the gateway adds (routing, throttling, the authorizer, the log).
-	echo := api.DemoEcho()
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		echo.ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), caller)))
-	}))
+	bare := httptest.NewServer(bareHandler)
 	defer bare.Close()
 
 	const clients = 16
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: 10 * time.Second}
-	auth := "Bearer " + tok.Plaintext.Reveal()
 	// run sends n requests from each client and returns how long they took and each
 	// request's latency.
 	run := func(url string, n int) (time.Duration, []time.Duration) {
@@ -102,21 +69,6 @@ func BenchmarkLocalGatewayEcho(b *testing.B) {
 		}
 		wg.Wait()
 		return time.Since(start), slices.Concat(lat...)
-	}
-	// Both sides must do the same work: the same answer, byte for byte.
-	body := func(url string) string {
-		req, _ := http.NewRequest("GET", url+"/demo/echo", nil)
-		req.Header.Set("Authorization", auth)
-		res, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		return res.Status + " " + string(raw)
-	}
-	if g, w := body(gw.URL), body(bare.URL); g != w {
-		b.Fatalf("the gateway answered %s, the bare handler %s", g, w)
 	}
 	run(gw.URL, 20) // warm: connections, the token in the cache
 	run(bare.URL, 20)
@@ -164,4 +116,118 @@ func BenchmarkLocalGatewayEcho(b *testing.B) {
 	b.ReportMetric(float64(gwLat[len(gwLat)*99/100].Microseconds()), "gateway-p99-µs")
 	b.ReportMetric(float64(bareLat[len(bareLat)/2].Microseconds()), "bare-p50-µs")
 	b.ReportMetric(float64(bareLat[len(bareLat)*99/100].Microseconds()), "bare-p99-µs")
+}
+
+// BenchmarkLocalGatewayInProcess is BenchmarkLocalGatewayEcho without the network: the
+// gateway's handler and the bare one called directly with a recorded response, a
+// request of each in turn (which first alternating) on every core. It reports the median
+// of each in ns and their difference: what the gateway adds to a request (routing, the
+// throttle, the authorizer's cache hit and decision line, the access log), with the HTTP
+// stack and loopback, which both sides pay, left out.
+func BenchmarkLocalGatewayInProcess(b *testing.B) {
+	gw, bare, auth := echoSides(b)
+	procs := runtime.GOMAXPROCS(0)
+	per := max(b.N/procs, 1)
+	times := make([][2][]time.Duration, procs)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				for k := range 2 {
+					side := (i + k) % 2 // 0 gateway, 1 bare
+					h := []http.Handler{gw, bare}[side]
+					req := httptest.NewRequest("GET", "/demo/echo", nil)
+					req.Header.Set("Authorization", auth)
+					w := httptest.NewRecorder()
+					t0 := time.Now()
+					h.ServeHTTP(w, req)
+					times[p][side] = append(times[p][side], time.Since(t0))
+					if w.Code != http.StatusOK {
+						b.Errorf("side %d: status %d", side, w.Code)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	var gwT, bareT []time.Duration
+	for _, t := range times {
+		gwT, bareT = append(gwT, t[0]...), append(bareT, t[1]...)
+	}
+	if len(gwT) == 0 || len(bareT) == 0 {
+		b.Fatal("no request completed")
+	}
+	slices.Sort(gwT)
+	slices.Sort(bareT)
+	g, r := float64(gwT[len(gwT)/2].Nanoseconds()), float64(bareT[len(bareT)/2].Nanoseconds())
+	b.ReportMetric(g, "gateway-p50-ns")
+	b.ReportMetric(r, "bare-p50-ns")
+	b.ReportMetric(g-r, "added-p50-ns")
+}
+
+// echoSides is the local gateway with its GET /demo/echo (the stage's throttle raised,
+// the token cached after its first request; its access and decision logs formatted,
+// then discarded) and the same handler bare, given the caller the gateway's authorizer
+// names; and the Authorization header of the token both answer for. The two answer
+// alike, byte for byte.
+func echoSides(b *testing.B) (gateway, bare http.Handler, authorization string) {
+	b.Helper()
+	svc := localtest.Service(b, nil)
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { devnull.Close() })
+	stderr := os.Stderr
+	os.Stderr = devnull // the gateway's access log: formatted, then discarded
+	// The stage's throttling (ApiRateLimit, 100 requests/s by default) would refuse most
+	// of this load: the copy raises every limit, so the bucket is still taken per request.
+	tmpl := *localtest.Template(b)
+	tmpl.Throttles = slices.Clone(tmpl.Throttles)
+	for i := range tmpl.Throttles {
+		tmpl.Throttles[i].Rate, tmpl.Throttles[i].Burst = 1e9, 1e9
+	}
+	s := testServer(b, &tmpl, svc, 30*time.Second, io.Discard) // decision lines: formatted, then discarded
+	os.Stderr = stderr
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	b.Cleanup(func() { slog.SetDefault(old) })
+	tok, err := svc.Create(context.Background(), localtest.Admin, token.CreateInput{Name: "bench", Scopes: []string{access.TokensRead}, Reason: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The caller the gateway's authorizer names, as the bare side's handler gets it.
+	decide, _, err := boot.NewAuthorizer(testSettings(svc, 30*time.Second), svc.Store.(*store.Table), svc.Keys, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := decide.Check(context.Background(), authorizer.Request{Token: tok.Plaintext.Reveal(), SourceIP: "127.0.0.1", Route: "GET /demo/echo"})
+	if !d.Allow {
+		b.Fatalf("the authorizer refused the bench token: %s", d.Reason)
+	}
+	caller := d.Caller
+	// The bare side is the same handler the gateway mounts, given the caller directly:
+	// the ratio is what the gateway adds (routing, throttling, the authorizer, the log).
+	echo := api.DemoEcho()
+	bare = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echo.ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), caller)))
+	})
+	authorization = "Bearer " + tok.Plaintext.Reveal()
+	// Both sides must do the same work: the same answer, byte for byte.
+	answer := func(h http.Handler) string {
+		req := httptest.NewRequest("GET", "/demo/echo", nil)
+		req.Header.Set("Authorization", authorization)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return fmt.Sprint(w.Code, " ", w.Header().Get("Content-Type"), " ", w.Body.String())
+	}
+	if g, w := answer(s.Handler), answer(bare); g != w {
+		b.Fatalf("the gateway answered %s, the bare handler %s", g, w)
+	}
+	return s.Handler, bare, authorization
 }

@@ -97,11 +97,21 @@ func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string)
 			handlers[r.Function] = f.build(servicesFor(r.Function))
 		}
 	}
+	// Each route's key, worked out once: the request's ServeMux pattern names it.
+	routeKeys := map[string]string{}
+	for _, r := range tmpl.Routes {
+		routeKeys[r.Pattern()] = routeKey(r.Pattern())
+	}
 	h, err := gateway.NewWithOptions(tmpl.Routes, handlers, func(r *http.Request) (access.Caller, gateway.Verdict) {
+		key, ok := routeKeys[r.Pattern]
+		if !ok {
+			key = routeKey(r.Pattern)
+		}
 		d := auth.Check(r.Context(), authorizer.Request{
-			Token:    authorizer.BearerToken(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")),
+			// Canonical header names: Header.Get would build them for each request.
+			Token:    authorizer.BearerToken(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")),
 			SourceIP: sourceIP(r),
-			Route:    routeKey(r),
+			Route:    key,
 		})
 		switch {
 		case d.Allow:
@@ -119,10 +129,10 @@ func NewServerWith(tmpl *samtemplate.Template, servicesFor func(function string)
 
 // routeKey is the route as API Gateway names it in routeKey ("GET /orders/{id}",
 // "ANY /files/{proxy+}"), from the ServeMux pattern that matched.
-func routeKey(r *http.Request) string {
-	method, path, ok := strings.Cut(r.Pattern, " ")
+func routeKey(pattern string) string {
+	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
-		method, path = "ANY", r.Pattern
+		method, path = "ANY", pattern
 	}
 	return method + " " + strings.ReplaceAll(path, "...}", "+}")
 }
